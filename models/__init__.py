@@ -1,0 +1,38 @@
+"""Pure-data models of a rotaplan scenario, validated once on load."""
+
+from models.loader import Loaded, load, load_scenario, parse_scenario_text
+from models.problems import Problem, ScenarioError, format_path
+from models.scenario import (
+    DEFAULT_SESSIONS,
+    FellowshipTrack,
+    Learner,
+    Objective,
+    Programme,
+    RotationTrack,
+    Scenario,
+    Setting,
+    Site,
+    Supervisor,
+    Tracks,
+)
+
+__all__ = [
+    "DEFAULT_SESSIONS",
+    "FellowshipTrack",
+    "Learner",
+    "Loaded",
+    "Objective",
+    "Problem",
+    "Programme",
+    "RotationTrack",
+    "Scenario",
+    "ScenarioError",
+    "Setting",
+    "Site",
+    "Supervisor",
+    "Tracks",
+    "format_path",
+    "load",
+    "load_scenario",
+    "parse_scenario_text",
+]

@@ -1,0 +1,263 @@
+"""Pydantic models of a rotaplan scenario (the contract's YAML, key for key).
+
+Every model forbids unknown keys and uses exactly the contract's defaults.
+Cross-references (ids that must exist, impossible inputs) are checked in
+:mod:`models.validate`; these models check shape and ranges only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+DEFAULT_SESSIONS: tuple[str, ...] = (
+    "Mon-AM", "Mon-PM", "Tue-AM", "Tue-PM", "Wed-AM",
+    "Wed-PM", "Thu-AM", "Thu-PM", "Fri-AM", "Fri-PM",
+)  # fmt: skip
+
+Id = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\s,]([^,\n]*[^\s,])?$"),
+]
+"""An identifier: non-empty, no commas or surrounding spaces (ids go into CSV files)."""
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+BlockNumber = Annotated[int, Field(ge=1, le=1000)]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_or_map(what: str, key_kind: str) -> Callable[[Any], Any]:
+    """Before-validator for 'a whole number, or a map KEY -> whole number'."""
+
+    def check(value: Any) -> Any:
+        if value is None or _is_int(value):
+            if value is not None and value < 0:
+                raise ValueError(f"{what} must be 0 or more, got {value}")
+            return value
+        if isinstance(value, dict):
+            for key, number in value.items():
+                if not _is_int(number) or number < 0:
+                    raise ValueError(
+                        f"{what} for {key!r} must be a whole number 0 or more, got {number!r}"
+                    )
+                if key_kind == "block" and not _is_int(key):
+                    raise ValueError(f"{what} map keys must be block numbers, got {key!r}")
+                if key_kind == "session" and not isinstance(key, str):
+                    raise ValueError(f"{what} map keys must be session names, got {key!r}")
+            return value
+        raise ValueError(
+            f"{what} must be a whole number or a map of {key_kind} -> number, got {value!r}"
+        )
+
+    return check
+
+
+BlockIntMap = Annotated[int | dict[int, int] | None, BeforeValidator(_int_or_map("value", "block"))]
+RoomSpec = Annotated[int | dict[str, int] | None, BeforeValidator(_int_or_map("rooms", "session"))]
+
+
+def _setting_from_string(value: Any) -> Any:
+    return {"id": value} if isinstance(value, str) else value
+
+
+class Model(BaseModel):
+    """Base: strict, frozen, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Programme(Model):
+    """The programme year: blocks, weekly sessions and central teaching."""
+
+    name: str
+    start: dt.date | None = None
+    blocks: Annotated[int, Field(ge=1, le=52)]
+    block_weeks: Annotated[int, Field(ge=1, le=52)] = 13
+    sessions: Annotated[list[Id], Field(min_length=1)] = Field(
+        default_factory=lambda: list(DEFAULT_SESSIONS)
+    )
+    teaching_sessions: list[Id] = Field(default_factory=list)
+
+    @property
+    def block_numbers(self) -> list[int]:
+        """Blocks numbered 1..blocks."""
+        return list(range(1, self.blocks + 1))
+
+
+class Setting(Model):
+    """A care setting (stroke, community rehab, ...)."""
+
+    id: Id
+    name: str | None = None
+
+
+class Supervisor(Model):
+    """A named supervisor working at one site."""
+
+    id: Id
+    name: str | None = None
+    profession: Id
+    capacity: Count = 1
+    sessions: list[Id] | None = None
+    unavailable_blocks: list[BlockNumber] = Field(default_factory=list)
+
+
+class Site(Model):
+    """A placement site with its supervisors, capacity, opening and rooms."""
+
+    id: Id
+    name: str | None = None
+    setting: Id
+    locality: str | None = None
+    accepts: list[Id] | None = None
+    capacity: BlockIntMap = None
+    min_learners: BlockIntMap = 0
+    open_sessions: list[Id] | None = None
+    rooms: RoomSpec = None
+    supervisors: list[Supervisor] = Field(default_factory=list)
+
+    def capacity_in(self, block: int) -> int | None:
+        """Site capacity in a block (None: unlimited)."""
+        if self.capacity is None or isinstance(self.capacity, int):
+            return self.capacity
+        return self.capacity.get(block)
+
+    def minimum_in(self, block: int) -> int:
+        """Minimum learners in a block (0 when unset)."""
+        if self.min_learners is None:
+            return 0
+        if isinstance(self.min_learners, int):
+            return self.min_learners
+        return self.min_learners.get(block, 0)
+
+    def rooms_at(self, session: str) -> int | None:
+        """Rooms in a session (None: unlimited; a map without ``default`` gives 0)."""
+        if self.rooms is None or isinstance(self.rooms, int):
+            return self.rooms
+        return self.rooms.get(session, self.rooms.get("default", 0))
+
+    def open_in(self, programme: Programme) -> list[str]:
+        """The sessions the site is open (default: every session)."""
+        return list(self.open_sessions) if self.open_sessions is not None else programme.sessions
+
+    def accepts_profession(self, profession: str) -> bool:
+        """Whether the site takes learners of a profession."""
+        return self.accepts is None or profession in self.accepts
+
+
+class RotationTrack(Model):
+    """Rules for rotation learners."""
+
+    cover: list[Id] = Field(default_factory=list)
+    no_repeat_site: bool = True
+
+
+class FellowshipTrack(Model):
+    """Rules for fellows: a base site plus protected partner sessions."""
+
+    base_setting: Id
+    partner_settings: list[Id]
+    partner_sessions: Annotated[int, Field(ge=0, le=100)]
+    distinct_partner_settings: Count = 0
+
+
+class Tracks(Model):
+    """The two tracks; the fellowship track is needed only if a learner uses it."""
+
+    rotation: RotationTrack = Field(default_factory=RotationTrack)
+    fellowship: FellowshipTrack | None = None
+
+
+class Learner(Model):
+    """A learner (rotation or fellowship track)."""
+
+    id: Id
+    name: str | None = None
+    profession: Id
+    track: Literal["rotation", "fellowship"] = "rotation"
+    sessions_per_week: Annotated[int, Field(ge=0, le=1000)] | None = None
+    available_sessions: list[Id] | None = None
+    blocks: list[BlockNumber] | None = None
+    preferences: list[Id] = Field(default_factory=list)
+    avoid: list[Id] = Field(default_factory=list)
+    pinned: dict[BlockNumber, Id] = Field(default_factory=dict)
+
+    def available_in(self, programme: Programme) -> list[str]:
+        """Sessions the learner can work (default: every session)."""
+        chosen = programme.sessions if self.available_sessions is None else self.available_sessions
+        return list(dict.fromkeys(chosen))
+
+    def working_sessions_per_week(self, programme: Programme) -> int:
+        """Sessions worked each week (default: all available sessions)."""
+        if self.sessions_per_week is None:
+            return len(self.available_in(programme))
+        return self.sessions_per_week
+
+    def blocks_in(self, programme: Programme) -> list[int]:
+        """Blocks the learner is in the programme (default: all)."""
+        return sorted(self.blocks) if self.blocks is not None else programme.block_numbers
+
+
+class Objective(Model):
+    """Objective options. The default objective is the contract's exactly."""
+
+    allow_unplaced: bool = False
+    unplaced_penalty: Count = 1000
+    fairness: Literal["none", "minimax"] | None = "none"
+
+
+class Scenario(Model):
+    """A whole scenario: programme, settings, sites, learners, objective."""
+
+    programme: Programme
+    settings: Annotated[list[Setting], BeforeValidator(lambda v: [
+        _setting_from_string(x) for x in v] if isinstance(v, list) else v)]
+    professions: list[Id]
+    supervision: dict[Id, list[Id]] = Field(default_factory=dict)
+    tracks: Tracks = Field(default_factory=Tracks)
+    sites: list[Site]
+    learners: list[Learner]
+    objective: Objective = Field(default_factory=Objective)
+
+    @cached_property
+    def site_by_id(self) -> dict[str, Site]:
+        """Sites by id."""
+        return {site.id: site for site in self.sites}
+
+    @cached_property
+    def learner_by_id(self) -> dict[str, Learner]:
+        """Learners by id."""
+        return {learner.id: learner for learner in self.learners}
+
+    @cached_property
+    def supervisor_site(self) -> dict[str, str]:
+        """Site id of each supervisor id."""
+        return {sup.id: site.id for site in self.sites for sup in site.supervisors}
+
+    def may_supervise(self, supervisor_profession: str, learner_profession: str) -> bool:
+        """Whether a supervisor's profession may supervise a learner's profession."""
+        allowed = self.supervision.get(learner_profession, [learner_profession])
+        return supervisor_profession in allowed
+
+    def supervisor_sessions(self, site: Site, supervisor: Supervisor) -> list[str]:
+        """Sessions a supervisor works (default: the site's open sessions)."""
+        if supervisor.sessions is not None:
+            return list(supervisor.sessions)
+        return site.open_in(self.programme)
+
+    def preference_cost(self, learner: Learner, site: Site) -> int:
+        """The contract's preference cost of placing a learner at a site."""
+        prefs = learner.preferences
+        if not prefs:
+            return 0
+        if site.id in prefs:
+            return prefs.index(site.id)
+        if site.setting in prefs:
+            return prefs.index(site.setting)
+        return len(prefs)

@@ -1,0 +1,252 @@
+"""Cross-reference and impossible-input checks (contract §6, last paragraph).
+
+Each check yields a :class:`Problem` whose path points at the offending
+reference (for example ``learners[4].preferences[1]``), so the loader can
+attach the line and column of that exact value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from models.problems import Path, Problem
+from models.scenario import Learner, Scenario, Site
+
+
+def _error(path: Path, message: str) -> Problem:
+    return Problem(path, message)
+
+
+def _warning(path: Path, message: str) -> Problem:
+    return Problem(path, message, severity="warning")
+
+
+def _duplicates(ids: Iterable[str], where: Iterable[Path], kind: str) -> Iterator[Problem]:
+    seen: Counter[str] = Counter()
+    for value, path in zip(ids, where, strict=True):
+        seen[value] += 1
+        if seen[value] == 2:
+            yield _error(path, f"duplicate {kind} id {value!r}")
+
+
+def _unknown(
+    values: Iterable[str], known: set[str] | list[str], path: Path, kind: str, hint: str = ""
+) -> Iterator[Problem]:
+    for index, value in enumerate(values):
+        if value not in known:
+            yield _error((*path, index), f"unknown {kind} {value!r}{hint}")
+
+
+def cross_check(scenario: Scenario) -> list[Problem]:
+    """Every cross-reference and impossible-input problem of a scenario.
+
+    Parameters
+    ----------
+    scenario
+        A scenario whose shape is already valid.
+
+    Returns
+    -------
+    list[Problem]
+        Errors and warnings; the path of each points at the reference at fault.
+    """
+    return list(_checks(scenario))
+
+
+def _checks(sc: Scenario) -> Iterator[Problem]:
+    prog = sc.programme
+    sessions = list(prog.sessions)
+    session_set = set(sessions)
+    blocks = set(prog.block_numbers)
+    settings = {s.id for s in sc.settings}
+    professions = set(sc.professions)
+    site_ids = {s.id for s in sc.sites}
+
+    # Programme.
+    yield from _duplicates(sessions, [("programme", "sessions", i) for i in range(len(sessions))],
+                           "session")
+    yield from _unknown(prog.teaching_sessions, session_set, ("programme", "teaching_sessions"),
+                        "session", " (teaching sessions must be among programme.sessions)")
+    if prog.start is not None and isinstance(prog.start, dt.date) and prog.start.weekday() != 0:
+        yield _warning(("programme", "start"),
+                       f"{prog.start.isoformat()} is a {prog.start:%A}; blocks usually start "
+                       "on a Monday")
+
+    # Ids unique within their kind.
+    yield from _duplicates([s.id for s in sc.settings],
+                           [("settings", i) for i in range(len(sc.settings))], "setting")
+    yield from _duplicates(sc.professions,
+                           [("professions", i) for i in range(len(sc.professions))], "profession")
+    yield from _duplicates([s.id for s in sc.sites],
+                           [("sites", i, "id") for i in range(len(sc.sites))], "site")
+    sup_ids = [(u.id, ("sites", i, "supervisors", j, "id"))
+               for i, s in enumerate(sc.sites) for j, u in enumerate(s.supervisors)]
+    yield from _duplicates([u for u, _ in sup_ids], [p for _, p in sup_ids], "supervisor")
+    yield from _duplicates([learner.id for learner in sc.learners],
+                           [("learners", i, "id") for i in range(len(sc.learners))], "learner")
+
+    # Supervision rules.
+    for learner_prof, allowed in sc.supervision.items():
+        if learner_prof not in professions:
+            yield _error(("supervision", learner_prof), f"unknown profession {learner_prof!r}")
+        yield from _unknown(allowed, professions, ("supervision", learner_prof), "profession")
+
+    # Tracks.
+    rot, fel = sc.tracks.rotation, sc.tracks.fellowship
+    yield from _unknown(rot.cover, settings, ("tracks", "rotation", "cover"), "setting")
+    yield from _duplicates(rot.cover, [("tracks", "rotation", "cover", i)
+                                       for i in range(len(rot.cover))], "cover setting")
+    if fel is not None:
+        if fel.base_setting not in settings:
+            yield _error(("tracks", "fellowship", "base_setting"),
+                         f"unknown setting {fel.base_setting!r}")
+        yield from _unknown(fel.partner_settings, settings,
+                            ("tracks", "fellowship", "partner_settings"), "setting")
+        distinct = len(set(fel.partner_settings))
+        if fel.distinct_partner_settings > distinct:
+            yield _error(("tracks", "fellowship", "distinct_partner_settings"),
+                         f"{fel.distinct_partner_settings} distinct partner settings asked for, "
+                         f"but only {distinct} partner settings are listed")
+        if not fel.partner_settings:
+            yield _error(("tracks", "fellowship", "partner_settings"),
+                         "at least one partner setting is needed")
+
+    # Sites and supervisors.
+    for i, site in enumerate(sc.sites):
+        yield from _site_checks(sc, i, site, settings, professions, session_set, blocks)
+
+    # Learners.
+    for i, learner in enumerate(sc.learners):
+        yield from _learner_checks(sc, i, learner, settings, professions, session_set, blocks,
+                                   site_ids)
+
+
+def _site_checks(sc: Scenario, i: int, site: Site, settings: set[str], professions: set[str],
+                 sessions: set[str], blocks: set[int]) -> Iterator[Problem]:
+    here: Path = ("sites", i)
+    if site.setting not in settings:
+        yield _error((*here, "setting"), f"unknown setting {site.setting!r}")
+    if site.accepts is not None:
+        yield from _unknown(site.accepts, professions, (*here, "accepts"), "profession")
+    if site.open_sessions is not None:
+        yield from _unknown(site.open_sessions, sessions, (*here, "open_sessions"), "session")
+    for name in ("capacity", "min_learners"):
+        value = getattr(site, name)
+        if isinstance(value, dict):
+            for block in value:
+                if block not in blocks:
+                    yield _error((*here, name, block),
+                                 f"block {block} is not in the programme (1..{len(blocks)})")
+    for block in sorted(blocks):
+        cap, low = site.capacity_in(block), site.minimum_in(block)
+        if cap is not None and low > cap:
+            yield _error((*here, "min_learners"),
+                         f"min_learners {low} exceeds capacity {cap} in block {block}")
+    if isinstance(site.rooms, dict):
+        for key in site.rooms:
+            if key != "default" and key not in sessions:
+                yield _error((*here, "rooms", key), f"unknown session {key!r}")
+    open_set = set(site.open_in(sc.programme))
+    for j, sup in enumerate(site.supervisors):
+        where: Path = (*here, "supervisors", j)
+        if sup.profession not in professions:
+            yield _error((*where, "profession"), f"unknown profession {sup.profession!r}")
+        if sup.sessions is not None:
+            yield from _unknown(sup.sessions, sessions, (*where, "sessions"), "session")
+            closed = [d for d in sup.sessions if d in sessions and d not in open_set]
+            if closed:
+                yield _warning((*where, "sessions"),
+                               f"works {', '.join(closed)} when {site.id} is closed")
+        for k, block in enumerate(sup.unavailable_blocks):
+            if block not in blocks:
+                yield _error((*where, "unavailable_blocks", k),
+                             f"block {block} is not in the programme (1..{len(blocks)})")
+
+
+def _learner_checks(sc: Scenario, i: int, learner: Learner, settings: set[str],
+                    professions: set[str], sessions: set[str], blocks: set[int],
+                    site_ids: set[str]) -> Iterator[Problem]:
+    here: Path = ("learners", i)
+    prog = sc.programme
+    if learner.profession not in professions:
+        yield _error((*here, "profession"), f"unknown profession {learner.profession!r}")
+    if learner.available_sessions is not None:
+        yield from _unknown(learner.available_sessions, sessions,
+                            (*here, "available_sessions"), "session")
+        yield from _duplicates(learner.available_sessions,
+                               [(*here, "available_sessions", k)
+                                for k in range(len(learner.available_sessions))], "session")
+    available = set(learner.available_in(prog))
+    per_week = learner.working_sessions_per_week(prog)
+    teaching = set(prog.teaching_sessions) & available
+    if per_week > len(available):
+        yield _error((*here, "sessions_per_week"),
+                     f"{per_week} sessions a week but only {len(available)} available sessions")
+    if per_week < len(teaching):
+        yield _error((*here, "sessions_per_week"),
+                     f"{per_week} sessions a week cannot include the {len(teaching)} teaching "
+                     "session(s) in available_sessions")
+    if learner.blocks is not None:
+        if not learner.blocks:
+            yield _error((*here, "blocks"), "a learner needs at least one block")
+        for k, block in enumerate(learner.blocks):
+            if block not in blocks:
+                yield _error((*here, "blocks", k),
+                             f"block {block} is not in the programme (1..{len(blocks)})")
+        yield from _duplicates([str(b) for b in learner.blocks],
+                               [(*here, "blocks", k) for k in range(len(learner.blocks))],
+                               "block")
+    own_blocks = learner.blocks_in(prog)
+    known_prefs = site_ids | settings
+    yield from _unknown(learner.preferences, known_prefs, (*here, "preferences"),
+                        "site or setting")
+    yield from _unknown(learner.avoid, site_ids, (*here, "avoid"), "site")
+    for block, site_id in learner.pinned.items():
+        where: Path = (*here, "pinned", block)
+        if block not in own_blocks:
+            yield _error(where, f"block {block} is not one of the learner's blocks")
+        site = sc.site_by_id.get(site_id)
+        if site is None:
+            yield _error(where, f"unknown site {site_id!r}")
+            continue
+        if not site.accepts_profession(learner.profession):
+            yield _error(where, f"{site_id} does not accept {learner.profession}")
+        if site_id in learner.avoid:
+            yield _error(where, f"{site_id} is both pinned and avoided")
+    if learner.track == "rotation":
+        cover = sc.tracks.rotation.cover
+        if len(own_blocks) < len(set(cover)):
+            yield _error((*here, "blocks") if learner.blocks is not None else (*here, "id"),
+                         f"{len(own_blocks)} block(s) cannot cover {len(set(cover))} settings "
+                         f"({', '.join(cover)})")
+        pinned_sites = list(learner.pinned.values())
+        if sc.tracks.rotation.no_repeat_site and len(set(pinned_sites)) < len(pinned_sites):
+            yield _error((*here, "pinned"), "the same site is pinned in two blocks but "
+                         "no_repeat_site is true")
+        return
+    fel = sc.tracks.fellowship
+    if fel is None:
+        yield _error((*here, "track"), "track 'fellowship' needs tracks.fellowship in the scenario")
+        return
+    pins = set(learner.pinned.values())
+    if len(pins) > 1:
+        yield _error((*here, "pinned"),
+                     f"a fellow's pins fix the base site, which is the same every block; "
+                     f"got {', '.join(sorted(pins))}")
+    for block, site_id in learner.pinned.items():
+        site = sc.site_by_id.get(site_id)
+        if site is not None and site.setting != fel.base_setting:
+            yield _error((*here, "pinned", block),
+                         f"{site_id} is in {site.setting}, not the base setting "
+                         f"{fel.base_setting}")
+    clinical = per_week - len(teaching)
+    if 0 <= clinical < fel.partner_sessions:
+        yield _error((*here, "sessions_per_week") if learner.sessions_per_week is not None
+                     else (*here, "id"),
+                     f"{clinical} clinical session(s) a week cannot hold "
+                     f"{fel.partner_sessions} partner sessions")
+    if len(own_blocks) < fel.distinct_partner_settings:
+        yield _error((*here, "blocks") if learner.blocks is not None else (*here, "id"),
+                     f"{len(own_blocks)} block(s) cannot cover "
+                     f"{fel.distinct_partner_settings} distinct partner settings")
