@@ -36,3 +36,7 @@ __all__ = [
     "load_scenario",
     "parse_scenario_text",
 ]
+
+from models.plan import ASSIGNMENT_COLUMNS, TIMETABLE_COLUMNS, Plan  # noqa: E402
+
+__all__ += ["ASSIGNMENT_COLUMNS", "TIMETABLE_COLUMNS", "Plan"]

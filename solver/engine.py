@@ -1,0 +1,274 @@
+"""Build the CP-SAT model, run it (one or two phases), and assemble the result."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from models import Scenario
+from solver import explain
+from solver.instance import Instance
+from solver.objective import Term, learner_costs, objective_terms, preference_upper_bound
+from solver.recover import recover
+from solver.result import SolveResult
+from solver.rules import Build, post_all
+from solver.variables import Lit, create
+
+_STATUS = {
+    cp_model.OPTIMAL: "OPTIMAL",
+    cp_model.FEASIBLE: "FEASIBLE",
+    cp_model.INFEASIBLE: "INFEASIBLE",
+    cp_model.UNKNOWN: "UNKNOWN",
+    cp_model.MODEL_INVALID: "INVALID",
+}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress event: a better plan or a better bound.
+
+    Attributes
+    ----------
+    phase
+        ``"fairness"`` (minimax first phase) or ``"total"``.
+    kind
+        ``"solution"`` or ``"bound"``.
+    objective, bound
+        Best objective and bound of the phase so far (None if unknown).
+    seconds
+        Seconds since the solve started.
+    """
+
+    phase: str
+    kind: str
+    objective: float | None
+    bound: float | None
+    seconds: float
+
+
+@dataclass
+class SolveOptions:
+    """How to run the solver.
+
+    Attributes
+    ----------
+    time_limit
+        Seconds for the whole solve (shared by phases).
+    workers
+        CP-SAT search workers; 1 with a fixed seed is deterministic.
+    seed
+        Random seed for CP-SAT.
+    log
+        Print CP-SAT's search log.
+    on_progress
+        Called with :class:`Progress` events (from the solver's thread).
+    stop
+        Set it to stop the search; the best plan so far is kept.
+    """
+
+    time_limit: float = 60.0
+    workers: int = 2
+    seed: int = 0
+    log: bool = False
+    on_progress: Callable[[Progress], None] | None = None
+    stop: threading.Event | None = field(default=None, repr=False)
+
+
+class _Watcher(cp_model.CpSolverSolutionCallback):
+    """Records the first-solution time, reports progress, honours stop requests."""
+
+    def __init__(self, phase: str, options: SolveOptions, started: float) -> None:
+        super().__init__()
+        self.phase = phase
+        self.options = options
+        self.started = started
+        self.first: float | None = None
+        self.bound: float | None = None
+
+    def on_solution_callback(self) -> None:
+        now = time.perf_counter() - self.started
+        if self.first is None:
+            self.first = now
+        if self.options.on_progress is not None:
+            self.options.on_progress(Progress(self.phase, "solution", self.objective_value,
+                                              self.best_objective_bound, now))
+        if self.options.stop is not None and self.options.stop.is_set():
+            self.stop_search()
+
+    def on_bound(self, bound: float) -> None:
+        self.bound = bound
+        if self.options.on_progress is not None:
+            self.options.on_progress(Progress(self.phase, "bound", None, bound,
+                                              time.perf_counter() - self.started))
+        if self.options.stop is not None and self.options.stop.is_set():
+            self.stop_search()
+
+
+def _run(
+    model: cp_model.CpModel, options: SolveOptions, phase: str, seconds: float, started: float
+) -> tuple[cp_model.CpSolver, int, _Watcher]:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.1, seconds)
+    solver.parameters.num_workers = max(1, options.workers)
+    solver.parameters.random_seed = options.seed
+    solver.parameters.log_search_progress = options.log
+    watcher = _Watcher(phase, options, started)
+    solver.best_bound_callback = watcher.on_bound
+    if options.stop is not None and options.stop.is_set():
+        return solver, cp_model.UNKNOWN, watcher
+    status = solver.solve(model, watcher)
+    return solver, status, watcher
+
+
+def build(scenario: Scenario, *, explain_mode: bool = False) -> tuple[Build, Instance]:
+    """Build the model of a scenario (all rule units, no objective)."""
+    inst = Instance(scenario)
+    model = cp_model.CpModel()
+    variables = create(model, inst)
+    b = Build(model, inst, variables, explain=explain_mode)
+    post_all(b)
+    return b, inst
+
+
+def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResult:
+    """Solve a scenario: find the plan of least objective, or explain why none exists.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    options
+        Time limit, workers, seed, progress callback.
+
+    Returns
+    -------
+    SolveResult
+        Status, objective, bound, timings and, when found, the plan. Infeasible
+        scenarios give status ``INFEASIBLE`` and an explanation, never an error.
+    """
+    options = options or SolveOptions()
+    started = time.perf_counter()
+    fairness = scenario.objective.fairness or "none"
+    result = SolveResult(status="UNKNOWN", seed=options.seed, workers=options.workers,
+                         time_limit=options.time_limit, fairness=fairness)
+    inst = Instance(scenario)
+    empty = explain.empty_domains(inst)
+    if empty is not None:
+        result.status = "INFEASIBLE"
+        result.explanation = empty
+        result.solve_seconds = time.perf_counter() - started
+        return result
+
+    model = cp_model.CpModel()
+    v = create(model, inst)
+    b = Build(model, inst, v)
+    post_all(b)
+    costs = learner_costs(b)
+    terms = objective_terms(b, costs)
+    total = sum(t.weight * t.expr for t in terms)
+    proto = model.proto
+    result.model_size = {"variables": len(proto.variables),
+                         "constraints": len(proto.constraints)} | {
+        f"constraints[{k}]": n for k, n in sorted(b.counts.items())}
+    problem = model.validate()
+    if problem:
+        result.status = "INVALID"
+        result.explanation = explain.internal(f"CP-SAT rejected the model: {problem}")
+        return result
+    result.build_seconds = time.perf_counter() - started
+
+    value_source: cp_model.CpSolver | None = None
+    statuses: list[int] = []
+    if fairness == "minimax":
+        worst = model.new_int_var(0, max(0, preference_upper_bound(b)), "worst_learner_cost")
+        for info in inst.learners:
+            model.add(worst >= costs[info.index])
+        model.minimize(worst)
+        solver, status, watcher = _run(model, options, "fairness",
+                                       options.time_limit / 2, started)
+        statuses.append(status)
+        result.phases.append(_phase("fairness", solver, status, watcher))
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            result.first_solution_seconds = watcher.first
+            model.add(worst <= int(round(solver.objective_value)))
+            _hint_from(model, solver)
+            value_source = solver
+        elif status == cp_model.INFEASIBLE:
+            return _infeasible(result, scenario, started)
+        else:
+            result.status = _STATUS.get(status, "UNKNOWN")
+            result.solve_seconds = time.perf_counter() - started
+            return result
+    model.minimize(total)
+    remaining = options.time_limit - (time.perf_counter() - started)
+    solver, status, watcher = _run(model, options, "total", remaining, started)
+    statuses.append(status)
+    result.phases.append(_phase("total", solver, status, watcher))
+    if status == cp_model.INFEASIBLE:
+        return _infeasible(result, scenario, started)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        value_source = solver
+        if result.first_solution_seconds is None:
+            result.first_solution_seconds = watcher.first
+        result.best_bound = solver.best_objective_bound
+    if value_source is None:
+        result.status = _STATUS.get(status, "UNKNOWN")
+        result.solve_seconds = time.perf_counter() - started
+        return result
+
+    src = value_source
+
+    def value(lit: Lit) -> int:
+        return lit if isinstance(lit, int) else int(src.boolean_value(lit))
+
+    result.plan = recover(inst, v, value)
+    result.status = "OPTIMAL" if all(s == cp_model.OPTIMAL for s in statuses) else "FEASIBLE"
+    _fill_costs(result, src, terms, costs, inst)
+    result.solve_seconds = time.perf_counter() - started
+    return result
+
+
+def _phase(name: str, solver: cp_model.CpSolver, status: int, watcher: _Watcher) -> dict:
+    found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    return {
+        "phase": name,
+        "status": _STATUS.get(status, "UNKNOWN"),
+        "objective": solver.objective_value if found else None,
+        "best_bound": solver.best_objective_bound if found else watcher.bound,
+        "seconds": round(solver.wall_time, 3),
+        "first_solution_seconds": None if watcher.first is None else round(watcher.first, 3),
+        "branches": solver.num_branches,
+        "conflicts": solver.num_conflicts,
+    }
+
+
+def _hint_from(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:
+    model.clear_hints()
+    for index in range(len(model.proto.variables)):
+        var = model.get_int_var_from_proto_index(index)
+        model.add_hint(var, solver.value(var))
+
+
+def _fill_costs(
+    result: SolveResult, solver: cp_model.CpSolver, terms: list[Term],
+    costs: dict, inst: Instance,
+) -> None:
+    result.terms = {t.name: float(solver.value(t.expr)) for t in terms}
+    objective = sum(t.weight * solver.value(t.expr) for t in terms)
+    result.objective = float(objective)
+    per_learner = {info.id: int(solver.value(costs[info.index])) for info in inst.learners}
+    result.learner_costs = per_learner
+    result.preference_cost = int(sum(per_learner.values()))
+    result.worst_learner_cost = max(per_learner.values(), default=0)
+    result.unplaced = int(result.terms.get("unplaced", 0))
+
+
+def _infeasible(result: SolveResult, scenario: Scenario, started: float) -> SolveResult:
+    result.status = "INFEASIBLE"
+    result.explanation = explain.explain_infeasible(scenario)
+    result.solve_seconds = time.perf_counter() - started
+    return result

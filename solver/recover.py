@@ -1,0 +1,160 @@
+"""Turn a CP-SAT solution into a full plan (sites, supervisors, timetables).
+
+The model decides sites and weekly sessions. Who is the named supervisor of
+each placement, and who is present in each clinical session, are b-matchings
+per site and block (and per session) that the model's Hall inequalities
+guarantee to exist; they are found here with min-cost flows that prefer a
+learner's named supervisor to be the one present, and keep a fellow's base
+supervisor the same across blocks where they can.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ortools.graph.python import min_cost_flow
+
+from models import Supervisor
+from solver.instance import BASE, PARTNER, ROTATION, Instance, LearnerInfo, Role
+from models.plan import Plan
+from solver.variables import Lit, Variables
+
+
+class RecoveryError(RuntimeError):
+    """The solution could not be completed into a plan (a solver or model bug)."""
+
+
+@dataclass(frozen=True)
+class _Seat:
+    info: LearnerInfo
+    role: Role
+
+
+def _match(
+    seats: Sequence[_Seat],
+    supervisors: Sequence[Supervisor],
+    allowed: Callable[[_Seat, Supervisor], bool],
+    cost: Callable[[_Seat, Supervisor], int],
+    what: str,
+) -> dict[_Seat, str]:
+    """Assign each seat a supervisor, at most ``capacity`` seats each, at least cost."""
+    if not seats:
+        return {}
+    flow = min_cost_flow.SimpleMinCostFlow()
+    source, sink = 0, 1
+    seat_node = {seat: 2 + k for k, seat in enumerate(seats)}
+    sup_node = {u.id: 2 + len(seats) + k for k, u in enumerate(supervisors)}
+    arcs: list[tuple[int, _Seat, str]] = []
+    for seat, node in seat_node.items():
+        flow.add_arc_with_capacity_and_unit_cost(source, node, 1, 0)
+        for u in supervisors:
+            if allowed(seat, u):
+                arc = flow.add_arc_with_capacity_and_unit_cost(node, sup_node[u.id], 1,
+                                                               cost(seat, u))
+                arcs.append((arc, seat, u.id))
+    for u in supervisors:
+        flow.add_arc_with_capacity_and_unit_cost(sup_node[u.id], sink, u.capacity, 0)
+    flow.set_node_supply(source, len(seats))
+    flow.set_node_supply(sink, -len(seats))
+    if flow.solve_max_flow_with_min_cost() != flow.OPTIMAL:
+        raise RecoveryError(f"supervisor matching failed for {what}")
+    chosen = {seat: u_id for arc, seat, u_id in arcs if flow.flow(arc) > 0}
+    if len(chosen) != len(seats):
+        missing = ", ".join(s.info.id for s in seats if s not in chosen)
+        raise RecoveryError(f"no supervisor left for {missing} at {what}")
+    return chosen
+
+
+def recover(inst: Instance, v: Variables, value: Callable[[Lit], int]) -> Plan:
+    """Build the plan from variable values.
+
+    Parameters
+    ----------
+    inst
+        The scenario index.
+    v
+        The model's variables.
+    value
+        Returns 0 or 1 for a literal in the solution.
+    """
+    sc = inst.scenario
+    site_of: dict[tuple[int, int, Role], str] = {}
+    for info in inst.learners:
+        if not value(v.placed[info.index]):
+            continue
+        for block in info.blocks:
+            for role in inst.roles_of(info):
+                chosen = [s for s, lit in v.place[(info.index, block, role)].items() if value(lit)]
+                if len(chosen) != 1:
+                    raise RecoveryError(f"{info.id} block {block} {role}: {len(chosen)} sites")
+                site_of[(info.index, block, role)] = chosen[0]
+
+    # Named supervisors: one b-matching per site and block.
+    by_site_block: dict[tuple[str, int], list[_Seat]] = defaultdict(list)
+    for (i, block, role), site_id in site_of.items():
+        by_site_block[(site_id, block)].append(_Seat(inst.learners[i], role))
+    named: dict[tuple[int, int, Role], str] = {}
+    previous_base: dict[int, str] = {}
+    for (site_id, block) in sorted(by_site_block, key=lambda k: (k[1], k[0])):
+        seats = by_site_block[(site_id, block)]
+        profs = frozenset(seat.info.profession for seat in seats)
+        sups = inst.named_supervisors(site_id, block, profs)
+
+        def keep_base(seat: _Seat, u: Supervisor) -> int:
+            same = seat.role == BASE and previous_base.get(seat.info.index) == u.id
+            return 0 if same else 1
+
+        match = _match(seats, sups,
+                       lambda seat, u: sc.may_supervise(u.profession, seat.info.profession),
+                       keep_base, f"{site_id} block {block}")
+        for seat, u_id in match.items():
+            named[(seat.info.index, block, seat.role)] = u_id
+            if seat.role == BASE:
+                previous_base[seat.info.index] = u_id
+
+    # Weekly timetables and the supervisor present in each clinical session.
+    clinical: dict[tuple[str, int, str], list[_Seat]] = defaultdict(list)
+    sessions_of: dict[tuple[int, int], list[tuple[str, Role]]] = defaultdict(list)
+    for (i, block, role), site_id in site_of.items():
+        info = inst.learners[i]
+        for d in info.candidates:
+            if value(v.works[(i, block, role, d)]):
+                clinical[(site_id, block, d)].append(_Seat(info, role))
+                sessions_of[(i, block)].append((d, role))
+    present: dict[tuple[int, int, str], str] = {}
+    for (site_id, block, d), seats in sorted(clinical.items()):
+        site = sc.site_by_id[site_id]
+        sups = [u for u in site.supervisors
+                if d in sc.supervisor_sessions(site, u) and block not in u.unavailable_blocks
+                and u.capacity > 0]
+        match = _match(
+            seats, sups,
+            lambda seat, u: sc.may_supervise(u.profession, seat.info.profession),
+            lambda seat, u, b=block: 0 if named[(seat.info.index, b, seat.role)] == u.id else 1,
+            f"{site_id} block {block} {d}",
+        )
+        for seat, u_id in match.items():
+            present[(seat.info.index, block, d)] = u_id
+
+    assignments = []
+    timetable = []
+    order = {d: k for k, d in enumerate(sc.programme.sessions)}
+    for info in inst.learners:
+        if not value(v.placed[info.index]):
+            continue
+        for block in info.blocks:
+            for role in inst.roles_of(info):
+                key = (info.index, block, role)
+                assignments.append((info.id, block, role, site_of[key], named[key]))
+            rows = [(d, "teaching", "", "") for d in info.teaching]
+            for d, role in sessions_of[(info.index, block)]:
+                site_id = site_of[(info.index, block, role)]
+                rows.append((d, "clinical", site_id, present[(info.index, block, d)]))
+            rows.sort(key=lambda r: order[r[0]])
+            timetable.extend((info.id, block, *row) for row in rows)
+    return Plan.from_rows(assignments, timetable)
+
+
+__all__ = ["BASE", "PARTNER", "ROTATION", "RecoveryError", "recover"]

@@ -1,0 +1,131 @@
+"""All decision variables of the formulation, in one container.
+
+The formulation is aggregated: no variable names a supervisor. Placements are
+Booleans per learner, block and candidate site; weekly timetables are
+Booleans per learner, block and candidate session, shared by all the sites a
+learner could be at; a learner-site-session Boolean exists only where a
+session-level limit (rooms, part-time supervisors) could bind. Named and
+present supervisors are recovered after the solve by b-matchings that the
+Hall inequalities of :mod:`solver.rules` guarantee to exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from solver.instance import BASE, PARTNER, ROTATION, Instance, LearnerInfo, Role
+
+Lit = cp_model.IntVar | int  # a Boolean variable or a constant 0/1
+
+
+@dataclass
+class Variables:
+    """Decision variables, keyed by learner index, block, role, site, session.
+
+    Attributes
+    ----------
+    placed
+        Learner index -> 1, or a Boolean when ``allow_unplaced`` lets them out.
+    place
+        (learner, block, role) -> site -> Boolean: the learner's site in that role.
+    base
+        (fellow, site) -> Boolean: the fellow's base site (same every block).
+    works
+        (learner, block, role, session) -> clinical in that role in that session.
+    at
+        (learner, block, role, site, session) -> clinical at that site then;
+        made only for site-sessions with a limit that could bind.
+    """
+
+    placed: dict[int, Lit] = field(default_factory=dict)
+    place: dict[tuple[int, int, Role], dict[str, Lit]] = field(default_factory=dict)
+    base: dict[tuple[int, str], Lit] = field(default_factory=dict)
+    works: dict[tuple[int, int, Role, str], Lit] = field(default_factory=dict)
+    at: dict[tuple[int, int, Role, str, str], Lit] = field(default_factory=dict)
+
+
+def create(model: cp_model.CpModel, inst: Instance) -> Variables:
+    """Create the placement and timetable variables.
+
+    Parameters
+    ----------
+    model
+        The CP-SAT model to add variables to.
+    inst
+        The scenario index with candidate sites and sessions.
+    """
+    sc = inst.scenario
+    allow_out = sc.objective.allow_unplaced
+    v = Variables()
+    for info in inst.learners:
+        i = info.index
+        v.placed[i] = model.new_bool_var(f"placed[{info.id}]") if allow_out else 1
+        for block in info.blocks:
+            for role in inst.roles_of(info):
+                sites = inst.options[(i, block, role)]
+                if role == BASE:
+                    sites = {s: d for s, d in sites.items() if s in inst.base_sites[i]}
+                chosen: dict[str, Lit] = {}
+                for site in sites:
+                    if role == BASE:
+                        if (i, site) not in v.base:
+                            v.base[(i, site)] = model.new_bool_var(f"base[{info.id},{site}]")
+                        chosen[site] = v.base[(i, site)]
+                    else:
+                        chosen[site] = model.new_bool_var(f"place[{info.id},{block},{site}]")
+                v.place[(i, block, role)] = chosen
+                usable = set().union(*sites.values()) if sites else set()
+                need = info.need(role)
+                both_roles = info.is_fellow
+                for session in info.candidates:
+                    key = (i, block, role, session)
+                    if session not in usable:
+                        v.works[key] = 0
+                    elif need == len(info.candidates) and not both_roles:
+                        v.works[key] = v.placed[i]  # every candidate session is worked
+                    elif need == 0:
+                        v.works[key] = 0
+                    else:
+                        v.works[key] = model.new_bool_var(
+                            f"works[{info.id},{block},{role},{session}]"
+                        )
+    return v
+
+
+def clinical_at(
+    model: cp_model.CpModel, inst: Instance, v: Variables,
+    info: LearnerInfo, block: int, role: Role, site: str, session: str,
+) -> Lit:
+    """Literal for 'clinical at this site in this session' (made on first use).
+
+    When the learner would work every usable session at the site, the
+    placement literal itself says it and no variable is made.
+    """
+    key = (info.index, block, role, site, session)
+    if key in v.at:
+        return v.at[key]
+    usable = inst.options[(info.index, block, role)][site]
+    place = v.place[(info.index, block, role)][site]
+    works = v.works[(info.index, block, role, session)]
+    if session not in usable or (isinstance(works, int) and works == 0):
+        lit: Lit = 0
+    elif info.need(role) == len(usable) or works is v.placed[info.index]:
+        lit = place
+    else:
+        lit = model.new_bool_var(f"at[{info.id},{block},{role},{site},{session}]")
+        model.add_implication(lit, place)
+        model.add_implication(lit, works)
+        model.add_bool_or([lit, _negated(place), _negated(works)])
+    v.at[key] = lit
+    return lit
+
+
+def _negated(lit: Lit) -> Lit:
+    if isinstance(lit, int):
+        return 1 - lit
+    return lit.Not()
+
+
+__all__ = ["BASE", "PARTNER", "ROTATION", "Lit", "Variables", "clinical_at", "create"]
