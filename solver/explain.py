@@ -138,13 +138,49 @@ def explain_infeasible(scenario: Scenario, budget_seconds: float = 30.0) -> Expl
             kept = {lit_group[i] for i in smaller} if smaller else set(trial)
             current = [g for g in trial if g in kept]
         else:
-            if status != cp_model.FEASIBLE:
-                minimal = False
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                minimal = False  # timed out: keep the group, but do not claim minimality
             index += 1
     conflicts = tuple(Conflict(g.rule, g.ids, g.text) for g in current)
     rules = sorted({c.rule for c in conflicts})
     return Explanation(
         f"No plan exists: these {len(conflicts)} constraint group(s) cannot all hold "
         f"({', '.join(rules)}).",
-        conflicts, minimal=minimal,
+        conflicts, minimal=minimal, details=tuple(_details(inst, conflicts)),
     )
+
+
+def _details(inst: Instance, conflicts: tuple[Conflict, ...]) -> list[str]:
+    """Why the learners in a conflict have so few options (domain exclusions).
+
+    Lines are merged across blocks and learners: ``L001, L002: [supervisor-match]
+    no supervisor at kl-hasu may supervise physiotherapist (blocks 3, 4)``.
+    """
+    sc = inst.scenario
+    by_id = {info.id: info for info in inst.learners}
+    blocks_of: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for conflict in conflicts:
+        if conflict.rule not in ("cover", "fellowship", "placement") or not conflict.ids:
+            continue
+        info = by_id.get(conflict.ids[0])
+        if info is None:
+            continue
+        setting = conflict.ids[1] if conflict.rule == "cover" else None
+        for block in info.blocks:
+            for role in inst.roles_of(info):
+                for site_id, why in inst.excluded[(info.index, block, role)].items():
+                    if setting is not None and sc.site_by_id[site_id].setting != setting:
+                        continue
+                    reason = why.reason.replace(f" in block {block}", "")
+                    key = (info.id, why.rule, reason)
+                    if block not in blocks_of[key]:
+                        blocks_of[key].append(block)
+    learners_of: dict[tuple[str, str, tuple[int, ...]], list[str]] = defaultdict(list)
+    for (learner_id, rule, reason), blocks in blocks_of.items():
+        learners_of[(rule, reason, tuple(blocks))].append(learner_id)
+    lines = []
+    for (rule, reason, blocks), learner_ids in learners_of.items():
+        label = "block" if len(blocks) == 1 else "blocks"
+        lines.append(f"{', '.join(learner_ids)}: [{rule}] {reason} "
+                     f"({label} {', '.join(map(str, blocks))})")
+    return lines

@@ -1,0 +1,195 @@
+"""The ``rotaplan`` command line.
+
+Exit codes (contract §8): 0 a plan was written; 2 the input is invalid; 3 the
+scenario is proven infeasible; 4 no plan was found within the time limit.
+Beyond the contract: 1 ``check`` found violations; 5 a plan was found but
+failed verification (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from models import ScenarioError, load
+from models.loader import Loaded
+from models.scenario import Scenario
+from rotaplan import pipeline
+from rotaplan.checker import check_plan_dir
+from rotaplan.report import summary_lines
+from solver import Progress, SolveOptions
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="rotaplan: rotation and fellowship plans for NHS integrated care systems.",
+    pretty_exceptions_enable=False,
+)
+out_console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def demo_scenario_path() -> Path:
+    """The embedded demo scenario (30 learners)."""
+    return Path(str(resources.files("rotaplan") / "data" / "demo.yaml"))
+
+
+def _load_or_exit(path: Path) -> Loaded:
+    try:
+        loaded = load(path)
+    except ScenarioError as exc:
+        err_console.print(exc.render(), markup=False)
+        err_console.print(f"{len(exc.errors)} error(s): the scenario is invalid.", markup=False)
+        raise typer.Exit(pipeline.EXIT_INVALID) from None
+    for warning in loaded.warnings:
+        err_console.print(warning.render(str(path)), markup=False)
+    return loaded
+
+
+class _ProgressPrinter:
+    """Prints best objective and bound while a solve runs longer than a second."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.best: float | None = None
+        self.bound: float | None = None
+        self.last_print = 0.0
+        self.lock = threading.Lock()
+
+    def __call__(self, event: Progress) -> None:
+        with self.lock:
+            if event.objective is not None:
+                self.best = event.objective
+            if event.bound is not None:
+                self.bound = event.bound
+            if not self.enabled or event.seconds < 1.0 or event.seconds - self.last_print < 1.0:
+                return
+            self.last_print = event.seconds
+            best = "-" if self.best is None else f"{self.best:g}"
+            bound = "-" if self.bound is None else f"{self.bound:g}"
+            gap = ""
+            if self.best is not None and self.bound is not None:
+                gap = f"  gap {100 * abs(self.best - self.bound) / max(1.0, abs(self.best)):.1f}%"
+            err_console.print(f"  {event.seconds:6.1f}s  [{event.phase}]  best {best}  "
+                              f"bound {bound}{gap}", markup=False)
+
+
+@app.command()
+def solve(
+    scenario: Annotated[Path | None, typer.Argument(
+        help="Scenario YAML (default: the embedded demo).", show_default=False)] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the plan files.")] = Path(
+        "plan"),
+    time_limit: Annotated[float, typer.Option(help="Seconds for the whole solve.", min=0.1)] = 60.0,
+    seed: Annotated[int, typer.Option(help="CP-SAT random seed.")] = 0,
+    workers: Annotated[int, typer.Option(
+        help="CP-SAT workers (1 with a fixed seed is deterministic).", min=1, max=64)] = 2,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+    log: Annotated[bool, typer.Option(help="Show CP-SAT's search log.")] = False,
+) -> None:
+    """Solve a scenario and write assignments.csv, timetable.csv and summary.json."""
+    path = scenario or demo_scenario_path()
+    loaded = _load_or_exit(path)
+    sc = loaded.scenario
+    err_console.print(f"solving {path}: {len(sc.learners)} learners, {len(sc.sites)} sites, "
+                      f"{sc.programme.blocks} blocks (time limit {time_limit:g}s, "
+                      f"{workers} worker(s))", markup=False)
+    options = SolveOptions(time_limit=time_limit, workers=workers, seed=seed, log=log,
+                           on_progress=_ProgressPrinter(enabled=not quiet))
+    outcome = pipeline.solve_and_write(sc, out, options)
+    result = outcome.result
+    for line in summary_lines(sc, result):
+        out_console.print(line, markup=False)
+    if outcome.exit_code == pipeline.EXIT_OK:
+        out_console.print(f"plan        written to {out}/ and verified by the checker",
+                          markup=False)
+    elif outcome.exit_code == pipeline.EXIT_INFEASIBLE and result.explanation is not None:
+        out_console.print(result.explanation.render(), markup=False)
+        out_console.print(f"explanation written to {out}/explanation.txt", markup=False)
+    elif outcome.exit_code == pipeline.EXIT_NO_PLAN:
+        out_console.print(f"no plan found within {time_limit:g}s; try a longer --time-limit",
+                          markup=False)
+    elif outcome.exit_code == pipeline.EXIT_CHECK_FAILED and outcome.check is not None:
+        err_console.print("the plan FAILED verification and was not written as a plan:",
+                          markup=False)
+        err_console.print(outcome.check.render(limit=20), markup=False)
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML.")],
+) -> None:
+    """Check a scenario file and report every problem with FILE:LINE:COL."""
+    loaded = _load_or_exit(scenario)
+    sc = loaded.scenario
+    fellows = sum(1 for x in sc.learners if x.track == "fellowship")
+    out_console.print(
+        f"OK: {scenario}: {len(sc.learners)} learners ({fellows} fellows), {len(sc.sites)} "
+        f"sites, {sum(len(s.supervisors) for s in sc.sites)} supervisors, "
+        f"{sc.programme.blocks} blocks", markup=False)
+
+
+@app.command()
+def check(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML.")],
+    plan_dir: Annotated[Path, typer.Argument(help="Directory with the plan files.")],
+) -> None:
+    """Verify a plan against a scenario, rule by rule (exit 0 valid, 1 violations)."""
+    loaded = _load_or_exit(scenario)
+    if not plan_dir.is_dir():
+        err_console.print(f"{plan_dir}: no such directory", markup=False)
+        raise typer.Exit(pipeline.EXIT_INVALID)
+    report = check_plan_dir(loaded.scenario, plan_dir)
+    out_console.print(report.render(), markup=False)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the scenario format."""
+    out_console.print(json.dumps(Scenario.model_json_schema(), indent=2), markup=False)
+
+
+@app.command()
+def generate(
+    size: Annotated[int | None, typer.Option(help="Number of learners.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (same arguments, same file).")] = 0,
+    blocks: Annotated[int, typer.Option(help="Number of blocks (4 or more).")] = 4,
+    out: Annotated[Path | None, typer.Option(help="Output file (default: stdout).")] = None,
+    shipped: Annotated[Path | None, typer.Option(
+        help="Regenerate the shipped instances into this directory.")] = None,
+) -> None:
+    """Generate a realistic scenario (seeded), or regenerate the shipped instances."""
+    from rotaplan import generate as gen
+
+    argv: list[str] = []
+    if shipped is not None:
+        argv = ["--shipped", str(shipped)]
+    elif size is not None:
+        argv = ["--size", str(size), "--seed", str(seed), "--blocks", str(blocks)]
+        if out is not None:
+            argv += ["--out", str(out)]
+    else:
+        err_console.print("give --size N (with --seed) or --shipped DIR", markup=False)
+        raise typer.Exit(pipeline.EXIT_INVALID)
+    raise typer.Exit(gen.main(argv))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    started = time.perf_counter()
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print(f"interrupted after {time.perf_counter() - started:.1f}s",
+                          markup=False)
+        sys.exit(130)
