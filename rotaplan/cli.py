@@ -42,12 +42,14 @@ def demo_scenario_path() -> Path:
     return Path(str(resources.files("rotaplan") / "data" / "demo.yaml"))
 
 
-def _load_or_exit(path: Path) -> Loaded:
+def _load_or_exit(path: Path, out: Path | None = None) -> Loaded:
     try:
         loaded = load(path)
     except ScenarioError as exc:
         err_console.print(exc.render(), markup=False)
         err_console.print(f"{len(exc.errors)} error(s): the scenario is invalid.", markup=False)
+        if out is not None:
+            pipeline.write_invalid(out, [p.render(str(path)) for p in exc.errors])
         raise typer.Exit(pipeline.EXIT_INVALID) from None
     for warning in loaded.warnings:
         err_console.print(warning.render(str(path)), markup=False)
@@ -97,7 +99,7 @@ def solve(
 ) -> None:
     """Solve a scenario and write assignments.csv, timetable.csv and summary.json."""
     path = scenario or demo_scenario_path()
-    loaded = _load_or_exit(path)
+    loaded = _load_or_exit(path, out)
     sc = loaded.scenario
     err_console.print(f"solving {path}: {len(sc.learners)} learners, {len(sc.sites)} sites, "
                       f"{sc.programme.blocks} blocks (time limit {time_limit:g}s, "

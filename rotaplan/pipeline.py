@@ -62,6 +62,22 @@ def write_explanation(result: SolveResult, out: Path) -> list[Path]:
     return [text, _write_json(out / "explanation.json", result.explanation.to_json())]
 
 
+def _clear(out: Path) -> None:
+    for name in (*PLAN_FILES, "explanation.txt", "explanation.json"):
+        (out / name).unlink(missing_ok=True)  # never leave an older plan behind
+
+
+def write_invalid(out_dir: str | Path, errors: list[str]) -> Path:
+    """Write ``summary.json`` with status ``INVALID`` and the input errors."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _clear(out)
+    summary = {"status": "INVALID", "objective": None, "best_bound": None,
+               "preference_cost": None, "unplaced": None, "solve_seconds": 0.0,
+               "errors": errors}
+    return _write_json(out / "summary.json", summary)
+
+
 def solve_and_write(scenario: Scenario, out_dir: str | Path,
                     options: SolveOptions | None = None) -> Outcome:
     """Solve a scenario, verify the plan, and write the plan files.
@@ -78,8 +94,7 @@ def solve_and_write(scenario: Scenario, out_dir: str | Path,
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name in (*PLAN_FILES, "explanation.txt", "explanation.json"):
-        (out / name).unlink(missing_ok=True)  # never leave an older plan behind
+    _clear(out)
     result = solve(scenario, options)
     summary = result.summary()
     if not result.has_plan:

@@ -1,0 +1,40 @@
+# rotaplan — two commands matter: `make demo` and `make test`.
+# Each sets up its own virtual environment (.venv) on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test setup lint typecheck bench ui clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install rotaplan with its dev tools
+
+demo: $(STAMP) ## solve the embedded demo scenario and write plans/demo/
+	$(BIN)/rotaplan solve instances/demo.yaml --out plans/demo
+
+test: $(STAMP) ## lint, type-check and run the tests (benchmarks in quick mode)
+	$(BIN)/ruff check models solver rotaplan ui tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest -q --benchmark-disable
+
+lint: $(STAMP)
+	$(BIN)/ruff check models solver rotaplan ui tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench: $(STAMP) ## full benchmarks; writes benchmarks/RESULTS.md
+	$(BIN)/pytest benchmarks -q --benchmark-only
+
+ui: $(STAMP) ## serve the configurator on http://127.0.0.1:8501
+	$(BIN)/streamlit run ui/app.py --server.address 127.0.0.1 --server.headless true
+
+clean:
+	rm -rf $(VENV) plans .pytest_cache .mypy_cache .ruff_cache .benchmarks

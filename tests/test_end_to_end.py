@@ -1,0 +1,79 @@
+"""End to end: every shipped scenario and the contract example, through the
+pipeline, verified by the project's checker and by ../shared's checker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from models import load_scenario
+from rotaplan.checker import check_plan_dir
+from rotaplan.pipeline import solve_and_write
+from solver import SolveOptions
+from tests.conftest import (
+    INSTANCES,
+    SHARED_EXAMPLE,
+    needs_shared,
+    shared_check,
+    solve_write_check,
+)
+
+
+@needs_shared
+def test_contract_example_solves_to_its_optimum_38(tmp_path: Path) -> None:
+    result, report = solve_write_check(SHARED_EXAMPLE, tmp_path)
+    assert result.status == "OPTIMAL"
+    assert result.objective == 38 and result.best_bound == 38
+    assert report.objective == 38
+    assert "OK cost=38" in shared_check(SHARED_EXAMPLE, tmp_path, "--expect-objective", "38")
+
+
+def test_demo_is_proven_optimal(tmp_path: Path) -> None:
+    result, report = solve_write_check(INSTANCES / "demo.yaml", tmp_path)
+    assert result.status == "OPTIMAL"
+    assert result.objective == report.objective == result.best_bound
+
+
+def test_medium_is_proven_optimal(tmp_path: Path) -> None:
+    result, report = solve_write_check(INSTANCES / "medium.yaml", tmp_path, time_limit=240.0)
+    assert result.status == "OPTIMAL", result.summary()
+    assert result.objective == report.objective == result.best_bound
+
+
+def test_infeasible_instance_has_minimal_explanation(tmp_path: Path) -> None:
+    sc = load_scenario(INSTANCES / "infeasible.yaml")
+    outcome = solve_and_write(sc, tmp_path, SolveOptions(time_limit=30))
+    assert outcome.exit_code == 3
+    explanation = outcome.result.explanation
+    assert explanation is not None and explanation.minimal
+    assert {c.rule for c in explanation.conflicts} == {"cover", "supervisor-capacity"}
+
+
+@pytest.mark.parametrize("fairness", ["minimax"])
+def test_demo_with_minimax_fairness(tmp_path: Path, fairness: str) -> None:
+    text = (INSTANCES / "demo.yaml").read_text() + f"\nobjective: {{fairness: {fairness}}}\n"
+    scenario_path = tmp_path / "demo-minimax.yaml"
+    scenario_path.write_text(text)
+    plain, _ = solve_write_check(INSTANCES / "demo.yaml", tmp_path / "plain")
+    fair, report = solve_write_check(scenario_path, tmp_path / "fair")
+    assert fair.status == "OPTIMAL"
+    assert fair.worst_learner_cost is not None and plain.worst_learner_cost is not None
+    assert fair.worst_learner_cost <= plain.worst_learner_cost
+    assert fair.objective is not None and plain.objective is not None
+    assert fair.objective >= plain.objective  # fairness first can only cost total
+    assert [p["phase"] for p in fair.summary()["phases"]] == ["fairness", "total"]
+    assert report.worst_learner_cost == fair.worst_learner_cost
+
+
+def test_same_input_and_seed_give_the_same_plan(tmp_path: Path) -> None:
+    sc = load_scenario(INSTANCES / "demo.yaml")
+    files = []
+    for attempt in range(2):
+        out = tmp_path / str(attempt)
+        outcome = solve_and_write(sc, out, SolveOptions(workers=1, seed=7, time_limit=60))
+        assert outcome.exit_code == 0
+        assert check_plan_dir(sc, out).ok
+        files.append(((out / "assignments.csv").read_bytes(),
+                      (out / "timetable.csv").read_bytes()))
+    assert files[0] == files[1]
