@@ -37,6 +37,6 @@ __all__ = [
     "parse_scenario_text",
 ]
 
-from models.plan import ASSIGNMENT_COLUMNS, PLAN_FILES, TIMETABLE_COLUMNS, Plan  # noqa: E402
+from models.plan import ASSIGNMENT_COLUMNS, PLAN_FILES, TIMETABLE_COLUMNS, Plan
 
 __all__ += ["ASSIGNMENT_COLUMNS", "PLAN_FILES", "TIMETABLE_COLUMNS", "Plan"]

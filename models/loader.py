@@ -73,7 +73,7 @@ class _Plainer:
                 self.positions.values.setdefault(child, (line + 1, col + 1))
                 items.append(self.convert(value, child))
             return items
-        if isinstance(node, TaggedScalar) or isinstance(node, (bytes, bytearray)):
+        if isinstance(node, (TaggedScalar, bytes, bytearray)):
             line, col = self.positions.locate(path)
             self.problems.append(Problem(path, "YAML tags are not allowed", line, col))
             return None
@@ -319,13 +319,15 @@ def load(path: str | FsPath) -> Loaded:
     try:
         raw = FsPath(path).read_bytes()
     except OSError as exc:
-        raise ScenarioError(file, [Problem((), f"cannot read file: {exc.strerror}", 1, 1)]) from None
+        problem = Problem((), f"cannot read file: {exc.strerror}", 1, 1)
+        raise ScenarioError(file, [problem]) from None
     if len(raw) > MAX_FILE_BYTES:
         raise ScenarioError(file, [Problem((), "file is larger than 20 MB", 1, 1)])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ScenarioError(file, [Problem((), f"file is not UTF-8 text: {exc.reason}", 1, 1)])
+        problem = Problem((), f"file is not UTF-8 text: {exc.reason}", 1, 1)
+        raise ScenarioError(file, [problem]) from None
     return parse_scenario_text(text, file)
 
 

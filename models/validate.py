@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Iterator
+
 from models.problems import Path, Problem
 from models.scenario import Learner, Scenario, Site
 

@@ -86,12 +86,14 @@ def summary_lines(scenario: Scenario, result: SolveResult) -> list[str]:
         k = kpis(scenario, result.plan)
         lines.append(f"placed      {k.placed}/{k.learners} learners"
                      f" ({result.unplaced or 0} left out)")
+        share = _pct(k.first_choice, k.with_preferences)
         lines.append(f"1st choice  {k.first_choice}/{k.with_preferences} learners with "
-                     f"preferences got their first choice ({_pct(k.first_choice, k.with_preferences)})")
+                     f"preferences got their first choice ({share})")
         lines.append(f"top 3       {k.top3_placements}/{k.placements} placements within the "
                      f"learner's top 3 ({_pct(k.top3_placements, k.placements)})")
         lines.append(f"worst-off   largest preference cost of one learner: {k.worst_learner_cost}")
-    first = "-" if result.first_solution_seconds is None else f"{result.first_solution_seconds:.2f}s"
+    first_at = result.first_solution_seconds
+    first = "-" if first_at is None else f"{first_at:.2f}s"
     lines.append(f"time        first plan {first}, total {result.solve_seconds:.2f}s "
                  f"({result.workers} worker(s), seed {result.seed})")
     return lines

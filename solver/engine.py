@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ortools.sat.python import cp_model
 
@@ -131,7 +132,7 @@ def configure(solver: cp_model.CpSolver, options: SolveOptions, seconds: float) 
 
 def _run(
     model: cp_model.CpModel, options: SolveOptions, phase: str, seconds: float, started: float
-) -> tuple[cp_model.CpSolver, int, _Watcher]:
+) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus, _Watcher]:
     solver = cp_model.CpSolver()
     configure(solver, options, seconds)
     watcher = _Watcher(phase, options, started)
@@ -200,7 +201,7 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
     result.build_seconds = time.perf_counter() - started
 
     value_source: cp_model.CpSolver | None = None
-    statuses: list[int] = []
+    statuses: list[cp_model.CpSolverStatus] = []
     if fairness == "minimax":
         worst = model.new_int_var(0, max(0, preference_upper_bound(b)), "worst_learner_cost")
         for info in inst.learners:
@@ -212,7 +213,7 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
         result.phases.append(_phase("fairness", solver, status, watcher))
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             result.first_solution_seconds = watcher.first
-            model.add(worst <= int(round(solver.objective_value)))
+            model.add(worst <= round(solver.objective_value))
             _hint_from(model, solver)
             value_source = solver
         elif status == cp_model.INFEASIBLE:
@@ -250,7 +251,8 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
     return result
 
 
-def _phase(name: str, solver: cp_model.CpSolver, status: int, watcher: _Watcher) -> dict:
+def _phase(name: str, solver: cp_model.CpSolver, status: cp_model.CpSolverStatus,
+           watcher: _Watcher) -> dict[str, Any]:
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     return {
         "phase": name,

@@ -87,7 +87,7 @@ def empty_domains(inst: Instance) -> Explanation | None:
 
 def _feasible(
     model: cp_model.CpModel, assumptions: list[cp_model.IntVar], seconds: float
-) -> tuple[int, list[int]]:
+) -> tuple[cp_model.CpSolverStatus, list[int]]:
     model.clear_assumptions()
     model.add_assumptions(assumptions)
     solver = cp_model.CpSolver()
@@ -179,8 +179,8 @@ def _details(inst: Instance, conflicts: tuple[Conflict, ...]) -> list[str]:
     for (learner_id, rule, reason), blocks in blocks_of.items():
         learners_of[(rule, reason, tuple(blocks))].append(learner_id)
     lines = []
-    for (rule, reason, blocks), learner_ids in learners_of.items():
-        label = "block" if len(blocks) == 1 else "blocks"
+    for (rule, reason, in_blocks), learner_ids in learners_of.items():
+        label = "block" if len(in_blocks) == 1 else "blocks"
         lines.append(f"{', '.join(learner_ids)}: [{rule}] {reason} "
-                     f"({label} {', '.join(map(str, blocks))})")
+                     f"({label} {', '.join(map(str, in_blocks))})")
     return lines

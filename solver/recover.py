@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from ortools.graph.python import min_cost_flow
 
 from models import Supervisor
-from solver.instance import BASE, PARTNER, ROTATION, Instance, LearnerInfo, Role
 from models.plan import Plan
+from solver.instance import BASE, PARTNER, ROTATION, Instance, LearnerInfo, Role
 from solver.variables import Lit, Variables
 
 
@@ -129,17 +129,20 @@ def recover(inst: Instance, v: Variables, value: Callable[[Lit], int]) -> Plan:
         sups = [u for u in site.supervisors
                 if d in sc.supervisor_sessions(site, u) and block not in u.unavailable_blocks
                 and u.capacity > 0]
+        def prefer_named(seat: _Seat, u: Supervisor, block: int = block) -> int:
+            return 0 if named[(seat.info.index, block, seat.role)] == u.id else 1
+
         match = _match(
             seats, sups,
             lambda seat, u: sc.may_supervise(u.profession, seat.info.profession),
-            lambda seat, u, b=block: 0 if named[(seat.info.index, b, seat.role)] == u.id else 1,
+            prefer_named,
             f"{site_id} block {block} {d}",
         )
         for seat, u_id in match.items():
             present[(seat.info.index, block, d)] = u_id
 
-    assignments = []
-    timetable = []
+    assignments: list[tuple[str, int, str, str, str]] = []
+    timetable: list[tuple[str, int, str, str, str, str]] = []
     order = {d: k for k, d in enumerate(sc.programme.sessions)}
     for info in inst.learners:
         if not value(v.placed[info.index]):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from solver.instance import BASE, PARTNER, ROTATION, Instance, LearnerInfo, Role
-from solver.variables import Lit, Variables, clinical_at
+from solver.variables import Lit, Variables, clinical_at, negated
 
 
 @dataclass(frozen=True)
@@ -293,7 +293,7 @@ def _fellowship(b: Build) -> None:
             for s, lit in partners.items():
                 base = b.v.base.get((info.index, s))
                 if base is not None:
-                    ct = b.model.add_bool_or([lit.Not(), base.Not()])
+                    ct = b.model.add_bool_or([negated(lit), negated(base)])
                     b.add(ct, "fellowship", (info.id, s),
                           f"fellowship of {info.id}: partner {s} is not the base")
         if fel.distinct_partner_settings <= 0:

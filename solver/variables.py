@@ -117,15 +117,16 @@ def clinical_at(
         lit = model.new_bool_var(f"at[{info.id},{block},{role},{site},{session}]")
         model.add_implication(lit, place)
         model.add_implication(lit, works)
-        model.add_bool_or([lit, _negated(place), _negated(works)])
+        model.add_bool_or([lit, negated(place), negated(works)])
     v.at[key] = lit
     return lit
 
 
-def _negated(lit: Lit) -> Lit:
+def negated(lit: Lit) -> cp_model.LiteralT:
+    """The negation of a literal (or of a constant 0/1)."""
     if isinstance(lit, int):
         return 1 - lit
     return lit.Not()
 
 
-__all__ = ["BASE", "PARTNER", "ROTATION", "Lit", "Variables", "clinical_at", "create"]
+__all__ = ["BASE", "PARTNER", "ROTATION", "Lit", "Variables", "clinical_at", "create", "negated"]
