@@ -14,7 +14,7 @@ from tests.conftest import INSTANCES, SHARED_CHECKER, needs_shared, shared_check
 runner = CliRunner()
 
 
-def invoke(*args: str):  # noqa: ANN201 - typer's Result
+def invoke(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
