@@ -89,6 +89,7 @@ class _Watcher(cp_model.CpSolverSolutionCallback):
         self.started = started
         self.first: float | None = None
         self.bound: float | None = None
+        self.ran = False
 
     def on_solution_callback(self) -> None:
         now = time.perf_counter() - self.started
@@ -140,6 +141,7 @@ def _run(
     if options.stop is not None and options.stop.is_set():
         return solver, cp_model.UNKNOWN, watcher
     status = solver.solve(model, watcher)
+    watcher.ran = True
     return solver, status, watcher
 
 
@@ -254,6 +256,10 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
 def _phase(name: str, solver: cp_model.CpSolver, status: cp_model.CpSolverStatus,
            watcher: _Watcher) -> dict[str, Any]:
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    if not watcher.ran:
+        return {"phase": name, "status": "UNKNOWN", "objective": None, "best_bound": None,
+                "seconds": 0.0, "first_solution_seconds": None, "branches": 0, "conflicts": 0,
+                "stopped_before_start": True}
     return {
         "phase": name,
         "status": _STATUS.get(status, "UNKNOWN"),

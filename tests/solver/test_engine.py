@@ -1,0 +1,91 @@
+"""The solve entry point: results, progress, stop, phases, determinism."""
+
+from __future__ import annotations
+
+import threading
+
+from models import load_scenario
+from solver import Progress, SolveOptions, solve
+from solver.rules import RULES
+from tests.conftest import INSTANCES, base_scenario, run, scenario_from, tweak
+
+
+def test_rules_are_the_contract_rules_in_order() -> None:
+    names = [rule.name for rule in RULES]
+    assert names == ["placement", "eligibility", "site-capacity", "supervisor-match",
+                     "supervisor-capacity", "working-pattern", "site-open",
+                     "supervisor-present", "rooms", "cover", "no-repeat-site", "fellowship",
+                     "site-minimum"]
+
+
+def test_result_fields_and_frames() -> None:
+    result = run(base_scenario())
+    assert result.status == "OPTIMAL"
+    assert result.objective == 0 and result.best_bound == 0 and result.gap == 0
+    assert result.first_solution_seconds is not None
+    assert result.solve_seconds >= result.first_solution_seconds
+    assert result.summary_frame().loc[0, "status"] == "OPTIMAL"
+    assert list(result.terms_frame()["term"]) == ["preference"]
+    assert list(result.learner_frame()["learner_id"]) == ["L1"]
+    assert result.model_size["variables"] > 0
+    assert result.plan is not None
+    assert list(result.plan.assignments.itertuples(index=False, name=None)) == [
+        ("L1", 1, "rotation", "ward", "sup")]
+
+
+def test_unplaced_term_is_reported_per_term() -> None:
+    data = tweak(objective={"allow_unplaced": True, "unplaced_penalty": 50})
+    data["learners"].append({"id": "L2", "profession": "nurse"})  # one supervisor place only
+    result = run(data)
+    assert result.status == "OPTIMAL"
+    assert result.terms == {"unplaced": 1.0, "preference": 0.0}
+    assert result.objective == 50 and result.unplaced == 1
+
+
+def test_progress_events_report_solutions_and_bounds() -> None:
+    events: list[Progress] = []
+    scenario = load_scenario(INSTANCES / "demo.yaml")
+    result = solve(scenario, SolveOptions(time_limit=60, on_progress=events.append))
+    assert result.status == "OPTIMAL"
+    solutions = [e for e in events if e.kind == "solution"]
+    assert solutions and solutions[-1].objective == result.objective
+    assert all(e.phase == "total" for e in events)
+    times = [e.seconds for e in solutions]
+    assert times == sorted(times)
+
+
+def test_stop_keeps_the_best_plan_so_far() -> None:
+    stop = threading.Event()
+
+    def stop_at_first(event: Progress) -> None:
+        if event.kind == "solution":
+            stop.set()
+
+    scenario = load_scenario(INSTANCES / "medium.yaml")
+    result = solve(scenario, SolveOptions(time_limit=120, on_progress=stop_at_first, stop=stop))
+    assert result.status == "FEASIBLE"
+    assert result.plan is not None
+    assert result.solve_seconds < 60
+
+
+def test_stop_before_start_gives_unknown() -> None:
+    stop = threading.Event()
+    stop.set()
+    result = solve(scenario_from(base_scenario()), SolveOptions(stop=stop))
+    assert result.status == "UNKNOWN" and result.plan is None
+
+
+def test_minimax_runs_two_phases() -> None:
+    data = tweak(objective={"fairness": "minimax"})
+    result = run(data)
+    assert result.status == "OPTIMAL"
+    assert [p["phase"] for p in result.phases] == ["fairness", "total"]
+
+
+def test_one_worker_with_a_seed_is_deterministic() -> None:
+    scenario = load_scenario(INSTANCES / "demo.yaml")
+    plans = [solve(scenario, SolveOptions(workers=1, seed=3, time_limit=60)).plan
+             for _ in range(2)]
+    assert plans[0] is not None and plans[1] is not None
+    assert plans[0].assignments.equals(plans[1].assignments)
+    assert plans[0].timetable.equals(plans[1].timetable)
