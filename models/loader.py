@@ -12,11 +12,13 @@ import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from models.problems import Path, Problem, ScenarioError
@@ -46,37 +48,77 @@ class Positions:
         return (1, 1)
 
 
+class _Gone:
+    """Marks a removed part of the document (survives deepcopy as itself)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Gone:
+        return self
+
+
+_GONE = _Gone()
+MAX_NODES = 500_000  # values after alias expansion; a guard against alias bombs
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+def _position(lookup: Any, *args: Any) -> tuple[int, int] | None:
+    """A ruamel line/column lookup, or None where ruamel kept none (merged keys)."""
+    try:
+        line, col = lookup(*args)
+    except (KeyError, TypeError, IndexError, AttributeError):
+        return None
+    return (line + 1, col + 1)
+
+
+def _explicit_tag(node: Any) -> str | None:
+    tag = getattr(node, "tag", None)
+    return getattr(tag, "value", None) if tag is not None else None
+
+
 class _Plainer:
     """Turn a ruamel tree into plain Python, recording positions and tags."""
 
     def __init__(self) -> None:
         self.positions = Positions()
         self.problems: list[Problem] = []
+        self.nodes = 0
+
+    def _refuse_tag(self, path: Path) -> Any:
+        line, col = self.positions.locate(path)
+        self.problems.append(Problem(path, "YAML tags are not allowed", line, col))
+        return _GONE
 
     def convert(self, node: Any, path: Path) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooLargeError
+        if isinstance(node, (CommentedMap, CommentedSeq)) and _explicit_tag(node):
+            return self._refuse_tag(path)
         if isinstance(node, CommentedMap):
             self.positions.mappings.add(path)
+            here = self.positions.locate(path)
             out: dict[Any, Any] = {}
             for key, value in node.items():
                 child = (*path, str(self._plain_key(key)))
-                line, col = node.lc.key(key)
-                self.positions.keys[child] = (line + 1, col + 1)
-                vline, vcol = node.lc.value(key)
-                self.positions.values.setdefault(child, (vline + 1, vcol + 1))
-                out[self._plain_key(key)] = self.convert(value, child)
+                self.positions.keys[child] = _position(node.lc.key, key) or here
+                self.positions.values.setdefault(
+                    child, _position(node.lc.value, key) or self.positions.keys[child])
+                converted = self.convert(value, child)
+                if converted is not _GONE:
+                    out[self._plain_key(key)] = converted
             return out
         if isinstance(node, CommentedSeq):
+            here = self.positions.locate(path)
             items = []
             for index, value in enumerate(node):
                 child = (*path, index)
-                line, col = node.lc.item(index)
-                self.positions.values.setdefault(child, (line + 1, col + 1))
+                self.positions.values.setdefault(child, _position(node.lc.item, index) or here)
                 items.append(self.convert(value, child))
             return items
         if isinstance(node, (TaggedScalar, bytes, bytearray)):
-            line, col = self.positions.locate(path)
-            self.problems.append(Problem(path, "YAML tags are not allowed", line, col))
-            return None
+            return self._refuse_tag(path)
         if isinstance(node, bool) or node is None:
             return node
         if isinstance(node, int):
@@ -101,10 +143,19 @@ class _Plainer:
 
 
 def _yaml_problem(exc: YAMLError) -> Problem:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    """Locate a parser error where the broken construct starts (a duplicate key at
+    the duplicate), and say where the parser gave up."""
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    duplicate = type(exc).__name__.startswith("DuplicateKey")
+    mark = problem if duplicate or context is None else context
+    if mark is None:
+        mark = problem
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     if isinstance(exc, MarkedYAMLError):
         message = " ".join(part for part in (exc.context, exc.problem) if part)
+        if mark is not problem and problem is not None:
+            message += f" (at line {problem.line + 1}, column {problem.column + 1})"
     else:
         message = str(exc).splitlines()[0]
     return Problem((), f"YAML syntax: {message}", line, col)
@@ -127,15 +178,17 @@ def _pydantic_problems(
         is_key = "[key]" in err["loc"]
         kind = err["type"]
         message = err["msg"]
+        own_message = False
         if kind == "extra_forbidden":
             message = f"unknown key {loc[-1]!r}"
         elif kind == "missing":
             message = f"required key {loc[-1]!r} is missing"
         elif message.startswith("Value error, "):
             message = message[len("Value error, "):]
+            own_message = True  # it already shows the value
         elif kind == "string_pattern_mismatch":
             message = "ids must be non-empty, without commas or leading/trailing spaces"
-        if kind not in ("missing",) and "input" in err and kind not in ("extra_forbidden",):
+        if kind not in ("missing", "extra_forbidden") and "input" in err and not own_message:
             shown = err["input"]
             if isinstance(shown, (str, int, float, bool)) or shown is None:
                 message += f" (got {shown!r})"
@@ -156,7 +209,6 @@ class Loaded:
     warnings: list[Problem]
 
 
-_GONE = object()
 IndexMaps = dict[Path, list[int]]
 
 
@@ -227,21 +279,84 @@ def _validate_with_repairs(
     pass reports every problem. Only the first round's errors are reported:
     later rounds see gaps the cutting itself made.
     """
+    reported = [p.path for p in problems]
     work = copy.deepcopy(data)
-    for attempt in range(8):
+    for attempt in range(12):
         index_maps: IndexMaps = {}
         candidate = _filtered(work, (), index_maps)
         try:
             return Scenario.model_validate(candidate), index_maps
         except ValidationError as exc:
-            found = _pydantic_problems(exc, positions, index_maps)
             if attempt == 0:
-                problems.extend(found)
-            for problem, is_missing in _failed_paths(exc, index_maps, positions.mappings):
-                target = problem[:-1] if is_missing else problem
-                if not _remove(work, target):
+                problems.extend(
+                    p for p in _pydantic_problems(exc, positions, index_maps)
+                    if not any(p.path[: len(r)] == r for r in reported)
+                )
+            for path, is_missing in _failed_paths(exc, index_maps, positions.mappings):
+                if is_missing:
+                    filler = _placeholder(path)
+                    if filler is not None and _put(work, path, filler):
+                        continue
+                    path = path[:-1]
+                if not _remove(work, path):
                     return None, index_maps
     return None, {}
+
+
+def _placeholder(path: Path) -> Any:
+    """A stand-in for a missing required value, so the rest can still be checked.
+
+    The stand-in only lets validation go on; errors at its own path are already
+    reported. For an int the field's upper bound is used (``programme.blocks``
+    becomes 52), so block numbers elsewhere are not wrongly reported.
+    """
+    annotation: Any = Scenario
+    for part in path:
+        annotation = _unwrap(annotation)
+        if isinstance(part, int) or get_origin(annotation) in (list, dict):
+            args = get_args(annotation)
+            annotation = args[-1] if args else Any
+            continue
+        fields = getattr(annotation, "model_fields", None)
+        if not fields or part not in fields:
+            return None
+        info = fields[part]
+        annotation = info.annotation
+        if part == path[-1]:
+            bounds = [m.le for m in info.metadata if getattr(m, "le", None) is not None]
+            base = _unwrap(annotation)
+            if base is int:
+                return max(bounds, default=1)
+            if base is str:
+                return "?"
+            if get_origin(base) is list:
+                return []
+            return None
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated and Optional wrappers from a type."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) in (UnionType, Union) and len(args) == 1:
+        return _unwrap(args[0])
+    return annotation
+
+
+def _put(tree: Any, path: Path, value: Any) -> bool:
+    """Set a missing key in a plain tree; False if its parent is not a mapping."""
+    node = tree
+    for part in path[:-1]:
+        key = _raw_key(node, part)
+        if key is None:
+            return False
+        node = node[key]
+    if not isinstance(node, dict) or node.get(path[-1], _GONE) is not _GONE:
+        return False
+    node[path[-1]] = value
+    return True
 
 
 def _failed_paths(
@@ -277,6 +392,10 @@ def parse_scenario_text(text: str, file: str = "<scenario>") -> Loaded:
     """
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
+    # Read timestamps as text: the model parses dates, so a bad date is an error
+    # with a position rather than a parser crash.
+    yaml.constructor.add_constructor("tag:yaml.org,2002:timestamp",
+                                     RoundTripConstructor.construct_yaml_str)
     try:
         tree = yaml.load(text)
     except YAMLError as exc:
@@ -284,16 +403,29 @@ def parse_scenario_text(text: str, file: str = "<scenario>") -> Loaded:
     except Exception as exc:  # ruamel raises a few non-YAMLError types on odd input
         raise ScenarioError(file, [Problem((), f"YAML syntax: {exc}", 1, 1)]) from None
     plainer = _Plainer()
-    data = plainer.convert(tree, ())
+    if tree is not None:
+        root = _position(lambda: (tree.lc.line, tree.lc.col))
+        plainer.positions.values[()] = root or (1, 1)
+    try:
+        data = plainer.convert(tree, ())
+    except _TooLargeError:
+        message = (f"the document expands to more than {MAX_NODES:,} values "
+                   "(deeply nested YAML aliases?)")
+        raise ScenarioError(file, [Problem((), message, 1, 1)]) from None
     problems = list(plainer.problems)
     if not isinstance(data, dict):
-        problems.append(Problem((), "the scenario must be a YAML mapping (key: value)", 1, 1))
+        line, col = plainer.positions.locate(())
+        problems.append(Problem((), "the scenario must be a YAML mapping (key: value)",
+                                line, col))
         raise ScenarioError(file, problems)
     scenario, index_maps = _validate_with_repairs(data, plainer.positions, problems)
     if scenario is not None:
+        already = {p.path for p in problems}
         for problem in cross_check(scenario):
             path = _to_original(problem.path, index_maps, plainer.positions.mappings)
-            line, col = plainer.positions.locate(path)
+            if path in already:  # a shape error (or its stand-in) is already reported here
+                continue
+            line, col = plainer.positions.locate(path, key=problem.at_key)
             problems.append(Problem(path, problem.message, line, col, problem.severity))
     problems.sort(key=lambda p: (p.line or 0, p.column or 0))
     if any(p.severity == "error" for p in problems):
@@ -326,7 +458,9 @@ def load(path: str | FsPath) -> Loaded:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problem = Problem((), f"file is not UTF-8 text: {exc.reason}", 1, 1)
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        problem = Problem((), f"file is not UTF-8 text: {exc.reason}", line, col)
         raise ScenarioError(file, [problem]) from None
     return parse_scenario_text(text, file)
 

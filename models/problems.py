@@ -40,6 +40,8 @@ class Problem:
         1-based position in the file, when known.
     severity
         ``"error"`` stops the solve; ``"warning"`` is only reported.
+    at_key
+        True when the mapping key is at fault (e.g. an unknown session in ``rooms``).
     """
 
     path: Path
@@ -47,6 +49,7 @@ class Problem:
     line: int | None = None
     column: int | None = None
     severity: str = "error"
+    at_key: bool = False  # the mapping key at ``path`` is at fault, not its value
 
     def render(self, file: str) -> str:
         """Format as ``FILE:LINE:COL: path.to.field: message``."""

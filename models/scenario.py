@@ -58,8 +58,23 @@ def _int_or_map(what: str, key_kind: str) -> Callable[[Any], Any]:
     return check
 
 
-BlockIntMap = Annotated[int | dict[int, int] | None, BeforeValidator(_int_or_map("value", "block"))]
+CapacityMap = Annotated[
+    int | dict[int, int] | None, BeforeValidator(_int_or_map("capacity", "block"))
+]
+MinimumMap = Annotated[
+    int | dict[int, int] | None, BeforeValidator(_int_or_map("min_learners", "block"))
+]
 RoomSpec = Annotated[int | dict[str, int] | None, BeforeValidator(_int_or_map("rooms", "session"))]
+
+
+def _parse_date(value: Any) -> Any:
+    """Accept an ISO date written plainly (``2027-09-06``) or quoted."""
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"invalid date {value!r}: {exc}") from None
+    return value
 
 
 def _setting_from_string(value: Any) -> Any:
@@ -76,7 +91,7 @@ class Programme(Model):
     """The programme year: blocks, weekly sessions and central teaching."""
 
     name: str
-    start: dt.date | None = None
+    start: Annotated[dt.date | None, BeforeValidator(_parse_date)] = None
     blocks: Annotated[int, Field(ge=1, le=52)]
     block_weeks: Annotated[int, Field(ge=1, le=52)] = 13
     sessions: Annotated[list[Id], Field(min_length=1)] = Field(
@@ -116,8 +131,8 @@ class Site(Model):
     setting: Id
     locality: str | None = None
     accepts: list[Id] | None = None
-    capacity: BlockIntMap = None
-    min_learners: BlockIntMap = 0
+    capacity: CapacityMap = None
+    min_learners: MinimumMap = 0
     open_sessions: list[Id] | None = None
     rooms: RoomSpec = None
     supervisors: list[Supervisor] = Field(default_factory=list)

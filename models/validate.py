@@ -15,8 +15,8 @@ from models.problems import Path, Problem
 from models.scenario import Learner, Scenario, Site
 
 
-def _error(path: Path, message: str) -> Problem:
-    return Problem(path, message)
+def _error(path: Path, message: str, *, at_key: bool = False) -> Problem:
+    return Problem(path, message, at_key=at_key)
 
 
 def _warning(path: Path, message: str) -> Problem:
@@ -76,7 +76,7 @@ def _checks(sc: Scenario) -> Iterator[Problem]:
 
     # Ids unique within their kind.
     yield from _duplicates([s.id for s in sc.settings],
-                           [("settings", i) for i in range(len(sc.settings))], "setting")
+                           [("settings", i, "id") for i in range(len(sc.settings))], "setting")
     yield from _duplicates(sc.professions,
                            [("professions", i) for i in range(len(sc.professions))], "profession")
     yield from _duplicates([s.id for s in sc.sites],
@@ -90,7 +90,8 @@ def _checks(sc: Scenario) -> Iterator[Problem]:
     # Supervision rules.
     for learner_prof, allowed in sc.supervision.items():
         if learner_prof not in professions:
-            yield _error(("supervision", learner_prof), f"unknown profession {learner_prof!r}")
+            yield _error(("supervision", learner_prof), f"unknown profession {learner_prof!r}",
+                         at_key=True)
         yield from _unknown(allowed, professions, ("supervision", learner_prof), "profession")
 
     # Tracks.
@@ -108,7 +109,7 @@ def _checks(sc: Scenario) -> Iterator[Problem]:
         if fel.distinct_partner_settings > distinct:
             yield _error(("tracks", "fellowship", "distinct_partner_settings"),
                          f"{fel.distinct_partner_settings} distinct partner settings asked for, "
-                         f"but only {distinct} partner settings are listed")
+                         f"but only {distinct} distinct partner settings are listed")
         if not fel.partner_settings:
             yield _error(("tracks", "fellowship", "partner_settings"),
                          "at least one partner setting is needed")
@@ -138,7 +139,8 @@ def _site_checks(sc: Scenario, i: int, site: Site, settings: set[str], professio
             for block in value:
                 if block not in blocks:
                     yield _error((*here, name, block),
-                                 f"block {block} is not in the programme (1..{len(blocks)})")
+                                 f"block {block} is not in the programme (1..{len(blocks)})",
+                                 at_key=True)
     for block in sorted(blocks):
         cap, low = site.capacity_in(block), site.minimum_in(block)
         if cap is not None and low > cap:
@@ -147,7 +149,7 @@ def _site_checks(sc: Scenario, i: int, site: Site, settings: set[str], professio
     if isinstance(site.rooms, dict):
         for key in site.rooms:
             if key != "default" and key not in sessions:
-                yield _error((*here, "rooms", key), f"unknown session {key!r}")
+                yield _error((*here, "rooms", key), f"unknown session {key!r}", at_key=True)
     open_set = set(site.open_in(sc.programme))
     for j, sup in enumerate(site.supervisors):
         where: Path = (*here, "supervisors", j)
@@ -206,7 +208,7 @@ def _learner_checks(sc: Scenario, i: int, learner: Learner, settings: set[str],
     for block, site_id in learner.pinned.items():
         where: Path = (*here, "pinned", block)
         if block not in own_blocks:
-            yield _error(where, f"block {block} is not one of the learner's blocks")
+            yield _error(where, f"block {block} is not one of the learner's blocks", at_key=True)
         site = sc.site_by_id.get(site_id)
         if site is None:
             yield _error(where, f"unknown site {site_id!r}")
