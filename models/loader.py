@@ -241,17 +241,23 @@ def _to_original(path: Path, index_maps: IndexMaps, mappings: set[Path]) -> Path
     return tuple(out)
 
 
-def _remove(tree: Any, path: Path) -> bool:
-    """Mark the node at a path as removed; False if it is the whole document."""
-    if not path:
-        return False
+def _parent(tree: Any, path: Path) -> Any:
+    """The node holding the last part of a path, or None if the path is broken."""
     node = tree
     for part in path[:-1]:
         key = _raw_key(node, part)
         if key is None:
-            return True
+            return None
         node = node[key]
-    last = _raw_key(node, path[-1])
+    return node
+
+
+def _remove(tree: Any, path: Path) -> bool:
+    """Mark the node at a path as removed; False if it is the whole document."""
+    if not path:
+        return False
+    node = _parent(tree, path)
+    last = None if node is None else _raw_key(node, path[-1])
     if last is not None:
         node[last] = _GONE
     return True
@@ -347,12 +353,7 @@ def _unwrap(annotation: Any) -> Any:
 
 def _put(tree: Any, path: Path, value: Any) -> bool:
     """Set a missing key in a plain tree; False if its parent is not a mapping."""
-    node = tree
-    for part in path[:-1]:
-        key = _raw_key(node, part)
-        if key is None:
-            return False
-        node = node[key]
+    node = _parent(tree, path)
     if not isinstance(node, dict) or node.get(path[-1], _GONE) is not _GONE:
         return False
     node[path[-1]] = value

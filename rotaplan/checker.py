@@ -148,6 +148,8 @@ class _Checker:
                    else self.sc.programme.sessions)
 
     def _cost(self, learner: Learner, site: Site) -> int:
+        # Deliberately not Scenario.preference_cost: the solver uses that, and the
+        # checker recomputes the contract's formula on its own.
         prefs = learner.preferences
         if not prefs:
             return 0
