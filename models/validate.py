@@ -23,6 +23,13 @@ def _warning(path: Path, message: str) -> Problem:
     return Problem(path, message, severity="warning")
 
 
+def _empty(value: list[str] | None, path: Path, default: str) -> Iterator[Problem]:
+    """An explicit empty list where the key's default is not empty is ambiguous."""
+    if value is not None and not value:
+        yield _error(path, f"an empty list is ambiguous here: leave '{path[-1]}' out for the "
+                     f"default ({default}), or list at least one")
+
+
 def _duplicates(ids: Iterable[str], where: Iterable[Path], kind: str) -> Iterator[Problem]:
     seen: Counter[str] = Counter()
     for value, path in zip(ids, where, strict=True):
@@ -94,6 +101,13 @@ def _checks(sc: Scenario) -> Iterator[Problem]:
                          at_key=True)
         yield from _unknown(allowed, professions, ("supervision", learner_prof), "profession")
 
+    obj = sc.objective
+    if obj.allow_unplaced and obj.fairness == "minimax":
+        yield _warning(("objective", "fairness"),
+                       "with allow_unplaced, minimax ranks fairness first (contract §7): a "
+                       "learner left out has cost 0, so learners may be left out rather than "
+                       "placed at a higher preference cost")
+
     # Tracks.
     rot, fel = sc.tracks.rotation, sc.tracks.fellowship
     yield from _unknown(rot.cover, settings, ("tracks", "rotation", "cover"), "setting")
@@ -127,6 +141,8 @@ def _checks(sc: Scenario) -> Iterator[Problem]:
 def _site_checks(sc: Scenario, i: int, site: Site, settings: set[str], professions: set[str],
                  sessions: set[str], blocks: set[int]) -> Iterator[Problem]:
     here: Path = ("sites", i)
+    yield from _empty(site.accepts, (*here, "accepts"), "every profession")
+    yield from _empty(site.open_sessions, (*here, "open_sessions"), "every session")
     if site.setting not in settings:
         yield _error((*here, "setting"), f"unknown setting {site.setting!r}")
     if site.accepts is not None:
@@ -153,6 +169,7 @@ def _site_checks(sc: Scenario, i: int, site: Site, settings: set[str], professio
     open_set = set(site.open_in(sc.programme))
     for j, sup in enumerate(site.supervisors):
         where: Path = (*here, "supervisors", j)
+        yield from _empty(sup.sessions, (*where, "sessions"), "the site's open sessions")
         if sup.profession not in professions:
             yield _error((*where, "profession"), f"unknown profession {sup.profession!r}")
         if sup.sessions is not None:
@@ -172,6 +189,8 @@ def _learner_checks(sc: Scenario, i: int, learner: Learner, settings: set[str],
                     site_ids: set[str]) -> Iterator[Problem]:
     here: Path = ("learners", i)
     prog = sc.programme
+    yield from _empty(learner.available_sessions, (*here, "available_sessions"),
+                      "every session")
     if learner.profession not in professions:
         yield _error((*here, "profession"), f"unknown profession {learner.profession!r}")
     if learner.available_sessions is not None:

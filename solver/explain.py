@@ -16,7 +16,7 @@ from collections import defaultdict
 from ortools.sat.python import cp_model
 
 from models import Scenario
-from solver.instance import BASE, ROTATION, Instance, LearnerInfo
+from solver.instance import BASE, LOSS_WORDS, ROTATION, Instance, LearnerInfo
 from solver.result import Conflict, Explanation
 
 
@@ -160,12 +160,25 @@ def _details(inst: Instance, conflicts: tuple[Conflict, ...]) -> list[str]:
     by_id = {info.id: info for info in inst.learners}
     blocks_of: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for conflict in conflicts:
-        if conflict.rule not in ("cover", "fellowship", "placement") or not conflict.ids:
+        if conflict.rule not in ("cover", "fellowship", "placement", "working-pattern") \
+                or not conflict.ids:
             continue
         info = by_id.get(conflict.ids[0])
         if info is None:
             continue
         setting = conflict.ids[1] if conflict.rule == "cover" else None
+        if conflict.rule == "working-pattern":
+            block = int(conflict.ids[1])
+            for role in inst.roles_of(info):
+                for site_id in inst.options[(info.index, block, role)]:
+                    site = sc.site_by_id[site_id]
+                    _, lost = inst.session_losses(site, block, info.profession,
+                                                  info.candidates)
+                    for rule, sessions in lost.items():
+                        if sessions:
+                            reason = f"{site_id} {LOSS_WORDS[rule]} {', '.join(sessions)}"
+                            blocks_of[(info.id, rule, reason)].append(block)
+            continue
         for block in info.blocks:
             for role in inst.roles_of(info):
                 for site_id, why in inst.excluded[(info.index, block, role)].items():

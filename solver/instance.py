@@ -19,6 +19,9 @@ from models import Learner, Scenario, Site, Supervisor
 
 Role = str  # "rotation", "base" or "partner"
 ROTATION, BASE, PARTNER = "rotation", "base", "partner"
+SESSION_RULES = ("site-open", "rooms", "supervisor-present")
+LOSS_WORDS = {"site-open": "it is closed on", "rooms": "it has no room on",
+              "supervisor-present": "no permitted supervisor works"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,17 +130,29 @@ class Instance:
             if reason is not None:
                 why[site.id] = reason
                 continue
-            sessions = self.usable_sessions(site, block, info.profession, info.candidates)
+            sessions, lost = self.session_losses(site, block, info.profession, info.candidates)
             need = info.need(role)
             if len(sessions) < need:
-                why[site.id] = Exclusion(
-                    "working-pattern",
-                    f"{len(sessions)} of the learner's sessions can be clinical at {site.id} "
-                    f"in block {block} (open, with rooms and a supervisor present); {need} needed",
-                )
+                why[site.id] = self._shortfall(site.id, block, need, info.candidates, lost)
                 continue
             usable[site.id] = sessions
         return usable, why
+
+    @staticmethod
+    def _shortfall(site_id: str, block: int, need: int, candidates: tuple[str, ...],
+                   lost: dict[str, list[str]]) -> Exclusion:
+        """Name the rule whose lost sessions leave too few (site-open, rooms, presence)."""
+        left = len(candidates)
+        blame = "working-pattern"
+        for rule in SESSION_RULES:
+            left -= len(lost.get(rule, []))
+            if left < need:
+                blame = rule
+                break
+        parts = [f"{LOSS_WORDS[r]} {', '.join(lost[r])}" for r in SESSION_RULES if lost.get(r)]
+        return Exclusion(blame, f"at {site_id} in block {block} {'; '.join(parts)}: "
+                         f"{left if blame == 'working-pattern' else max(left, 0)} of the "
+                         f"learner's sessions left, {need} needed")
 
     def _site_exclusion(
         self, info: LearnerInfo, block: int, role: Role, site: Site
@@ -166,16 +181,28 @@ class Instance:
                              f"{learner.profession} in block {block}")
         return None
 
-    def usable_sessions(
+    def session_losses(
         self, site: Site, block: int, profession: str, candidates: tuple[str, ...]
-    ) -> tuple[str, ...]:
-        """Candidate sessions a learner of a profession could spend clinically at a site."""
+    ) -> tuple[tuple[str, ...], dict[str, list[str]]]:
+        """Sessions a learner could spend clinically at a site, and those lost per rule.
+
+        A candidate session is lost to ``site-open`` (closed), then ``rooms`` (no
+        room), then ``supervisor-present`` (no permitted supervisor works it).
+        """
         open_set = set(site.open_in(self.scenario.programme))
         present = self.present_sessions(site.id, block, profession)
-        return tuple(
-            d for d in candidates
-            if d in open_set and site.rooms_at(d) != 0 and d in present
-        )
+        lost: dict[str, list[str]] = {rule: [] for rule in SESSION_RULES}
+        usable = []
+        for d in candidates:
+            if d not in open_set:
+                lost["site-open"].append(d)
+            elif site.rooms_at(d) == 0:
+                lost["rooms"].append(d)
+            elif d not in present:
+                lost["supervisor-present"].append(d)
+            else:
+                usable.append(d)
+        return tuple(usable), lost
 
     # ----- supervisors ---------------------------------------------------------------------
 

@@ -699,13 +699,9 @@ def test_hand_made_optima() -> None:
 
 
 @needs_shared
-@pytest.mark.xfail(strict=True, reason=(
-    "CONTRACT AMBIGUITY: `available_sessions: []` is read literally by rotaplan (no "
-    "sessions: the learner works none, not even teaching) but as 'absent, default all' by "
-    "shared/tools/check_plan.py (`or sessions`), which then fails the plan for missing "
-    "teaching. Same split for `accepts: []`, `open_sessions: []` and a supervisor's "
-    "`sessions: []`. Either reject empty lists as input errors or read them as the default."))
-def test_empty_available_sessions_is_read_alike_by_both_checkers() -> None:
+def test_empty_session_lists_are_rejected_not_read_two_ways() -> None:
+    # `available_sessions: []` could mean "no sessions" or "absent, so all sessions" (the
+    # shared checker's reading). rotaplan refuses such input rather than guess.
     data: dict[str, Any] = {
         "programme": {"name": "empty", "blocks": 1, "sessions": ["Mon-AM", "Mon-PM"],
                       "teaching_sessions": ["Mon-AM"]},
@@ -714,4 +710,5 @@ def test_empty_available_sessions_is_read_alike_by_both_checkers() -> None:
                    "supervisors": [{"id": "sup", "profession": "nurse"}]}],
         "learners": [{"id": "L1", "profession": "nurse", "available_sessions": []}],
     }
-    solve_and_verify(data)
+    with pytest.raises(ScenarioError, match="empty list is ambiguous"):
+        scenario_from(data)
