@@ -83,6 +83,8 @@ class Instance:
     excluded: dict[tuple[int, int, Role], dict[str, Exclusion]] = field(init=False)
     # Fellow index -> base sites usable in every one of their blocks.
     base_sites: dict[int, list[str]] = field(init=False)
+    # Memo of pure lookups (supervisor capacities, usable sessions), keyed by arguments.
+    _memo: dict[tuple[object, ...], object] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         sc = self.scenario
@@ -189,6 +191,14 @@ class Instance:
         A candidate session is lost to ``site-open`` (closed), then ``rooms`` (no
         room), then ``supervisor-present`` (no permitted supervisor works it).
         """
+        key = ("losses", site.id, block, profession, candidates)
+        if key not in self._memo:
+            self._memo[key] = self._session_losses(site, block, profession, candidates)
+        return self._memo[key]  # type: ignore[return-value]
+
+    def _session_losses(
+        self, site: Site, block: int, profession: str, candidates: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], dict[str, list[str]]]:
         open_set = set(site.open_in(self.scenario.programme))
         present = self.present_sessions(site.id, block, profession)
         lost: dict[str, list[str]] = {rule: [] for rule in SESSION_RULES}
@@ -221,6 +231,14 @@ class Instance:
         self, site_id: str, block: int, professions: frozenset[str]
     ) -> list[Supervisor]:
         """Supervisors at a site who may supervise any of the professions in a block."""
+        key = ("named", site_id, block, professions)
+        if key not in self._memo:
+            self._memo[key] = self._named_supervisors(site_id, block, professions)
+        return self._memo[key]  # type: ignore[return-value]
+
+    def _named_supervisors(
+        self, site_id: str, block: int, professions: frozenset[str]
+    ) -> list[Supervisor]:
         return [
             u for u, _ in self._supervisors[site_id]
             if u.capacity > 0 and block not in u.unavailable_blocks
@@ -235,6 +253,14 @@ class Instance:
         self, site_id: str, block: int, professions: frozenset[str], session: str
     ) -> int:
         """Learners of a profession group that supervisors working a session can oversee."""
+        key = ("present", site_id, block, professions, session)
+        if key not in self._memo:
+            self._memo[key] = self._present_capacity(site_id, block, professions, session)
+        return self._memo[key]  # type: ignore[return-value]
+
+    def _present_capacity(
+        self, site_id: str, block: int, professions: frozenset[str], session: str
+    ) -> int:
         return sum(
             u.capacity for u, works in self._supervisors[site_id]
             if session in works and u.capacity > 0 and block not in u.unavailable_blocks
@@ -256,6 +282,12 @@ class Instance:
         A group whose professions split into two parts with disjoint supervisor
         sets is implied by the parts, so only "connected" groups are kept.
         """
+        key = ("hall", site_id, frozenset(professions))
+        if key not in self._memo:
+            self._memo[key] = self._hall_groups(site_id, professions)
+        return self._memo[key]  # type: ignore[return-value]
+
+    def _hall_groups(self, site_id: str, professions: set[str]) -> list[frozenset[str]]:
         profs = sorted(professions)
         neighbours = {
             p: frozenset(u.id for u, _ in self._supervisors[site_id]

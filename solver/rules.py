@@ -195,28 +195,32 @@ def _session_limits(b: Build, rule: str) -> None:
                 groups: list[frozenset[str] | None] = [None]
             else:
                 groups = list(inst.hall_groups(site.id, {info.profession for info, _ in here}))
+            # (session, profession) -> learner roles that could be clinical here then.
+            by_session: dict[tuple[str, str], list[tuple[LearnerInfo, Role]]] = {}
+            for info, role in here:
+                for d in inst.options[(info.index, block, role)][site.id]:
+                    by_session.setdefault((d, info.profession), []).append((info, role))
+            professions = {info.profession for info, _ in here}
             for group in groups:
-                members = [(info, role) for info, role in here
-                           if group is None or info.profession in group]
-                ceiling = len(members) if cap is None else min(cap, len(members))
+                profs = professions if group is None else professions & group
+                members = sum(1 for info, _ in here if info.profession in profs)
+                ceiling = members if cap is None else min(cap, members)
                 if group is not None:
                     ceiling = min(ceiling, inst.named_capacity(site.id, block, group))
                 volume_terms = []
                 volume_limit = 0
                 binding = False
                 for d in sc.programme.sessions:
-                    hosting = [(info, role) for info, role in members
-                               if d in inst.options[(info.index, block, role)].get(site.id, ())]
                     if group is None:
                         limit = site.rooms_at(d)
                     else:
                         limit = inst.present_capacity(site.id, block, group, d)
-                    if limit is None:
-                        volume_limit += ceiling
+                    lists = [by_session.get((d, p), []) for p in profs]
+                    most = min(ceiling, sum(map(len, lists)))  # who could be here then
+                    volume_limit += most if limit is None else min(limit, most)
+                    if limit is None or most <= limit:
                         continue
-                    volume_limit += min(limit, ceiling)
-                    if len(hosting) <= limit or ceiling <= limit:
-                        continue
+                    hosting = [pair for found in lists for pair in found]
                     binding = True
                     lits = [clinical_at(b.model, inst, b.v, info, block, role, site.id, d)
                             for info, role in hosting]
@@ -225,12 +229,14 @@ def _session_limits(b: Build, rule: str) -> None:
                         b.add(ct, "rooms", (site.id, str(block), d),
                               f"rooms at {site.id}, {d} in block {block} ({limit} room(s))")
                     else:
-                        profs = "/".join(sorted(group))
+                        label = "/".join(sorted(group))
                         b.add(ct, "supervisor-present", (site.id, str(block), d, *sorted(group)),
                               f"supervisor-present at {site.id}, {d} in block {block} for "
-                              f"{profs}: {limit} learner(s) can be overseen")
+                              f"{label}: {limit} learner(s) can be overseen")
                 if binding:  # aggregate cut: weekly clinical volume fits the week's limits
-                    for info, role in members:
+                    for info, role in here:
+                        if info.profession not in profs:
+                            continue
                         lit = b.v.place[(info.index, block, role)][site.id]
                         volume_terms.append(info.need(role) * lit)
                     ct = b.model.add(sum(volume_terms) <= volume_limit)
