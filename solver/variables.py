@@ -104,22 +104,40 @@ def clinical_at(
     placement literal itself says it and no variable is made.
     """
     key = (info.index, block, role, site, session)
-    if key in v.at:
-        return v.at[key]
+    if key not in v.at:
+        _site_week(model, inst, v, info, block, role, site)
+    return v.at.get(key, 0)
+
+
+def _site_week(
+    model: cp_model.CpModel, inst: Instance, v: Variables,
+    info: LearnerInfo, block: int, role: Role, site: str,
+) -> None:
+    """Make the learner's week at one site explicit: a literal per usable session.
+
+    Disaggregated on purpose: ``sum(at) == need * place`` with ``at <= works``
+    forces ``at == works`` at the chosen site and keeps the LP tight (a
+    product linearisation ``at >= place + works - 1`` leaves rooms and
+    presence nearly invisible to the LP).
+    """
     usable = inst.options[(info.index, block, role)][site]
     place = v.place[(info.index, block, role)][site]
-    works = v.works[(info.index, block, role, session)]
-    if session not in usable or (isinstance(works, int) and works == 0):
-        lit: Lit = 0
-    elif info.need(role) == len(usable) or works is v.placed[info.index]:
-        lit = place
-    else:
-        lit = model.new_bool_var(f"at[{info.id},{block},{role},{site},{session}]")
-        model.add_implication(lit, place)
-        model.add_implication(lit, works)
-        model.add_bool_or([lit, negated(place), negated(works)])
-    v.at[key] = lit
-    return lit
+    need = info.need(role)
+    lits: list[Lit] = []
+    for session in usable:
+        works = v.works[(info.index, block, role, session)]
+        if isinstance(works, int) and works == 0:
+            lit: Lit = 0
+        elif need == len(usable) or works is v.placed[info.index]:
+            lit = place
+        else:
+            lit = model.new_bool_var(f"at[{info.id},{block},{role},{site},{session}]")
+            model.add_implication(lit, place)
+            model.add_implication(lit, works)
+        v.at[(info.index, block, role, site, session)] = lit
+        lits.append(lit)
+    if any(not isinstance(lit, int) and lit is not place for lit in lits):
+        model.add(sum(lits) == need * place)
 
 
 def negated(lit: Lit) -> cp_model.LiteralT:
