@@ -69,6 +69,12 @@ class SolveOptions:
         Called with :class:`Progress` events (from the solver's thread).
     stop
         Set it to stop the search; the best plan so far is kept.
+    candidate_limit
+        Cap on candidate sites per learner, block and role: ``None`` for none
+        (exact), an int, or ``"auto"`` (the default: capped only for very large
+        cohorts). A capped solve is never reported OPTIMAL; its bound is then
+        the capacity-free relaxation, valid for the full problem. If the capped
+        model is infeasible the cap is widened and the solve repeated.
     """
 
     time_limit: float = 60.0
@@ -77,6 +83,7 @@ class SolveOptions:
     log: bool = False
     on_progress: Callable[[Progress], None] | None = None
     stop: threading.Event | None = field(default=None, repr=False)
+    candidate_limit: int | str | None = "auto"
 
 
 class _Watcher(cp_model.CpSolverSolutionCallback):
@@ -183,7 +190,33 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
         result.explanation = empty
         result.solve_seconds = time.perf_counter() - started
         return result
+    limit: int | None
+    if options.candidate_limit == "auto":
+        limit = AUTO_LIMIT if inst.candidate_count() > AUTO_THRESHOLD else None
+    else:
+        limit = None if options.candidate_limit is None else int(options.candidate_limit)
+    while True:
+        inst.restrict(limit)
+        result.candidate_limit = limit
+        attempt = _solve_on(inst, scenario, options, started, result)
+        widen = attempt.status == "INFEASIBLE" and inst.restricted
+        if not widen or time.perf_counter() - started >= options.time_limit:
+            return attempt
+        limit = None if limit is None or limit * 2 >= MAX_LIMIT else limit * 2
+        result = SolveResult(status="UNKNOWN", seed=options.seed, workers=options.workers,
+                             time_limit=options.time_limit, fairness=fairness)
 
+
+AUTO_THRESHOLD = 300_000
+"""Placement options above which candidate sites are capped (the XL regime)."""
+AUTO_LIMIT = 16
+MAX_LIMIT = 256
+
+
+def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started: float,
+              result: SolveResult) -> SolveResult:
+    """Build and solve the model on an instance's (possibly capped) domains."""
+    fairness = result.fairness
     model = cp_model.CpModel()
     v = create(model, inst)
     b = Build(model, inst, v)
@@ -247,8 +280,13 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
         return lit if isinstance(lit, int) else int(src.boolean_value(lit))
 
     result.plan = recover(inst, v, value)
-    result.status = "OPTIMAL" if all(s == cp_model.OPTIMAL for s in statuses) else "FEASIBLE"
+    proven = all(s == cp_model.OPTIMAL for s in statuses) and not inst.restricted
+    result.status = "OPTIMAL" if proven else "FEASIBLE"
     _fill_costs(result, src, terms, costs, inst)
+    if inst.restricted:  # the model's bound holds only for the capped domains
+        penalty = scenario.objective.unplaced_penalty if scenario.objective.allow_unplaced \
+            else None
+        result.best_bound = float(inst.relaxed_bound(penalty))
     result.solve_seconds = time.perf_counter() - started
     return result
 

@@ -11,6 +11,7 @@ be explained in the contract's words.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import combinations
@@ -73,12 +74,20 @@ class Instance:
     ----------
     scenario
         A validated scenario.
+    candidate_limit
+        If set, keep at most about this many candidate sites per learner, block and
+        role (listed and pinned sites always, then an even spread of the rest per
+        setting). The model is then a restriction: plans stay valid, but optimality
+        is only within the restriction, so results must not claim it.
     """
 
     scenario: Scenario
+    candidate_limit: int | None = None
     learners: list[LearnerInfo] = field(init=False)
     # (learner index, block, role) -> site id -> usable clinical sessions there.
     options: dict[tuple[int, int, Role], dict[str, tuple[str, ...]]] = field(init=False)
+    # The unrestricted domains (the same object as ``options`` unless capped).
+    full_options: dict[tuple[int, int, Role], dict[str, tuple[str, ...]]] = field(init=False)
     # (learner index, block, role) -> site id -> why it was excluded.
     excluded: dict[tuple[int, int, Role], dict[str, Exclusion]] = field(init=False)
     # Fellow index -> base sites usable in every one of their blocks.
@@ -104,13 +113,34 @@ class Instance:
             )
         self.options = {}
         self.excluded = {}
+        shared: dict[tuple[object, ...], tuple[dict[str, tuple[str, ...]],
+                                              dict[str, Exclusion]]] = {}
         for info in self.learners:
             roles = (BASE, PARTNER) if info.is_fellow else (ROTATION,)
             for block in info.blocks:
                 for role in roles:
-                    usable, why = self._site_options(info, block, role)
+                    # Learners alike in everything the domain depends on share one
+                    # (read-only) domain: computed once per type, not per learner.
+                    key = self._domain_key(info, block, role)
+                    if key not in shared:
+                        shared[key] = self._site_options(info, block, role)
+                    usable, why = shared[key]
                     self.options[(info.index, block, role)] = usable
                     self.excluded[(info.index, block, role)] = why
+        self.full_options = self.options
+        if self.candidate_limit is not None:
+            self.options = self._limited(self.candidate_limit)
+        self._find_base_sites()
+
+    def restrict(self, limit: int | None) -> None:
+        """Cap candidate sites (see ``candidate_limit``); None lifts the cap."""
+        self.candidate_limit = limit
+        self.options = self.full_options if limit is None else self._limited(limit)
+        self.__dict__.pop("_by_site_block", None)
+        self._find_base_sites()
+
+    def _find_base_sites(self) -> None:
+        sc = self.scenario
         self.base_sites = {}
         for info in self.learners:
             if info.is_fellow:
@@ -121,6 +151,99 @@ class Instance:
                 self.base_sites[info.index] = common
 
     # ----- domains -------------------------------------------------------------------------
+
+    @staticmethod
+    def _domain_key(info: LearnerInfo, block: int, role: Role) -> tuple[object, ...]:
+        learner = info.learner
+        if role == ROTATION:
+            pin: object = learner.pinned.get(block)
+        elif role == BASE:
+            pin = frozenset(learner.pinned.values())
+        else:
+            pin = None
+        return (learner.profession, info.candidates, info.need(role), role, block,
+                frozenset(learner.avoid), pin)
+
+    @property
+    def restricted(self) -> bool:
+        """True when candidate sites were capped (optimality cannot be claimed)."""
+        return self.options is not self.full_options
+
+    def candidate_count(self) -> int:
+        """Placement options over all learners, blocks and roles (model size driver)."""
+        return sum(len(sites) for sites in self.full_options.values())
+
+    def _limited(self, limit: int) -> dict[tuple[int, int, Role], dict[str, tuple[str, ...]]]:
+        """Cap candidate sites per learner and role, keeping the same sites every block."""
+        sc = self.scenario
+        index_of = {s.id: k for k, s in enumerate(sc.sites)}
+        setting_of = {s.id: s.setting for s in sc.sites}
+        out = {}
+        for info in self.learners:
+            for role in self.roles_of(info):
+                union: dict[str, None] = {}
+                for block in info.blocks:
+                    union.update(dict.fromkeys(self.full_options[(info.index, block, role)]))
+                keep = self._spread(info, list(union), limit, index_of, setting_of)
+                for block in info.blocks:
+                    sites = self.full_options[(info.index, block, role)]
+                    out[(info.index, block, role)] = {s: d for s, d in sites.items() if s in keep}
+        return out
+
+    def _spread(self, info: LearnerInfo, sites: list[str], limit: int,
+                index_of: dict[str, int], setting_of: dict[str, str]) -> set[str]:
+        learner = info.learner
+        listed = set(learner.preferences) | set(learner.pinned.values())
+        keep = {s for s in sites if s in listed}
+        by_setting: dict[str, list[str]] = defaultdict(list)
+        for s in sites:
+            if s not in keep:
+                by_setting[setting_of[s]].append(s)
+        per_setting = max(2, (limit - len(keep)) // max(1, len(by_setting)))
+        for rest in by_setting.values():
+            # A deterministic spread: each learner sees a different slice of the sites.
+            rest.sort(key=lambda s: (index_of[s] * 2654435761 + info.index * 40503) % 2**32)
+            keep.update(rest[:per_setting])
+        return keep
+
+    def relaxed_bound(self, unplaced_penalty: int | None = None) -> int:
+        """A valid lower bound on the preference cost over the full domains.
+
+        Each learner on their own, capacities ignored: every cover setting costs
+        at least its cheapest site, every other block the cheapest site of all; a
+        fellow pays the cheapest base and the cheapest partner each block. With
+        ``unplaced_penalty``, a learner counts at most the penalty.
+        """
+        sc = self.scenario
+        cost_of = sc.preference_cost
+        total = 0
+        for info in self.learners:
+            total += min(self._learner_bound(info, cost_of),
+                         unplaced_penalty if unplaced_penalty is not None else 10**12)
+        return total
+
+    def _learner_bound(self, info: LearnerInfo, cost_of: Callable[[Learner, Site], int]) -> int:
+        sc = self.scenario
+        learner = info.learner
+        total = 0
+        if info.is_fellow:
+            for role in (BASE, PARTNER):
+                costs = [cost_of(learner, sc.site_by_id[s])
+                         for b in info.blocks for s in self.full_options[(info.index, b, role)]]
+                total += len(info.blocks) * min(costs, default=0)
+            return total
+        by_setting: dict[str, int] = {}
+        cheapest = None
+        for b in info.blocks:
+            for s in self.full_options[(info.index, b, ROTATION)]:
+                c = cost_of(learner, sc.site_by_id[s])
+                t = sc.site_by_id[s].setting
+                by_setting[t] = min(c, by_setting.get(t, c))
+                cheapest = c if cheapest is None else min(cheapest, c)
+        cover = list(dict.fromkeys(sc.tracks.rotation.cover))
+        total += sum(by_setting.get(t, 0) for t in cover)
+        total += max(0, len(info.blocks) - len(cover)) * (cheapest or 0)
+        return total
 
     def _site_options(
         self, info: LearnerInfo, block: int, role: Role
@@ -165,13 +288,12 @@ class Instance:
         if not site.accepts_profession(learner.profession):
             return Exclusion("eligibility", f"{site.id} does not accept {learner.profession}")
         if site.id in learner.avoid:
-            return Exclusion("eligibility", f"{learner.id} avoids {site.id}")
+            return Exclusion("eligibility", f"the learner avoids {site.id}")
         if role == ROTATION and block in learner.pinned and learner.pinned[block] != site.id:
-            return Exclusion("eligibility", f"{learner.id} is pinned to "
-                             f"{learner.pinned[block]} in block {block}")
+            return Exclusion("eligibility", f"pinned to {learner.pinned[block]} in block {block}")
         if role == BASE and learner.pinned and site.id not in learner.pinned.values():
             pin = next(iter(learner.pinned.values()))
-            return Exclusion("eligibility", f"{learner.id}'s base is pinned to {pin}")
+            return Exclusion("eligibility", f"the base is pinned to {pin}")
         if role == BASE and fel is not None and site.setting != fel.base_setting:
             return Exclusion("eligibility", f"{site.id} is not in the base setting")
         if role == PARTNER and fel is not None and site.setting not in fel.partner_settings:

@@ -117,6 +117,7 @@ class SolveResult:
     plan: Plan | None = None
     explanation: Explanation | None = None
     learner_costs: dict[str, int] = field(default_factory=dict)
+    candidate_limit: int | None = None
 
     @property
     def gap(self) -> float | None:
@@ -153,6 +154,7 @@ class SolveResult:
             "time_limit": self.time_limit,
             "phases": self.phases,
             "model_size": self.model_size,
+            "candidate_limit": self.candidate_limit,
         }
 
     def summary_frame(self) -> pd.DataFrame:
