@@ -202,7 +202,7 @@ def _session_limits(b: Build, rule: str) -> None:
                     by_session.setdefault((d, info.profession), []).append((info, role))
             professions = {info.profession for info, _ in here}
             for group in groups:
-                profs = professions if group is None else professions & group
+                profs = sorted(professions if group is None else professions & group)
                 members = sum(1 for info, _ in here if info.profession in profs)
                 ceiling = members if cap is None else min(cap, members)
                 if group is not None:
