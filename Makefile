@@ -30,8 +30,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-bench: $(STAMP) ## full benchmarks; writes benchmarks/RESULTS.md
-	$(BIN)/pytest benchmarks -q --benchmark-only
+bench: $(STAMP) ## full benchmarks (about 40 min); writes benchmarks/RESULTS.md
+	ROTAPLAN_BENCH=full $(BIN)/pytest benchmarks -q --benchmark-only
 
 ui: $(STAMP) ## serve the configurator on http://127.0.0.1:8501
 	$(BIN)/streamlit run ui/app.py --server.address 127.0.0.1 --server.headless true

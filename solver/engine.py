@@ -12,6 +12,7 @@ from ortools.sat.python import cp_model
 
 from models import Scenario
 from solver import explain
+from solver.greedy import GreedyPlacement, greedy_placements, hint_model
 from solver.instance import Instance
 from solver.objective import Term, learner_costs, objective_terms, preference_upper_bound
 from solver.recover import recover
@@ -75,6 +76,9 @@ class SolveOptions:
         cohorts). A capped solve is never reported OPTIMAL; its bound is then
         the capacity-free relaxation, valid for the full problem. If the capped
         model is infeasible the cap is widened and the solve repeated.
+    hint
+        Start CP-SAT from the greedy serial-dictatorship plan (kept inside any
+        cap), so large cohorts get a first plan quickly.
     """
 
     time_limit: float = 60.0
@@ -84,6 +88,7 @@ class SolveOptions:
     on_progress: Callable[[Progress], None] | None = None
     stop: threading.Event | None = field(default=None, repr=False)
     candidate_limit: int | str | None = "auto"
+    hint: bool = True
 
 
 class _Watcher(cp_model.CpSolverSolutionCallback):
@@ -195,10 +200,25 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
         limit = AUTO_LIMIT if inst.candidate_count() > AUTO_THRESHOLD else None
     else:
         limit = None if options.candidate_limit is None else int(options.candidate_limit)
+    greedy = greedy_placements(inst, seed=options.seed) if options.hint else None
+    deadline = started + options.time_limit
+    fallback: SolveResult | None = None
+    if limit is not None and greedy is not None and not greedy.unplaced:
+        # Large cohort: first complete the greedy's own sites (a tiny model), so a
+        # verified plan exists early; the capped model then tries to improve it.
+        inst.restrict(0, greedy.sites)
+        stage = _solve_on(inst, scenario, options, started, result, greedy,
+                          started + options.time_limit / 4)
+        if stage.has_plan:
+            fallback = stage
+            result = SolveResult(status="UNKNOWN", seed=options.seed, workers=options.workers,
+                                 time_limit=options.time_limit, fairness=fairness)
     while True:
-        inst.restrict(limit)
+        inst.restrict(limit, greedy.sites if greedy is not None else None)
         result.candidate_limit = limit
-        attempt = _solve_on(inst, scenario, options, started, result)
+        attempt = _solve_on(inst, scenario, options, started, result, greedy, deadline)
+        if fallback is not None:
+            attempt = _better(attempt, fallback)
         widen = attempt.status == "INFEASIBLE" and inst.restricted
         if not widen or time.perf_counter() - started >= options.time_limit:
             return attempt
@@ -207,18 +227,36 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
                              time_limit=options.time_limit, fairness=fairness)
 
 
+def _better(attempt: SolveResult, fallback: SolveResult) -> SolveResult:
+    """The capped solve, unless the greedy-sites plan is better (or the only one)."""
+    if not attempt.has_plan:
+        fallback.solve_seconds = attempt.solve_seconds
+        fallback.phases += attempt.phases
+        return fallback
+    assert attempt.objective is not None and fallback.objective is not None
+    if fallback.objective < attempt.objective:
+        fallback.solve_seconds = attempt.solve_seconds
+        return fallback
+    attempt.first_solution_seconds = fallback.first_solution_seconds
+    return attempt
+
+
 AUTO_THRESHOLD = 300_000
 """Placement options above which candidate sites are capped (the XL regime)."""
-AUTO_LIMIT = 16
+AUTO_LIMIT = 4
 MAX_LIMIT = 256
 
 
 def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started: float,
-              result: SolveResult) -> SolveResult:
-    """Build and solve the model on an instance's (possibly capped) domains."""
+              result: SolveResult, greedy: GreedyPlacement | None,
+              deadline: float | None = None) -> SolveResult:
+    """Build and solve the model on an instance's (possibly capped) domains, by ``deadline``."""
     fairness = result.fairness
+    end = deadline if deadline is not None else started + options.time_limit
     model = cp_model.CpModel()
     v = create(model, inst)
+    if greedy is not None:
+        hint_model(model, v, inst, greedy)
     b = Build(model, inst, v)
     post_all(b)
     costs = learner_costs(b)
@@ -243,7 +281,7 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
             model.add(worst >= costs[info.index])
         model.minimize(worst)
         solver, status, watcher = _run(model, options, "fairness",
-                                       options.time_limit / 2, started)
+                                       (end - time.perf_counter()) / 2, started)
         statuses.append(status)
         result.phases.append(_phase("fairness", solver, status, watcher))
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -258,7 +296,7 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
             result.solve_seconds = time.perf_counter() - started
             return result
     model.minimize(total)
-    remaining = options.time_limit - (time.perf_counter() - started)
+    remaining = end - time.perf_counter()
     solver, status, watcher = _run(model, options, "total", remaining, started)
     statuses.append(status)
     result.phases.append(_phase("total", solver, status, watcher))

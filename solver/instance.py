@@ -129,13 +129,18 @@ class Instance:
                     self.excluded[(info.index, block, role)] = why
         self.full_options = self.options
         if self.candidate_limit is not None:
-            self.options = self._limited(self.candidate_limit)
+            self.options = self._limited(self.candidate_limit, {})
         self._find_base_sites()
 
-    def restrict(self, limit: int | None) -> None:
-        """Cap candidate sites (see ``candidate_limit``); None lifts the cap."""
+    def restrict(self, limit: int | None,
+                 keep: dict[tuple[int, int, Role], str] | None = None) -> None:
+        """Cap candidate sites (see ``candidate_limit``); None lifts the cap.
+
+        ``keep`` maps (learner, block, role) to a site that stays a candidate
+        (for example a known plan's, so the capped model still contains it).
+        """
         self.candidate_limit = limit
-        self.options = self.full_options if limit is None else self._limited(limit)
+        self.options = self.full_options if limit is None else self._limited(limit, keep or {})
         self.__dict__.pop("_by_site_block", None)
         self._find_base_sites()
 
@@ -173,18 +178,30 @@ class Instance:
         """Placement options over all learners, blocks and roles (model size driver)."""
         return sum(len(sites) for sites in self.full_options.values())
 
-    def _limited(self, limit: int) -> dict[tuple[int, int, Role], dict[str, tuple[str, ...]]]:
+    def _limited(self, limit: int, keep_sites: dict[tuple[int, int, Role], str]
+                 ) -> dict[tuple[int, int, Role], dict[str, tuple[str, ...]]]:
         """Cap candidate sites per learner and role, keeping the same sites every block."""
         sc = self.scenario
         index_of = {s.id: k for k, s in enumerate(sc.sites)}
         setting_of = {s.id: s.setting for s in sc.sites}
+        kept: dict[tuple[int, Role], set[str]] = defaultdict(set)
+        for (i, _, r), site in keep_sites.items():
+            kept[(i, r)].add(site)
         out = {}
         for info in self.learners:
             for role in self.roles_of(info):
                 union: dict[str, None] = {}
                 for block in info.blocks:
                     union.update(dict.fromkeys(self.full_options[(info.index, block, role)]))
+                if limit <= 0:  # exactly the kept site of each block
+                    for block in info.blocks:
+                        chosen = keep_sites.get((info.index, block, role))
+                        sites = self.full_options[(info.index, block, role)]
+                        out[(info.index, block, role)] = \
+                            {chosen: sites[chosen]} if chosen in sites else {}
+                    continue
                 keep = self._spread(info, list(union), limit, index_of, setting_of)
+                keep |= kept.get((info.index, role), set())
                 for block in info.blocks:
                     sites = self.full_options[(info.index, block, role)]
                     out[(info.index, block, role)] = {s: d for s, d in sites.items() if s in keep}

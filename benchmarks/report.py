@@ -1,0 +1,188 @@
+"""Run the benchmark matrix and write ``benchmarks/RESULTS.md``.
+
+``python -m benchmarks.report`` (what ``make bench`` runs) measures every
+engine on every tier in fresh processes, one after another, and writes a
+table with machine facts, the command line, ratios against rotaplan measured
+in the same run, and each performance target met or missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shlex
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from benchmarks.harness import ENGINES, Measurement, machine, measure
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+# Time limits per tier (seconds); baselines get the same budget as rotaplan.
+TIME_LIMITS = {"S": 60.0, "M": 60.0, "M6": 60.0, "L": 120.0, "XL": 120.0}
+# Engines worth running per tier: the naive model and the MIP do not scale to XL.
+DEFAULT_ENGINES = {"S": ENGINES, "M": ENGINES, "M6": ("rotaplan", "greedy"),
+                   "L": ("rotaplan", "mip", "greedy"), "XL": ("rotaplan", "greedy")}
+
+
+def _num(value: float | int | None, fmt: str = "{:g}") -> str:
+    return "–" if value is None else fmt.format(value)
+
+
+def _secs(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def table(rows: Iterable[Measurement]) -> list[str]:
+    """Markdown table lines of measurements."""
+    out = ["| tier | learners | engine | status | objective | bound | gap | first plan (s) "
+           "| proof (s) | total (s) | peak RSS (MB) | variables | verified | note |",
+           "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for m in rows:
+        gap = "–" if m.gap is None else f"{100 * m.gap:.2f}%"
+        verified = {True: "yes", False: "**NO**", None: "–"}[m.verified]
+        out.append(f"| {m.tier} | {m.learners} | {m.engine} | {m.status} | {_num(m.objective)} "
+                   f"| {_num(m.best_bound)} | {gap} | {_secs(m.first_solution_seconds)} "
+                   f"| {_secs(m.proof_seconds)} | {_secs(m.total_seconds)} "
+                   f"| {m.peak_rss_mb:.0f} | {_num(m.variables)} | {verified} | {m.note} |")
+    return out
+
+
+def ratios(rows: list[Measurement]) -> list[str]:
+    """Ratios against rotaplan on the same tier, measured in the same run."""
+    out = []
+    by = {(m.tier, m.engine): m for m in rows}
+    for tier in dict.fromkeys(m.tier for m in rows):
+        ours = by.get((tier, "rotaplan"))
+        if ours is None or ours.objective is None:
+            continue
+        ours_time = ours.proof_seconds or ours.total_seconds
+        for engine in ("naive", "mip"):
+            other = by.get((tier, engine))
+            if other is None:
+                continue
+            if other.proof_seconds is not None and ours.proof_seconds is not None:
+                speed = f"{other.proof_seconds / ours.proof_seconds:.1f}× slower to prove"
+            else:
+                speed = (f"not proven in {other.total_seconds:.0f} s (≥ "
+                         f"{other.total_seconds / ours_time:.0f}× rotaplan's time to proof)"
+                         if ours.proof_seconds else "neither proven")
+            quality = "" if other.objective is None else \
+                f", objective {other.objective:g} vs {ours.objective:g}"
+            out.append(f"- **{tier}**, {engine} vs rotaplan: {speed}{quality}.")
+        greedy = by.get((tier, "greedy"))
+        if greedy is not None and greedy.objective is not None and ours.objective:
+            out.append(f"- **{tier}**, greedy serial dictatorship vs rotaplan: preference "
+                       f"cost {greedy.objective:g} vs {ours.objective:g} "
+                       f"({greedy.objective / ours.objective:.2f}×; rotaplan saves "
+                       f"{greedy.objective - ours.objective:g} preference points).")
+    return out
+
+
+def targets(rows: list[Measurement]) -> list[str]:
+    """Each performance target of issue 3, met or missed, from these rows."""
+    by = {(m.tier, m.engine): m for m in rows}
+    out = []
+
+    def line(ok: bool | None, text: str) -> None:
+        mark = {True: "met", False: "MISSED", None: "not measured"}[ok]
+        out.append(f"- {text}: **{mark}**")
+
+    m = by.get(("M", "rotaplan"))
+    line(None if m is None else (m.proof_seconds is not None and m.proof_seconds <= 30),
+         f"M proven optimal in ≤ 30 s (measured: {_secs(m.proof_seconds) if m else '–'} s)")
+    big = by.get(("L", "rotaplan"))
+    if big is None:
+        line(None, "L first plan ≤ 10 s and gap ≤ 1 % at 120 s")
+    else:
+        ok = (big.first_solution_seconds is not None and big.first_solution_seconds <= 10
+              and big.gap is not None and big.gap <= 0.01)
+        line(ok, f"L first plan ≤ 10 s and gap ≤ 1 % at 120 s (measured: first plan "
+                 f"{_secs(big.first_solution_seconds)} s, gap "
+                 f"{'–' if big.gap is None else f'{100 * big.gap:.2f}%'})")
+    xl = by.get(("XL", "rotaplan"))
+    if xl is None:
+        line(None, "XL first plan ≤ 60 s with peak memory ≤ 2 GiB")
+    else:
+        ok = (xl.first_solution_seconds is not None and xl.first_solution_seconds <= 60
+              and xl.peak_rss_mb <= 2048)
+        line(ok, f"XL first plan ≤ 60 s with peak memory ≤ 2 GiB (measured: first plan "
+                 f"{_secs(xl.first_solution_seconds)} s, peak {xl.peak_rss_mb:.0f} MB)")
+    for tier in ("S", "M"):
+        ours, naive = by.get((tier, "rotaplan")), by.get((tier, "naive"))
+        if ours is None or naive is None or ours.proof_seconds is None:
+            line(None, f"≥ 10× faster to proven optimum than the naive baseline on {tier}")
+            continue
+        naive_time = naive.proof_seconds or naive.total_seconds
+        factor = naive_time / ours.proof_seconds
+        proven = "" if naive.proof_seconds else " (naive not proven: a lower bound)"
+        line(factor >= 10, f"≥ 10× faster to proven optimum than naive on {tier} "
+                           f"(measured: {factor:.0f}×{proven})")
+    return out
+
+
+def write(rows: list[Measurement], command: str, path: Path = RESULTS) -> None:
+    """Write RESULTS.md."""
+    facts = machine()
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `{command}`.",
+        "",
+        f"Machine: {facts['cores']} cores, {facts['processor']}, {facts['platform']}; "
+        f"Python {facts['python']}, OR-Tools {facts['ortools']}. Every engine runs in a "
+        "fresh process, one after another, with 2 workers/threads; peak RSS is that "
+        "process's. Scenarios are generated by `rotaplan.generate` (seed 11): S 30, M 100, "
+        "L 300, XL 2,000 learners over 4 blocks, M6 100 learners over 6 blocks. These "
+        "machines are noisy: compare within a run (the ratios below), not across runs.",
+        "",
+        "## Results",
+        "",
+        *table(rows),
+        "",
+        "## Ratios (same run)",
+        "",
+        *(ratios(rows) or ["- (no comparable pairs measured)"]),
+        "",
+        "## Targets",
+        "",
+        *targets(rows),
+        "",
+        "Engines: **rotaplan** (the product: aggregated CP-SAT model, `max_lp` portfolio); "
+        "**naive** (a Boolean per learner × block × supervisor × session, CP-SAT defaults, "
+        "`benchmarks/naive.py`); **mip** (rotaplan's own model linearised and solved by "
+        "HiGHS, `benchmarks/mip.py`); **greedy** (random serial dictatorship, what a hub "
+        "does by hand, `solver/greedy.py`).",
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the matrix (or a subset) and write RESULTS.md."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--tiers", default="S,M,M6,L,XL", help="comma-separated tiers")
+    ap.add_argument("--engines", default="", help="comma-separated engines (default: per tier)")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    rows: list[Measurement] = []
+    for tier in args.tiers.split(","):
+        engines = args.engines.split(",") if args.engines else DEFAULT_ENGINES[tier]
+        for engine in engines:
+            print(f"[{dt.datetime.now():%H:%M:%S}] {tier} {engine} ...", file=sys.stderr,
+                  flush=True)
+            m = measure(tier, engine, TIME_LIMITS[tier])
+            print(f"    {m.status} objective={m.objective} bound={m.best_bound} "
+                  f"first={m.first_solution_seconds} total={m.total_seconds:.1f}s "
+                  f"rss={m.peak_rss_mb:.0f}MB {m.note}", file=sys.stderr, flush=True)
+            rows.append(m)
+    given = argv if argv is not None else sys.argv[1:]
+    command = "python -m benchmarks.report " + " ".join(shlex.quote(a) for a in given)
+    write(rows, command.strip(), args.out)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

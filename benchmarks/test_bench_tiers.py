@@ -1,0 +1,38 @@
+"""Scale tiers × engines (pytest-benchmark). Each measurement asserts correctness.
+
+``make test`` runs the quick subset with ``--benchmark-disable`` (correctness
+only); ``make bench`` sets ``ROTAPLAN_BENCH=full`` for every tier and engine and
+writes ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pytest
+
+from benchmarks.conftest import FULL
+from benchmarks.harness import Measurement, measure
+from benchmarks.report import DEFAULT_ENGINES, TIME_LIMITS
+
+QUICK = [("S", "rotaplan"), ("S", "greedy")]
+CASES = [(t, e) for t in ("S", "M", "M6", "L", "XL") for e in DEFAULT_ENGINES[t]] if FULL \
+    else QUICK
+
+
+@pytest.mark.parametrize(("tier", "engine"), CASES, ids=[f"{t}-{e}" for t, e in CASES])
+def test_tier(benchmark, record: list[Measurement], tier: str, engine: str) -> None:  # type: ignore[no-untyped-def]
+    m = benchmark.pedantic(measure, args=(tier, engine, TIME_LIMITS[tier]), rounds=1,
+                           iterations=1)
+    record.append(m)
+    benchmark.extra_info.update(asdict(m))
+    assert m.status not in ("ERROR",), m.note
+    if engine == "rotaplan":
+        assert m.status in ("OPTIMAL", "FEASIBLE") or tier == "XL", m
+        if m.objective is not None:
+            assert m.verified is True  # every plan passes rotaplan's checker
+            assert m.best_bound is None or m.best_bound <= m.objective + 1e-6
+        if tier == "S":
+            assert m.status == "OPTIMAL"
+    if engine == "greedy" and m.objective is not None:
+        assert m.status == "FEASIBLE"
