@@ -152,7 +152,7 @@ def _run_greedy(sc: Scenario, time_limit: float, workers: int) -> dict[str, Any]
         "objective": float(placement.cost), "best_bound": None,
         "first_solution_seconds": time.perf_counter() - started, "proof_seconds": None,
         "build_seconds": build, "variables": None, "constraints": None, "verified": None,
-        "note": "random serial dictatorship (placements only; session rules not checked)",
+        "note": "random serial dictatorship, session-aware (placements; no CP-SAT)",
     }
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks.conftest import FULL
 from benchmarks.harness import Measurement, measure
-from benchmarks.report import DEFAULT_ENGINES, TIME_LIMITS
+from benchmarks.report import DEFAULT_ENGINES, ENGINE_LIMITS, TIME_LIMITS
 
 QUICK = [("S", "rotaplan"), ("S", "greedy")]
 CASES = [(t, e) for t in ("S", "M", "M6", "L", "XL") for e in DEFAULT_ENGINES[t]] if FULL \
@@ -22,8 +22,8 @@ CASES = [(t, e) for t in ("S", "M", "M6", "L", "XL") for e in DEFAULT_ENGINES[t]
 
 @pytest.mark.parametrize(("tier", "engine"), CASES, ids=[f"{t}-{e}" for t, e in CASES])
 def test_tier(benchmark, record: list[Measurement], tier: str, engine: str) -> None:  # type: ignore[no-untyped-def]
-    m = benchmark.pedantic(measure, args=(tier, engine, TIME_LIMITS[tier]), rounds=1,
-                           iterations=1)
+    limit = ENGINE_LIMITS.get((tier, engine), TIME_LIMITS[tier])
+    m = benchmark.pedantic(measure, args=(tier, engine, limit), rounds=1, iterations=1)
     record.append(m)
     benchmark.extra_info.update(asdict(m))
     assert m.status not in ("ERROR",), m.note

@@ -203,9 +203,11 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
     greedy = greedy_placements(inst, seed=options.seed) if options.hint else None
     deadline = started + options.time_limit
     fallback: SolveResult | None = None
-    if limit is not None and greedy is not None and not greedy.unplaced:
+    large = limit is not None or inst.candidate_count() > STAGED_THRESHOLD
+    if large and greedy is not None and not greedy.unplaced:
         # Large cohort: first complete the greedy's own sites (a tiny model), so a
-        # verified plan exists early; the capped model then tries to improve it.
+        # verified plan exists early; the full (or capped) model then improves it,
+        # and the result is never worse than the greedy's plan.
         inst.restrict(0, greedy.sites)
         stage = _solve_on(inst, scenario, options, started, result, greedy,
                           started + options.time_limit / 4)
@@ -241,6 +243,8 @@ def _better(attempt: SolveResult, fallback: SolveResult) -> SolveResult:
     return attempt
 
 
+STAGED_THRESHOLD = 50_000
+"""Placement options above which a greedy-sites plan is completed first (L and up)."""
 AUTO_THRESHOLD = 300_000
 """Placement options above which candidate sites are capped (the XL regime)."""
 AUTO_LIMIT = 4

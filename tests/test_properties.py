@@ -41,6 +41,7 @@ from rotaplan.checker import check_plan_dir
 from rotaplan.pipeline import EXIT_INFEASIBLE, EXIT_OK, solve_and_write
 from solver import SolveOptions
 from tests.conftest import SHARED_CHECKER, needs_shared, scenario_from
+from tests.contract_index import ContractIndex
 
 SESSIONS = ["Mon-AM", "Mon-PM", "Tue-AM", "Tue-PM"]
 SETTINGS = ["acute", "community", "primary"]
@@ -237,79 +238,7 @@ def _validated(data: dict[str, Any]) -> Any:
 # ----- an independent brute-force solver ------------------------------------------------------
 
 
-class Ix:
-    """Lookups over a scenario dict, from the contract alone."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-        prog = data["programme"]
-        self.blocks = list(range(1, prog["blocks"] + 1))
-        self.sessions = list(prog.get("sessions") or [])
-        self.teaching = set(prog.get("teaching_sessions") or [])
-        self.sites = {s["id"]: s for s in data["sites"]}
-        self.sups = {u["id"]: (u, s["id"]) for s in data["sites"] for u in s.get("supervisors", [])}
-        self.learners = {x["id"]: x for x in data["learners"]}
-        tracks = data.get("tracks") or {}
-        self.rot = tracks.get("rotation") or {}
-        self.fel = tracks.get("fellowship") or {}
-        obj = data.get("objective") or {}
-        self.allow_unplaced = bool(obj.get("allow_unplaced", False))
-        self.penalty = int(obj.get("unplaced_penalty", 1000))
-        self.minimax = obj.get("fairness") == "minimax"
-
-    def setting(self, sid: str) -> str:
-        return str(self.sites[sid]["setting"])
-
-    def cap(self, sid: str, block: int) -> int | None:
-        cap = self.sites[sid].get("capacity")
-        return cap.get(block) if isinstance(cap, dict) else cap
-
-    def minimum(self, sid: str, block: int) -> int:
-        low = self.sites[sid].get("min_learners") or 0
-        return low.get(block, 0) if isinstance(low, dict) else low
-
-    def open(self, sid: str) -> set[str]:
-        opened = self.sites[sid].get("open_sessions")
-        return set(self.sessions if opened is None else opened)
-
-    def rooms(self, sid: str, session: str) -> int | None:
-        rooms = self.sites[sid].get("rooms")
-        if isinstance(rooms, dict):
-            return rooms.get(session, rooms.get("default", 0))
-        return rooms
-
-    def supervisors(self, sid: str, prof: str, block: int) -> list[tuple[str, int, set[str]]]:
-        """(id, capacity, sessions worked) of the supervisors at a site who may supervise a
-        profession and are available in a block."""
-        allowed = (self.data.get("supervision") or {}).get(prof, [prof])
-        out = []
-        for u in self.sites[sid].get("supervisors", []):
-            if u["profession"] in allowed and block not in u.get("unavailable_blocks", []):
-                works = set(u["sessions"]) if u.get("sessions") is not None else self.open(sid)
-                out.append((u["id"], int(u.get("capacity", 1)), works))
-        return out
-
-    def learner_blocks(self, lid: str) -> list[int]:
-        return sorted(self.learners[lid].get("blocks") or self.blocks)
-
-    def weeks(self, lid: str) -> tuple[int, list[str]]:
-        """Clinical sessions a week and the sessions that could be clinical."""
-        learner = self.learners[lid]
-        avail = learner.get("available_sessions")
-        avail = self.sessions if avail is None else avail
-        attends = [d for d in avail if d in self.teaching]
-        per_week = learner.get("sessions_per_week", len(avail))
-        return per_week - len(attends), [d for d in avail if d not in self.teaching]
-
-    def cost(self, lid: str, sid: str) -> int:
-        prefs = self.learners[lid].get("preferences") or []
-        if not prefs:
-            return 0
-        if sid in prefs:
-            return prefs.index(sid)
-        if self.setting(sid) in prefs:
-            return prefs.index(self.setting(sid))
-        return len(prefs)
+Ix = ContractIndex
 
 
 Seat = tuple[str, str, str]  # (learner, role, site) in one block
