@@ -15,22 +15,17 @@ import pytest
 from benchmarks.naive import NaiveResult, solve_naive
 from models import load_scenario
 from solver import SolveOptions, solve
-from tests.conftest import SHARED_EXAMPLE, needs_shared, scenario_from, tweak
+from tests.conftest import (
+    SHARED_EXAMPLE,
+    learner,
+    needs_shared,
+    scenario_from,
+    site,
+    sup,
+    tweak,
+)
 
 Data = dict[str, Any]
-
-
-def sup(uid: str, profession: str = "nurse", **kw: Any) -> Data:
-    return {"id": uid, "profession": profession, "capacity": kw.pop("capacity", 1), **kw}
-
-
-def site(sid: str, setting: str = "acute", sups: list[Data] | None = None, **kw: Any) -> Data:
-    return {"id": sid, "setting": setting,
-            "supervisors": sups if sups is not None else [sup(f"{sid}-sup")], **kw}
-
-
-def learner(lid: str, profession: str = "nurse", **kw: Any) -> Data:
-    return {"id": lid, "profession": profession, **kw}
 
 
 FELLOWSHIP = {"base_setting": "primary", "partner_settings": ["acute", "community"],

@@ -26,6 +26,25 @@ NO_SHARED = "../shared is absent (it exists in CI and the dev sandbox, not in a 
 needs_shared = pytest.mark.skipif(not SHARED_CHECKER.exists(), reason=NO_SHARED)
 
 
+Data = dict[str, Any]
+
+
+def sup(uid: str, profession: str = "nurse", **kw: Any) -> Data:
+    """A supervisor (capacity 1 unless given)."""
+    return {"id": uid, "profession": profession, "capacity": kw.pop("capacity", 1), **kw}
+
+
+def site(sid: str, setting: str = "acute", sups: list[Data] | None = None, **kw: Any) -> Data:
+    """A site with one nurse supervisor ``<sid>-sup`` unless ``sups`` is given."""
+    return {"id": sid, "setting": setting,
+            "supervisors": sups if sups is not None else [sup(f"{sid}-sup")], **kw}
+
+
+def learner(lid: str, profession: str = "nurse", **kw: Any) -> Data:
+    """A learner (a nurse unless given)."""
+    return {"id": lid, "profession": profession, **kw}
+
+
 def base_scenario() -> dict[str, Any]:
     """A one-block scenario with one site, one supervisor and one learner.
 

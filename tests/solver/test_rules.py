@@ -21,27 +21,13 @@ import yaml
 from models import parse_scenario_text
 from rotaplan.checker import check_plan_dir, check_rows
 from solver import SolveResult
-from tests.conftest import run, scenario_from, tweak
+from tests.conftest import learner, run, scenario_from, site, sup, tweak
 
 Data = dict[str, Any]
 ALL = ["Mon-AM", "Mon-PM", "Tue-AM"]
 
 # ----- builders ----------------------------------------------------------------------------
 
-
-def sup(sid: str, profession: str = "nurse", **kw: Any) -> Data:
-    """A supervisor (capacity 1 unless given)."""
-    return {"id": sid, "profession": profession, "capacity": kw.pop("capacity", 1), **kw}
-
-
-def site(sid: str, setting: str = "acute", sups: list[Data] | None = None, **kw: Any) -> Data:
-    """A site with one nurse supervisor ``<sid>-sup`` unless ``sups`` is given."""
-    return {"id": sid, "setting": setting,
-            "supervisors": sups if sups is not None else [sup(f"{sid}-sup")], **kw}
-
-
-def learner(lid: str, profession: str = "nurse", **kw: Any) -> Data:
-    return {"id": lid, "profession": profession, **kw}
 
 
 def fellow(lid: str, **kw: Any) -> Data:
