@@ -16,9 +16,11 @@ from benchmarks.naive import NaiveResult, solve_naive
 from models import load_scenario
 from solver import SolveOptions, solve
 from tests.conftest import (
+    FELLOWSHIP,
     SHARED_EXAMPLE,
     learner,
     needs_shared,
+    scenario,
     scenario_from,
     site,
     sup,
@@ -28,29 +30,8 @@ from tests.conftest import (
 Data = dict[str, Any]
 
 
-FELLOWSHIP = {"base_setting": "primary", "partner_settings": ["acute", "community"],
-              "partner_sessions": 1}
 
 
-def scenario(sites: list[Data], learners: list[Data], *, blocks: int = 1,
-             teaching: list[str] | None = None, sessions: list[str] | None = None,
-             rotation: Data | None = None, fellowship: Data | None = None,
-             **top: Any) -> Data:
-    """A scenario dict on the conftest base (three sessions, nurses) with these parts."""
-    data = tweak(sites=copy.deepcopy(sites), learners=copy.deepcopy(learners),
-                 settings=[{"id": s} for s in ("acute", "community", "primary")],
-                 professions=["nurse", "physiotherapist", "paramedic"], **top)
-    data["programme"] |= {"blocks": blocks, "teaching_sessions": teaching or []}
-    if sessions is not None:
-        data["programme"]["sessions"] = sessions
-    tracks: Data = {}
-    if rotation is not None:
-        tracks["rotation"] = rotation
-    if fellowship is not None:
-        tracks["fellowship"] = fellowship
-    if tracks:
-        data["tracks"] = tracks
-    return data
 
 
 FIVE = ["Mon-AM", "Mon-PM", "Tue-AM", "Tue-PM", "Wed-AM"]

@@ -18,7 +18,7 @@ from ortools.graph.python import min_cost_flow
 
 from models import Supervisor
 from models.plan import Plan
-from solver.instance import BASE, PARTNER, ROTATION, Instance, LearnerInfo, Role
+from solver.instance import BASE, Instance, LearnerInfo, Role
 from solver.variables import Lit, Variables
 
 
@@ -160,4 +160,4 @@ def recover(inst: Instance, v: Variables, value: Callable[[Lit], int]) -> Plan:
     return Plan.from_rows(assignments, timetable)
 
 
-__all__ = ["BASE", "PARTNER", "ROTATION", "RecoveryError", "recover"]
+__all__ = ["RecoveryError", "recover"]

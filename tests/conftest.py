@@ -28,6 +28,10 @@ needs_shared = pytest.mark.skipif(not SHARED_CHECKER.exists(), reason=NO_SHARED)
 
 Data = dict[str, Any]
 
+# A fellowship track for the small hand-built scenarios.
+FELLOWSHIP = {"base_setting": "primary", "partner_settings": ["acute", "community"],
+              "partner_sessions": 1}
+
 
 def sup(uid: str, profession: str = "nurse", **kw: Any) -> Data:
     """A supervisor (capacity 1 unless given)."""
@@ -43,6 +47,37 @@ def site(sid: str, setting: str = "acute", sups: list[Data] | None = None, **kw:
 def learner(lid: str, profession: str = "nurse", **kw: Any) -> Data:
     """A learner (a nurse unless given)."""
     return {"id": lid, "profession": profession, **kw}
+
+
+def scenario(
+    sites: list[Data],
+    learners: list[Data],
+    *,
+    blocks: int = 1,
+    teaching: list[str] | None = None,
+    sessions: list[str] | None = None,
+    settings: tuple[str, ...] = ("acute", "community", "primary"),
+    professions: tuple[str, ...] = ("nurse", "physiotherapist", "paramedic"),
+    rotation: Data | None = None,
+    fellowship: Data | None = None,
+    **top: Any,
+) -> Data:
+    """A scenario dict built on :func:`tweak` (the conftest base)."""
+    data = tweak(sites=copy.deepcopy(sites), learners=copy.deepcopy(learners),
+                 settings=[{"id": s, "name": s.title()} for s in settings],
+                 professions=list(professions), **top)
+    data["programme"] = data["programme"] | {"blocks": blocks,
+                                             "teaching_sessions": teaching or []}
+    if sessions is not None:
+        data["programme"]["sessions"] = sessions
+    tracks: Data = {}
+    if rotation is not None:
+        tracks["rotation"] = rotation
+    if fellowship is not None:
+        tracks["fellowship"] = fellowship
+    if tracks:
+        data["tracks"] = tracks
+    return data
 
 
 def base_scenario() -> dict[str, Any]:

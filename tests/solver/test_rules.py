@@ -11,7 +11,6 @@ Tue-AM, no teaching, and learners work every session (3 a week).
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import yaml
 from models import parse_scenario_text
 from rotaplan.checker import check_plan_dir, check_rows
 from solver import SolveResult
-from tests.conftest import learner, run, scenario_from, site, sup, tweak
+from tests.conftest import FELLOWSHIP, learner, run, scenario, scenario_from, site, sup
 
 Data = dict[str, Any]
 ALL = ["Mon-AM", "Mon-PM", "Tue-AM"]
@@ -34,36 +33,8 @@ def fellow(lid: str, **kw: Any) -> Data:
     return learner(lid, track="fellowship", **kw)
 
 
-FELLOWSHIP = {"base_setting": "primary", "partner_settings": ["acute", "community"],
-              "partner_sessions": 1}
 
 
-def scenario(
-    sites: list[Data],
-    learners: list[Data],
-    *,
-    blocks: int = 1,
-    teaching: list[str] | None = None,
-    settings: tuple[str, ...] = ("acute", "community", "primary"),
-    professions: tuple[str, ...] = ("nurse", "physiotherapist", "paramedic"),
-    rotation: Data | None = None,
-    fellowship: Data | None = None,
-    **top: Any,
-) -> Data:
-    """A scenario dict built on :func:`tweak` (the conftest base)."""
-    data = tweak(sites=copy.deepcopy(sites), learners=copy.deepcopy(learners),
-                 settings=[{"id": s, "name": s.title()} for s in settings],
-                 professions=list(professions), **top)
-    data["programme"] = data["programme"] | {"blocks": blocks,
-                                             "teaching_sessions": teaching or []}
-    tracks: Data = {}
-    if rotation is not None:
-        tracks["rotation"] = rotation
-    if fellowship is not None:
-        tracks["fellowship"] = fellowship
-    if tracks:
-        data["tracks"] = tracks
-    return data
 
 
 REPEAT_OK = {"no_repeat_site": False}
