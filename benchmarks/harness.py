@@ -108,7 +108,17 @@ def _run_rotaplan(sc: Scenario, time_limit: float, workers: int) -> dict[str, An
         "build_seconds": result.build_seconds,
         "variables": result.model_size.get("variables"),
         "constraints": result.model_size.get("constraints"), "verified": verified,
+        "note": _search_note(result.search),
     }
+
+
+def _search_note(search: dict[str, Any]) -> str:
+    lns = search.get("neighbourhood_search")
+    if not lns:
+        return ""
+    return (f"greedy sites completed, then {lns['neighbourhoods']} neighbourhood solves "
+            f"({lns['improvements']} improved; variables: last neighbourhood model); "
+            "bound: capacity-free relaxation")
 
 
 def _run_naive(sc: Scenario, time_limit: float, workers: int) -> dict[str, Any]:

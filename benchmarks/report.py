@@ -75,6 +75,13 @@ def ratios(rows: list[Measurement]) -> list[str]:
             quality = "" if other.objective is None else \
                 f", objective {other.objective:g} vs {ours.objective:g}"
             out.append(f"- **{tier}**, {engine} vs rotaplan: {speed}{quality}.")
+        bounds = [(m.best_bound, m.engine) for m in rows
+                  if m.tier == tier and m.best_bound is not None]
+        if bounds and ours.status != "OPTIMAL":
+            bound, engine = max(bounds)
+            gap = (ours.objective - bound) / max(1.0, abs(ours.objective))
+            out.append(f"- **{tier}**, best bound proved by any engine in this run: {bound:g} "
+                       f"({engine}); rotaplan's plan is within {100 * gap:.2f}% of it.")
         greedy = by.get((tier, "greedy"))
         if greedy is not None and greedy.objective is not None and ours.objective:
             saved = greedy.objective - ours.objective

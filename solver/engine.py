@@ -11,7 +11,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from models import Scenario
-from solver import explain
+from solver import explain, lns
 from solver.greedy import GreedyPlacement, greedy_placements, hint_model
 from solver.instance import Instance
 from solver.objective import Term, learner_costs, objective_terms, preference_upper_bound
@@ -202,25 +202,39 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
         limit = None if options.candidate_limit is None else int(options.candidate_limit)
     greedy = greedy_placements(inst, seed=options.seed) if options.hint else None
     deadline = started + options.time_limit
-    fallback: SolveResult | None = None
     large = limit is not None or inst.candidate_count() > STAGED_THRESHOLD
     if large and greedy is not None and not greedy.unplaced:
         # Large cohort: first complete the greedy's own sites (a tiny model), so a
-        # verified plan exists early; the full (or capped) model then improves it,
-        # and the result is never worse than the greedy's plan.
+        # verified plan exists early; neighbourhood search then improves it, and
+        # the result is never worse than the greedy's plan.
         inst.restrict(0, greedy.sites)
         stage = _solve_on(inst, scenario, options, started, result, greedy,
                           started + options.time_limit / 4)
+        search: dict[str, Any] = {"greedy_stage": stage.status}
         if stage.has_plan:
-            fallback = stage
-            result = SolveResult(status="UNKNOWN", seed=options.seed, workers=options.workers,
-                                 time_limit=options.time_limit, fairness=fairness)
+            # The full model of a large cohort does not beat the capacity-free
+            # bound in a user's patience (L: 150k variables, bound stuck at it
+            # after 120 s) and costs memory; neighbourhood search improves the
+            # plan instead, and the capacity-free bound is reported.
+            bound = float(inst.relaxed_bound(_penalty(scenario)))
+            log = lns.SearchLog()
+            best, _ = lns.improve(
+                inst, scenario, stage, stage.placements, solve_on=_solve_on, options=options,
+                started=started, deadline=deadline, seed=options.seed, log=log,
+                report=_reporter(options, started), target=bound)
+            search["neighbourhood_search"] = log.as_dict()
+            best.search = search
+            best.candidate_limit = limit
+            best.best_bound = bound
+            if best.objective is not None and best.objective <= bound \
+                    and fairness != "minimax":
+                best.status = "OPTIMAL"  # the plan meets a valid bound
+            best.solve_seconds = time.perf_counter() - started
+            return best
     while True:
         inst.restrict(limit, greedy.sites if greedy is not None else None)
         result.candidate_limit = limit
         attempt = _solve_on(inst, scenario, options, started, result, greedy, deadline)
-        if fallback is not None:
-            attempt = _better(attempt, fallback)
         widen = attempt.status == "INFEASIBLE" and inst.restricted
         if not widen or time.perf_counter() - started >= options.time_limit:
             return attempt
@@ -229,18 +243,17 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
                              time_limit=options.time_limit, fairness=fairness)
 
 
-def _better(attempt: SolveResult, fallback: SolveResult) -> SolveResult:
-    """The capped solve, unless the greedy-sites plan is better (or the only one)."""
-    if not attempt.has_plan:
-        fallback.solve_seconds = attempt.solve_seconds
-        fallback.phases += attempt.phases
-        return fallback
-    assert attempt.objective is not None and fallback.objective is not None
-    if fallback.objective < attempt.objective:
-        fallback.solve_seconds = attempt.solve_seconds
-        return fallback
-    attempt.first_solution_seconds = fallback.first_solution_seconds
-    return attempt
+def _penalty(scenario: Scenario) -> int | None:
+    return scenario.objective.unplaced_penalty if scenario.objective.allow_unplaced else None
+
+
+def _reporter(options: SolveOptions, started: float) -> Callable[[SolveResult], None]:
+    """Progress events for plans improved by neighbourhood search."""
+    def report(best: SolveResult) -> None:
+        if options.on_progress is not None:
+            options.on_progress(Progress("total", "solution", best.objective, None,
+                                         time.perf_counter() - started))
+    return report
 
 
 STAGED_THRESHOLD = 50_000
@@ -253,7 +266,7 @@ MAX_LIMIT = 256
 
 def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started: float,
               result: SolveResult, greedy: GreedyPlacement | None,
-              deadline: float | None = None) -> SolveResult:
+              deadline: float | None = None, *, relaxed_bound: bool = True) -> SolveResult:
     """Build and solve the model on an instance's (possibly capped) domains, by ``deadline``."""
     fairness = result.fairness
     end = deadline if deadline is not None else started + options.time_limit
@@ -322,13 +335,13 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
         return lit if isinstance(lit, int) else int(src.boolean_value(lit))
 
     result.plan = recover(inst, v, value)
+    result.placements = {key: site for key, lits in v.place.items()
+                         for site, lit in lits.items() if value(lit)}
     proven = all(s == cp_model.OPTIMAL for s in statuses) and not inst.restricted
     result.status = "OPTIMAL" if proven else "FEASIBLE"
     _fill_costs(result, src, terms, costs, inst)
-    if inst.restricted:  # the model's bound holds only for the capped domains
-        penalty = scenario.objective.unplaced_penalty if scenario.objective.allow_unplaced \
-            else None
-        result.best_bound = float(inst.relaxed_bound(penalty))
+    if inst.restricted and relaxed_bound:  # the model's bound holds only for the capped domains
+        result.best_bound = float(inst.relaxed_bound(_penalty(scenario)))
     result.solve_seconds = time.perf_counter() - started
     return result
 

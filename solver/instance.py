@@ -144,6 +144,34 @@ class Instance:
         self.__dict__.pop("_by_site_block", None)
         self._find_base_sites()
 
+    def focus(self, free: set[int], keep: dict[tuple[int, int, Role], str],
+              sites: set[str] | None = None) -> None:
+        """Open domains for the ``free`` learners; everyone else held at ``keep``.
+
+        A free learner may use their kept site and any of ``sites`` (all sites
+        when None). A held learner's only candidate is their kept site in each
+        block (none if they have no kept site, so they stay unplaced). Used by
+        neighbourhood search; ``restrict(None)`` lifts it.
+        """
+        out: dict[tuple[int, int, Role], dict[str, tuple[str, ...]]] = {}
+        allowed: set[str] = sites if sites is not None else set()
+        for key, options in self.full_options.items():
+            chosen = keep.get(key)
+            if key[0] in free and sites is None:
+                out[key] = options
+            elif key[0] in free:
+                out[key] = {s: d for s, d in options.items() if s in allowed or s == chosen}
+            else:
+                out[key] = {chosen: options[chosen]} if chosen in options else {}
+        self.candidate_limit = 0
+        self.options = out
+        self.__dict__.pop("_by_site_block", None)
+        self._find_base_sites()
+
+    def learner_floor(self, info: LearnerInfo) -> int:
+        """The learner's least possible preference cost, capacities ignored."""
+        return self._learner_bound(info, self.scenario.preference_cost)
+
     def _find_base_sites(self) -> None:
         sc = self.scenario
         self.base_sites = {}

@@ -96,6 +96,10 @@ class SolveResult:
         The plan, or None.
     explanation
         Why there is no plan, when the status is ``INFEASIBLE``.
+    placements
+        (learner index, block, role) -> site of the plan (for re-optimisation).
+    search
+        How the solve was organised (stages, neighbourhood search counts).
     """
 
     status: str
@@ -118,6 +122,8 @@ class SolveResult:
     explanation: Explanation | None = None
     learner_costs: dict[str, int] = field(default_factory=dict)
     candidate_limit: int | None = None
+    placements: dict[tuple[int, int, str], str] = field(default_factory=dict, repr=False)
+    search: dict[str, Any] = field(default_factory=dict)
 
     @property
     def gap(self) -> float | None:
@@ -155,6 +161,7 @@ class SolveResult:
             "phases": self.phases,
             "model_size": self.model_size,
             "candidate_limit": self.candidate_limit,
+            "search": self.search,
         }
 
     def summary_frame(self) -> pd.DataFrame:

@@ -1,0 +1,127 @@
+"""Neighbourhood search: domains it opens, plans it keeps, and the large-cohort path."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from models import load_scenario
+from rotaplan.checker import check_rows
+from solver import SolveOptions, engine, lns, solve
+from solver.greedy import greedy_placements
+from solver.instance import Instance
+from solver.result import SolveResult
+from tests.conftest import INSTANCES, needs_shared, solve_write_check
+
+
+def _checked(result: SolveResult, scenario: object) -> None:
+    assert result.plan is not None
+    report = check_rows(scenario, result.plan.assignments.to_dict("records"),  # type: ignore[arg-type]
+                        result.plan.timetable.to_dict("records"), result.summary())
+    assert report.ok, report.render()
+
+
+def _greedy_plan(inst: Instance, seed: int) -> SolveResult:
+    """The greedy's sites completed into a checked plan (the search's starting point)."""
+    greedy = greedy_placements(inst, seed=seed)
+    assert not greedy.unplaced
+    inst.restrict(0, greedy.sites)
+    started = time.perf_counter()
+    stage = engine._solve_on(inst, inst.scenario, SolveOptions(workers=1), started,
+                             SolveResult(status="UNKNOWN"), greedy, started + 30)
+    assert stage.has_plan
+    return stage
+
+
+def test_focus_holds_everyone_else_at_their_sites() -> None:
+    inst = Instance(load_scenario(INSTANCES / "demo.yaml"))
+    stage = _greedy_plan(inst, seed=3)
+    keep = stage.placements
+    free = {0, 1}
+    some_site = next(iter(inst.full_options[(5, 1, inst.roles_of(inst.learners[5])[0])]))
+    inst.focus(free, keep, {some_site})
+    for key, sites in inst.options.items():
+        full = inst.full_options[key]
+        if key[0] in free:
+            assert set(sites) == {s for s in full if s == some_site or s == keep.get(key)}
+        else:
+            assert list(sites) == [keep[key]]
+            assert sites[keep[key]] == full[keep[key]]
+    assert inst.restricted
+    inst.restrict(None)
+    assert not inst.restricted
+
+
+def test_neighbourhoods_are_the_size_asked_and_seeded() -> None:
+    inst = Instance(load_scenario(INSTANCES / "demo.yaml"))
+    stage = _greedy_plan(inst, seed=3)
+    index = {info.id: info.index for info in inst.learners}
+    costs = {index[k]: c for k, c in stage.learner_costs.items()}
+    first = lns.Neighbourhoods(inst, seed=7).choose(stage.placements, costs, set(), 12)
+    again = lns.Neighbourhoods(inst, seed=7).choose(stage.placements, costs, set(), 12)
+    assert first == again
+    learners, sites = first
+    assert len(learners) == 12
+    assert sites <= {s.id for s in inst.scenario.sites} and sites
+    everyone, _ = lns.Neighbourhoods(inst, seed=7).choose(stage.placements, costs, set(), 999)
+    assert everyone == {info.index for info in inst.learners}
+
+
+def test_search_never_worsens_and_reaches_the_optimum_on_the_demo() -> None:
+    scenario = load_scenario(INSTANCES / "demo.yaml")
+    optimum = solve(scenario, SolveOptions(time_limit=60)).objective
+    inst = Instance(scenario)
+    stage = _greedy_plan(inst, seed=5)
+    assert stage.objective is not None and optimum is not None
+    assert stage.objective > optimum  # the greedy leaves room to improve
+    seen: list[float] = []
+    log = lns.SearchLog()
+    started = time.perf_counter()
+    best, sites = lns.improve(
+        inst, scenario, stage, stage.placements, solve_on=engine._solve_on,
+        options=SolveOptions(workers=2), started=started, deadline=started + 60, seed=0,
+        log=log, report=lambda r: seen.append(float(r.objective or 0)), target=optimum)
+    assert best.objective == optimum
+    assert seen == sorted(seen, reverse=True) and seen[-1] == optimum
+    assert log.improvements == len(seen) >= 1
+    assert best.best_bound == stage.best_bound  # a neighbourhood's bound is never reported
+    assert sites == best.placements
+    assert not inst.restricted  # domains restored
+    _checked(best, scenario)
+
+
+def test_large_path_reports_search_and_a_valid_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario = load_scenario(INSTANCES / "medium.yaml")
+    monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
+    result = solve(scenario, SolveOptions(time_limit=15, seed=1))
+    assert result.status in ("FEASIBLE", "OPTIMAL")
+    assert result.search["greedy_stage"] == "FEASIBLE"
+    assert result.search["neighbourhood_search"]["neighbourhoods"] >= 1
+    relaxed = Instance(scenario).relaxed_bound()
+    assert result.best_bound == relaxed
+    assert result.objective is not None and result.objective >= relaxed
+    greedy = greedy_placements(Instance(scenario), seed=1)
+    assert result.preference_cost is not None and result.preference_cost <= greedy.cost
+    _checked(result, scenario)
+
+
+def test_stop_ends_the_search_with_the_plan_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    scenario = load_scenario(INSTANCES / "medium.yaml")
+    monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
+    stop = threading.Event()
+    stop.set()
+    result = solve(scenario, SolveOptions(time_limit=60, stop=stop))
+    assert result.solve_seconds < 30
+    assert result.search.get("neighbourhood_search", {}).get("neighbourhoods", 0) == 0
+
+
+@needs_shared
+def test_large_path_plan_passes_both_checkers(monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
+    result, _ = solve_write_check(INSTANCES / "demo.yaml", tmp_path / "plan", time_limit=10)
+    assert "neighbourhood_search" in result.search
