@@ -18,7 +18,7 @@ from solver.objective import Term, learner_costs, objective_terms, preference_up
 from solver.recover import recover
 from solver.result import SolveResult
 from solver.rules import Build, post_all
-from solver.variables import Lit, create
+from solver.variables import Lit, Variables, create
 
 _STATUS = {
     cp_model.OPTIMAL: "OPTIMAL",
@@ -265,17 +265,19 @@ MAX_LIMIT = 256
 
 
 def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started: float,
-              result: SolveResult, greedy: GreedyPlacement | None,
+              result: SolveResult, greedy: GreedyPlacement | SolveResult | None,
               deadline: float | None = None, *, relaxed_bound: bool = True) -> SolveResult:
     """Build and solve the model on an instance's (possibly capped) domains, by ``deadline``."""
     fairness = result.fairness
     end = deadline if deadline is not None else started + options.time_limit
     model = cp_model.CpModel()
     v = create(model, inst)
-    if greedy is not None:
-        hint_model(model, v, inst, greedy)
     b = Build(model, inst, v)
-    post_all(b)
+    post_all(b)  # before hinting: site-session literals are made by the rules
+    if isinstance(greedy, SolveResult):
+        hint_plan(model, v, greedy)
+    elif greedy is not None:
+        hint_model(model, v, inst, greedy)
     costs = learner_costs(b)
     terms = objective_terms(b, costs)
     total = sum(t.weight * t.expr for t in terms)
@@ -337,6 +339,7 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
     result.plan = recover(inst, v, value)
     result.placements = {key: site for key, lits in v.place.items()
                          for site, lit in lits.items() if value(lit)}
+    result.working = {key for key, lit in v.works.items() if value(lit)}
     proven = all(s == cp_model.OPTIMAL for s in statuses) and not inst.restricted
     result.status = "OPTIMAL" if proven else "FEASIBLE"
     _fill_costs(result, src, terms, costs, inst)
@@ -344,6 +347,36 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
         result.best_bound = float(inst.relaxed_bound(_penalty(scenario)))
     result.solve_seconds = time.perf_counter() - started
     return result
+
+
+def hint_plan(model: cp_model.CpModel, v: Variables, plan: SolveResult) -> None:
+    """Hint every variable from a plan: sites, weekly sessions, site-sessions.
+
+    A complete hint lets CP-SAT start from the plan itself (a hint of the
+    placements alone is often repaired into a worse plan).
+    """
+    model.clear_hints()
+    sites, working = plan.placements, plan.working
+    placed = {i for (i, _, _) in sites}
+    base_of = {i: site for (i, _, role), site in sites.items() if role == "base"}
+    hinted: set[int] = set()
+
+    def hint(lit: Lit, value: bool) -> None:
+        if not isinstance(lit, int) and lit.index not in hinted:
+            hinted.add(lit.index)
+            model.add_hint(lit, value)
+
+    for i, lit in v.placed.items():
+        hint(lit, i in placed)
+    for (i, site), lit in v.base.items():
+        hint(lit, base_of.get(i) == site)
+    for key, lits in v.place.items():
+        for site, lit in lits.items():
+            hint(lit, sites.get(key) == site)
+    for key, lit in v.works.items():
+        hint(lit, key in working)
+    for (i, block, role, site, session), lit in v.at.items():
+        hint(lit, sites.get((i, block, role)) == site and (i, block, role, session) in working)
 
 
 def _phase(name: str, solver: cp_model.CpSolver, status: cp_model.CpSolverStatus,

@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from models import Scenario
-from solver.greedy import GreedyPlacement
 from solver.instance import Instance, Role
 from solver.result import SolveResult
 
@@ -191,12 +190,10 @@ def improve(
         unplaced = {info.index for info in inst.learners} - placed
         free, allowed = chooser.choose(best_sites, costs, unplaced, size)
         inst.focus(free, best_sites, allowed)
-        hint = GreedyPlacement(sites=best_sites, unplaced=sorted(unplaced),
-                               cost=int(best.preference_cost or 0))
         fresh = SolveResult(status="UNKNOWN", seed=best.seed, workers=best.workers,
                             time_limit=best.time_limit, fairness=best.fairness)
         slice_end = time.perf_counter() + min(SLICE_SECONDS, left)
-        attempt = solve_on(inst, scenario, quiet, started, fresh, hint, slice_end,
+        attempt = solve_on(inst, scenario, quiet, started, fresh, best, slice_end,
                            relaxed_bound=False)
         log.neighbourhoods += 1
         proven = bool(attempt.phases) and all(p["status"] == "OPTIMAL" for p in attempt.phases)

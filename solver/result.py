@@ -96,8 +96,9 @@ class SolveResult:
         The plan, or None.
     explanation
         Why there is no plan, when the status is ``INFEASIBLE``.
-    placements
-        (learner index, block, role) -> site of the plan (for re-optimisation).
+    placements, working
+        (learner index, block, role) -> site of the plan, and the (learner index,
+        block, role, session) worked clinically: used to restart a search from it.
     search
         How the solve was organised (stages, neighbourhood search counts).
     """
@@ -123,6 +124,7 @@ class SolveResult:
     learner_costs: dict[str, int] = field(default_factory=dict)
     candidate_limit: int | None = None
     placements: dict[tuple[int, int, str], str] = field(default_factory=dict, repr=False)
+    working: set[tuple[int, int, str, str]] = field(default_factory=set, repr=False)
     search: dict[str, Any] = field(default_factory=dict)
 
     @property
