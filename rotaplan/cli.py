@@ -127,6 +127,99 @@ def solve(
 
 
 @app.command()
+def explain(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML.", show_default=False)],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Also write explanation.txt and explanation.json here.")] = None,
+    time_limit: Annotated[float, typer.Option(
+        help="Seconds for the conflict search (relaxations are tried after it).",
+        min=1.0)] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Explain why a scenario has no plan: a minimal conflict, and single changes that fix it.
+
+    Exits 0 when the scenario has a plan, 3 when it is infeasible (as ``solve``).
+    """
+    from solver.explain import diagnose
+
+    sc = _load_or_exit(scenario).scenario
+    found = diagnose(sc, time_limit)
+    if found is None:
+        if as_json:
+            out_console.print(json.dumps({"feasible": True}), markup=False)
+        else:
+            out_console.print(f"{scenario}: a plan exists; nothing to explain "
+                              "(run `rotaplan solve` to build it).", markup=False)
+        raise typer.Exit(pipeline.EXIT_OK)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "explanation.txt").write_text(found.render() + "\n", encoding="utf-8")
+        (out / "explanation.json").write_text(json.dumps(found.to_json(), indent=2) + "\n",
+                                              encoding="utf-8")
+    if as_json:
+        out_console.print(json.dumps({"feasible": False} | found.to_json(), indent=2),
+                          markup=False)
+    else:
+        out_console.print(found.render(), markup=False)
+    raise typer.Exit(pipeline.EXIT_INFEASIBLE)
+
+
+@app.command()
+def capacity(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML.", show_default=False)],
+    add: Annotated[str | None, typer.Option(
+        "--add", help="Profession of the learners to add.", show_default=False)] = None,
+    track: Annotated[str, typer.Option(help="rotation or fellowship.")] = "rotation",
+    like: Annotated[str | None, typer.Option(
+        help="Add copies of this learner instead (profession, track, pattern, preferences).",
+        show_default=False)] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the plan at the maximum.")
+                   ] = Path("plan-capacity"),
+    time_limit: Annotated[float, typer.Option(help="Seconds to find the maximum.", min=1.0)
+                          ] = 60.0,
+    probes: Annotated[int, typer.Option(help="Bottlenecks to value by re-solving.", min=0)] = 8,
+    probe_seconds: Annotated[float, typer.Option(help="Seconds per bottleneck re-solve.",
+                                                 min=0.5)] = 10.0,
+    workers: Annotated[int, typer.Option(help="CP-SAT workers.", min=1, max=64)] = 2,
+    seed: Annotated[int, typer.Option(help="CP-SAT random seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """How many more learners of a kind the programme can take, and what limits it."""
+    from rotaplan.insight import run_capacity
+
+    if add is None and like is None:
+        err_console.print("say what to add: --add PROFESSION or --like LEARNER_ID", markup=False)
+        raise typer.Exit(pipeline.EXIT_INVALID)
+    if track not in ("rotation", "fellowship"):
+        err_console.print(f"--track must be rotation or fellowship, not {track!r}", markup=False)
+        raise typer.Exit(pipeline.EXIT_INVALID)
+    sc = _load_or_exit(scenario).scenario
+    code = run_capacity(sc, add=add, track=track, like=like, out=out, time_limit=time_limit,
+                        probes=probes, probe_seconds=probe_seconds, workers=workers, seed=seed,
+                        as_json=as_json, say=lambda line: out_console.print(line, markup=False),
+                        note=lambda line: err_console.print(line, markup=False))
+    raise typer.Exit(code)
+
+
+@app.command()
+def compare(
+    a: Annotated[Path, typer.Argument(help="First scenario YAML or plan directory.")],
+    b: Annotated[Path, typer.Argument(help="Second scenario YAML or plan directory.")],
+    scenario: Annotated[Path | None, typer.Option(
+        help="Scenario of the plans (for KPIs).", show_default=False)] = None,
+    scenario_b: Annotated[Path | None, typer.Option(
+        help="Scenario of plan B, if it differs.", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Compare two scenarios (what changed) or two plans (KPI deltas, who moved)."""
+    from rotaplan.compare import run_compare
+
+    text, code = run_compare(a, b, scenario, scenario_b, as_json)
+    out_console.print(text, markup=False)
+    raise typer.Exit(code)
+
+
+@app.command()
 def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML.")],
 ) -> None:

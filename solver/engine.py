@@ -195,6 +195,8 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
         result.explanation = empty
         result.solve_seconds = time.perf_counter() - started
         return result
+    if explain.arithmetic(inst) is not None:  # a counting proof: no search needed
+        return _infeasible(result, scenario, started)
     limit: int | None
     if options.candidate_limit == "auto":
         limit = AUTO_LIMIT if inst.candidate_count() > AUTO_THRESHOLD else None
@@ -373,8 +375,8 @@ def hint_plan(model: cp_model.CpModel, v: Variables, plan: SolveResult) -> None:
     for key, lits in v.place.items():
         for site, lit in lits.items():
             hint(lit, sites.get(key) == site)
-    for key, lit in v.works.items():
-        hint(lit, key in working)
+    for work_key, lit in v.works.items():
+        hint(lit, work_key in working)
     for (i, block, role, site, session), lit in v.at.items():
         hint(lit, sites.get((i, block, role)) == site and (i, block, role, session) in working)
 
@@ -421,6 +423,6 @@ def _fill_costs(
 
 def _infeasible(result: SolveResult, scenario: Scenario, started: float) -> SolveResult:
     result.status = "INFEASIBLE"
-    result.explanation = explain.explain_infeasible(scenario)
+    result.explanation = explain.diagnose(scenario, known_infeasible=True, suggest_seconds=5.0)
     result.solve_seconds = time.perf_counter() - started
     return result

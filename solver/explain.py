@@ -85,6 +85,122 @@ def empty_domains(inst: Instance) -> Explanation | None:
     )
 
 
+def arithmetic(inst: Instance) -> Explanation | None:
+    """Counting checks that prove infeasibility instantly, or None.
+
+    Each compares what learners who must be placed need with an upper bound on
+    what the sites they could use offer, per profession and block: supervised
+    places (``min(site capacity, capacity of supervisors who may supervise the
+    profession)``), visits to each cover setting over the year, and
+    room-sessions where every option has a room limit. Every check is a
+    necessary condition, so a failure is a proof; they say nothing when they
+    pass.
+    """
+    sc = inst.scenario
+    if sc.objective.allow_unplaced:
+        return None
+    conflicts: list[Conflict] = []
+    details: list[str] = []
+    places: dict[tuple[str, str, int], int] = {}
+
+    def supply(site_id: str, block: int, profession: str) -> int:
+        key = (site_id, profession, block)
+        if key not in places:
+            named = inst.named_capacity(site_id, block, frozenset({profession}))
+            cap = sc.site_by_id[site_id].capacity_in(block)
+            places[key] = named if cap is None else min(cap, named)
+        return places[key]
+
+    for profession in sc.professions:
+        mine = [info for info in inst.learners if info.profession == profession]
+        for block in sc.programme.block_numbers:
+            demand = 0
+            sites: set[str] = set()
+            for info in mine:
+                if block not in info.blocks:
+                    continue
+                for role in inst.roles_of(info):
+                    demand += 1
+                    sites.update(inst.options[(info.index, block, role)])
+            offer = sum(supply(s, block, profession) for s in sites)
+            if demand > offer:
+                conflicts.append(Conflict(
+                    "supervisor-capacity", (profession, str(block)),
+                    f"{demand} {profession} placement(s) needed in block {block}, but the "
+                    f"sites they could use offer only {offer} supervised place(s)"))
+                details.append(f"{profession}, block {block}: " + ", ".join(
+                    f"{s} {supply(s, block, profession)}" for s in sorted(sites)))
+        conflicts += _cover_counts(inst, mine, profession, supply, details)
+        conflicts += _room_counts(inst, mine, profession, details)
+    if not conflicts:
+        return None
+    return Explanation(
+        "No plan exists: more is needed than the sites can offer (counting check).",
+        tuple(conflicts), minimal=False, details=tuple(details))
+
+
+def _cover_counts(inst: Instance, mine: list[LearnerInfo], profession: str,
+                  supply: object, details: list[str]) -> list[Conflict]:
+    sc = inst.scenario
+    setting_of = {s.id: s.setting for s in sc.sites}
+    out = []
+    for setting in dict.fromkeys(sc.tracks.rotation.cover):
+        need = [info for info in mine if not info.is_fellow]
+        offer = 0
+        seen: set[tuple[str, int]] = set()
+        for info in need:
+            for block in info.blocks:
+                for s in inst.options[(info.index, block, ROTATION)]:
+                    if setting_of[s] == setting and (s, block) not in seen:
+                        seen.add((s, block))
+                        offer += supply(s, block, profession)  # type: ignore[operator]
+        if len(need) > offer:
+            out.append(Conflict(
+                "cover", (profession, setting),
+                f"{len(need)} {profession} rotation learner(s) must each spend a block in "
+                f"{setting}, but its sites offer only {offer} supervised place-block(s) "
+                "over the year"))
+    return out
+
+
+def _room_counts(inst: Instance, mine: list[LearnerInfo], profession: str,
+                 details: list[str]) -> list[Conflict]:
+    sc = inst.scenario
+    out = []
+    for block in sc.programme.block_numbers:
+        need = 0
+        sites: set[str] = set()
+        for info in mine:
+            if block not in info.blocks:
+                continue
+            for role in inst.roles_of(info):
+                options = inst.options[(info.index, block, role)]
+                if options and all(_room_limited(sc.site_by_id[s], sc) for s in options):
+                    need += info.need(role)
+                    sites.update(options)
+        if not need:
+            continue
+        offer = 0
+        for s in sites:
+            site = sc.site_by_id[s]
+            offer += sum(site.rooms_at(d) or 0 for d in site.open_in(sc.programme))
+        if need > offer:
+            out.append(Conflict(
+                "rooms", (profession, str(block)),
+                f"{profession} learners need {need} clinical session(s) a week in block "
+                f"{block} at sites with room limits, which offer only {offer} "
+                "room-session(s)"))
+            details.append(f"{profession}, block {block}, room-limited sites: "
+                           + ", ".join(sorted(sites)))
+    return out
+
+
+def _room_limited(site: object, sc: Scenario) -> bool:
+    """Whether every open session of a site has a room limit."""
+    return all(site.rooms_at(d) is not None  # type: ignore[attr-defined]
+               for d in site.open_in(sc.programme))  # type: ignore[attr-defined]
+
+
 def _feasible(
     model: cp_model.CpModel, assumptions: list[cp_model.IntVar], seconds: float
 ) -> tuple[cp_model.CpSolverStatus, list[int]]:
@@ -197,3 +313,78 @@ def _details(inst: Instance, conflicts: tuple[Conflict, ...]) -> list[str]:
         lines.append(f"{', '.join(learner_ids)}: [{rule}] {reason} "
                      f"({label} {', '.join(map(str, in_blocks))})")
     return lines
+
+
+def diagnose(scenario: Scenario, budget_seconds: float = 30.0, *,
+             known_infeasible: bool = False, suggest_seconds: float = 10.0
+             ) -> Explanation | None:
+    """Why a scenario has no plan (None if it has one).
+
+    Empty candidate sets answer at once. Otherwise a minimal conflicting set of
+    constraint groups is found (the counting checks, when they fail, are added
+    as details and stand in if the core search runs out of time), and single
+    one-unit relaxations of the resources in it are tried.
+    """
+    inst = Instance(scenario)
+    empty = empty_domains(inst)
+    if empty is not None:
+        return empty
+    counting = arithmetic(inst)
+    if counting is None and not known_infeasible:
+        from solver.engine import build
+
+        b, _ = build(scenario, explain_mode=True)
+        status, _ = _feasible(b.model, list(b.groups.values()), budget_seconds / 3)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+    found = explain_infeasible(scenario, budget_seconds)
+    if not found.conflicts:
+        return counting or found
+    hints = suggestions(scenario, found.conflicts, seconds_each=suggest_seconds)
+    details = found.details
+    if counting is not None:
+        details = tuple(f"counting check: {c.text}" for c in counting.conflicts) + details
+    return Explanation(found.summary, found.conflicts, found.minimal, details, tuple(hints))
+
+
+def _relaxations(scenario: Scenario, conflict: Conflict) -> list[tuple[str, object]]:
+    """One-unit changes that loosen a conflict group, as (words, edit)."""
+    from solver.capacity import _more_rooms, _more_site_places, _more_supervision
+
+    blocks = scenario.programme.block_numbers
+    if conflict.rule == "rooms" and len(conflict.ids) == 3:
+        room_site, _, session = conflict.ids
+        return [(f"one more room at {room_site} on {session}", _more_rooms(room_site, session))]
+    if conflict.rule == "site-capacity":
+        place_site = conflict.ids[0]
+        return [(f"one more place at {place_site}", _more_site_places(place_site, blocks))]
+    if conflict.rule == "supervisor-capacity" and len(conflict.ids) >= 3:
+        site_id, _, *professions = conflict.ids
+        at = scenario.site_by_id.get(site_id)
+        if at is None:
+            return []
+        return [(f"{sup.id} supervising one more learner ({sup.capacity} → {sup.capacity + 1})",
+                 _more_supervision(sup.id)) for sup in at.supervisors
+                if any(scenario.may_supervise(sup.profession, p) for p in professions)]
+    return []
+
+
+def suggestions(scenario: Scenario, conflicts: tuple[Conflict, ...],
+                seconds_each: float = 10.0, most: int = 8) -> list[str]:
+    """Single one-unit changes, each tried by a solve, that make the scenario feasible."""
+    from solver.capacity import changed
+    from solver.engine import SolveOptions, solve
+
+    tried: set[str] = set()
+    out: list[str] = []
+    for conflict in conflicts:
+        for words, edit in _relaxations(scenario, conflict):
+            if words in tried or len(tried) >= most:
+                continue
+            tried.add(words)
+            relaxed = changed(scenario, edit)  # type: ignore[arg-type]
+            result = solve(relaxed, SolveOptions(time_limit=seconds_each, workers=1,
+                                                 hint=True))
+            if result.has_plan:
+                out.append(f"{words} would make it feasible")
+    return out

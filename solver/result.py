@@ -45,12 +45,15 @@ class Explanation:
         True when dropping any one group makes the rest feasible.
     details
         Further lines (for example, why candidate sites were excluded).
+    suggestions
+        Single one-unit changes that would make the scenario feasible.
     """
 
     summary: str
     conflicts: tuple[Conflict, ...]
     minimal: bool = False
     details: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()
 
     def render(self) -> str:
         """Plain-text explanation, one conflict per line."""
@@ -60,6 +63,9 @@ class Explanation:
         if self.details:
             lines.append("why the options are limited:")
             lines += [f"  - {d}" for d in self.details]
+        if self.suggestions:
+            lines.append("single changes that would make it feasible (each checked by a solve):")
+            lines += [f"  - {d}" for d in self.suggestions]
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -69,6 +75,7 @@ class Explanation:
             "minimal": self.minimal,
             "conflicts": [asdict(c) | {"ids": list(c.ids)} for c in self.conflicts],
             "details": list(self.details),
+            "suggestions": list(self.suggestions),
         }
 
 

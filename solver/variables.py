@@ -11,6 +11,7 @@ Hall inequalities of :mod:`solver.rules` guarantee to exist.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -46,7 +47,8 @@ class Variables:
     at: dict[tuple[int, int, Role, str, str], Lit] = field(default_factory=dict)
 
 
-def create(model: cp_model.CpModel, inst: Instance) -> Variables:
+def create(model: cp_model.CpModel, inst: Instance,
+           optional: Collection[int] = ()) -> Variables:
     """Create the placement and timetable variables.
 
     Parameters
@@ -55,13 +57,18 @@ def create(model: cp_model.CpModel, inst: Instance) -> Variables:
         The CP-SAT model to add variables to.
     inst
         The scenario index with candidate sites and sessions.
+    optional
+        Learner indices who may be left out even when the scenario does not
+        allow it (candidate extra learners in capacity questions).
     """
     sc = inst.scenario
     allow_out = sc.objective.allow_unplaced
+    extra = set(optional)
     v = Variables()
     for info in inst.learners:
         i = info.index
-        v.placed[i] = model.new_bool_var(f"placed[{info.id}]") if allow_out else 1
+        out = allow_out or i in extra
+        v.placed[i] = model.new_bool_var(f"placed[{info.id}]") if out else 1
         for block in info.blocks:
             for role in inst.roles_of(info):
                 sites = inst.options[(i, block, role)]

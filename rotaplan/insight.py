@@ -1,0 +1,165 @@
+"""Capacity answers for education leads: the number, the plan, and the bottlenecks.
+
+The plan for the maximum goes through the same pipeline as every solve (staged,
+checked by the independent checker, then published), together with the
+scenario it is a plan for (``scenario.yaml``: the original plus the added
+learners), so anyone can verify it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models import Scenario
+from rotaplan import pipeline
+from rotaplan.generate import dump_scenario
+from solver import SolveOptions
+from solver.capacity import (
+    Bottleneck,
+    CapacityError,
+    Maximum,
+    Newcomer,
+    maximise,
+    saturated,
+    value_bottlenecks,
+    with_newcomers,
+)
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class CapacityAnswer:
+    """Everything ``rotaplan capacity`` found.
+
+    Attributes
+    ----------
+    newcomer
+        Who was added, in words.
+    maximum
+        The maximum and how sure it is.
+    added_ids
+        Ids of the learners added in the plan.
+    plan_dir
+        Where the checked plan for the maximum was written (None if not written).
+    bottlenecks
+        Saturated resources, the probed ones with their gain.
+    """
+
+    newcomer: str
+    maximum: Maximum
+    added_ids: list[str] = field(default_factory=list)
+    plan_dir: Path | None = None
+    bottlenecks: list[Bottleneck] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` object."""
+        m = self.maximum
+        return {
+            "newcomer": self.newcomer,
+            "status": m.status,
+            "max_additional": m.count,
+            "exact": m.status == "OPTIMAL",
+            "upper_bound": m.bound,
+            "offered": m.offered,
+            "seconds": round(m.seconds, 3),
+            "added_ids": self.added_ids,
+            "plan_dir": None if self.plan_dir is None else str(self.plan_dir),
+            "bottlenecks": [b.to_json() for b in self.bottlenecks],
+        }
+
+
+def headline(answer: CapacityAnswer) -> str:
+    """One sentence: the number and how sure it is."""
+    m = answer.maximum
+    if m.status == "INFEASIBLE":
+        return "The scenario has no plan even before adding anyone: run `rotaplan explain`."
+    if m.count is None:
+        return f"No answer within the time limit (at most {m.bound} more)."
+    if m.status == "OPTIMAL":
+        return f"The programme can take {m.count} more {answer.newcomer} (proven maximum)."
+    return (f"The programme can take at least {m.count} more {answer.newcomer}; at most "
+            f"{m.bound} (not proven within the time limit: try a longer --time-limit).")
+
+
+def bottleneck_lines(items: list[Bottleneck], most: int = 15) -> list[str]:
+    """A ranked table in plain words (the first ``most`` rows)."""
+    if not items:
+        return ["No resource at the sites they could use is full: the limit is elsewhere "
+                "(eligibility, working patterns, cover or site minimums)."]
+    lines = ["What limits growth (resources used to the limit where they could go):",
+             f"  {'rank':<5}{'resource':<64}{'full in blocks':<16}effect of one more unit"]
+    for n, item in enumerate(items[:most], 1):
+        blocks = ", ".join(map(str, item.blocks))
+        if item.gain is None:
+            effect = "not tried"
+        else:
+            sign = "" if item.exact else "at least "
+            effect = f"{item.change} → {sign}+{item.gain}"
+        lines.append(f"  {n:<5}{item.text[:62]:<64}{blocks:<16}{effect}")
+    tried = [item for item in items if item.gain is not None]
+    if tried and all(item.gain == 0 for item in tried):
+        lines.append("  No single one-unit change tried lets one more in: several limits bind "
+                     "together (for example places in two cover settings).")
+    if len(items) > most:
+        lines.append(f"  ... and {len(items) - most} more full resources (all in --json)")
+    return lines
+
+
+def run_capacity(scenario: Scenario, *, add: str | None, track: str, like: str | None,
+                 out: Path, time_limit: float, probes: int, probe_seconds: float,
+                 workers: int, seed: int, as_json: bool, say: Say, note: Say) -> int:
+    """Answer the capacity question, write the plan, print the answer; return the exit code."""
+    newcomer = Newcomer(profession=add, track=track, like=like)
+    try:
+        words = newcomer.describe(scenario)
+    except CapacityError as exc:
+        note(str(exc))
+        return pipeline.EXIT_INVALID
+    note(f"finding how many more {words} fit (time limit {time_limit:g}s)...")
+    best = maximise(scenario, newcomer, time_limit=time_limit, workers=workers, seed=seed)
+    answer = CapacityAnswer(words, best)
+    if best.status == "INFEASIBLE" or best.count is None:
+        say(json.dumps(answer.to_json(), indent=2) if as_json else headline(answer))
+        return pipeline.EXIT_INFEASIBLE if best.status == "INFEASIBLE" else pipeline.EXIT_NO_PLAN
+    grown, ids = with_newcomers(scenario, newcomer, best.count)
+    note(f"building and checking the plan with {best.count} added...")
+    outcome = pipeline.solve_and_write(grown, out, SolveOptions(
+        time_limit=max(10.0, time_limit), workers=workers, seed=seed))
+    if outcome.exit_code != pipeline.EXIT_OK or outcome.result.plan is None:
+        note(f"the plan with {best.count} added could not be written "
+             f"(status {outcome.result.status})")
+        say(json.dumps(answer.to_json(), indent=2) if as_json else headline(answer))
+        return outcome.exit_code
+    (out / "scenario.yaml").write_text(dump_scenario(
+        grown.model_dump(exclude_defaults=True),
+        header=f"{scenario.programme.name} with {best.count} more {words} (rotaplan capacity)"),
+        encoding="utf-8")
+    answer.added_ids, answer.plan_dir = ids, out
+    found = saturated(grown, outcome.result.plan, newcomer)
+
+    def probing(n: int, total: int, item: Bottleneck) -> None:
+        note(f"  valuing bottleneck {n}/{total}: {item.change}")
+
+    answer.bottlenecks = value_bottlenecks(scenario, newcomer, best, found, probes=probes,
+                                           seconds_each=probe_seconds, workers=workers,
+                                           seed=seed, on_probe=probing)
+    if as_json:
+        say(json.dumps(answer.to_json(), indent=2))
+        return pipeline.EXIT_OK
+    say(headline(answer))
+    if ids:
+        say(f"Added in the plan: {', '.join(ids)}.")
+    say(f"Plan for that maximum written to {out}/ (checked), with the grown scenario "
+        f"in {out}/scenario.yaml.")
+    say("")
+    for line in bottleneck_lines(answer.bottlenecks):
+        say(line)
+    say("")
+    say("'+N' is how many more could be taken with that one change (re-solved; "
+        "'at least' when a re-solve was not proven optimal).")
+    return pipeline.EXIT_OK

@@ -1,0 +1,413 @@
+"""Capacity: how many more learners of a kind a programme can take, and what limits it.
+
+The question is answered by optimisation, not trial and error. The scenario is
+extended with ``K`` identical candidate learners, each *optional* (a
+``placed`` Boolean), where ``K`` is an upper bound on how many could ever fit
+(supervised places per block over the sites the newcomer could use, less the
+learners who can only use those places). Every rule of the contract is kept,
+existing learners keep their treatment, and CP-SAT maximises the number of
+candidates placed. The candidates are interchangeable, so ``placed`` is
+ordered (``placed[k] >= placed[k+1]``): the answer is then a prefix and the
+search does not revisit permutations.
+
+Bottlenecks are read off the plan for that maximum (resources used to the
+limit at sites the newcomer could use) and valued by re-solving the maximum
+with one more unit of each (one room in a session, one supervisor place, one
+site place). A value is exact only when both solves were proven optimal;
+otherwise it is reported as a lower bound.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from models import Learner, Plan, Scenario
+from solver.instance import Instance
+from solver.rules import Build, post_all
+from solver.variables import create
+
+MAX_CANDIDATES = 500
+"""Most candidate learners offered in one capacity solve."""
+
+
+class CapacityError(ValueError):
+    """The capacity question cannot be asked of this scenario (bad template)."""
+
+
+@dataclass(frozen=True)
+class Newcomer:
+    """The kind of learner to add.
+
+    Attributes
+    ----------
+    profession
+        Their profession (must be one of the scenario's).
+    track
+        ``rotation`` or ``fellowship``.
+    like
+        Id of an existing learner to copy (profession, track, pattern,
+        preferences, pins); overrides ``profession`` and ``track``.
+    """
+
+    profession: str | None = None
+    track: str = "rotation"
+    like: str | None = None
+
+    def template(self, scenario: Scenario) -> Learner:
+        """The learner every candidate is a copy of (id to be replaced)."""
+        if self.like is not None:
+            if self.like not in scenario.learner_by_id:
+                raise CapacityError(f"--like {self.like}: no learner with that id")
+            return scenario.learner_by_id[self.like]
+        if self.profession not in scenario.professions:
+            raise CapacityError(f"profession {self.profession!r} is not in the scenario's "
+                                f"professions ({', '.join(scenario.professions)})")
+        if self.track == "fellowship" and scenario.tracks.fellowship is None:
+            raise CapacityError("the scenario has no fellowship track")
+        if self.track == "fellowship":
+            return Learner(id="template", profession=self.profession, track="fellowship")
+        return Learner(id="template", profession=self.profession)
+
+    def describe(self, scenario: Scenario) -> str:
+        """Plain words: 'full-time rotation nurse' or 'copies of L017 (nurse, fellowship)'."""
+        t = self.template(scenario)
+        if self.like is not None:
+            return f"copies of {self.like} ({t.profession}, {t.track} track)"
+        return f"{t.profession} learners (full-time, {t.track} track, every block)"
+
+
+def with_newcomers(scenario: Scenario, newcomer: Newcomer, count: int) -> tuple[Scenario,
+                                                                               list[str]]:
+    """The scenario plus ``count`` copies of the newcomer, and their ids."""
+    template = newcomer.template(scenario)
+    taken = set(scenario.learner_by_id)
+    stem = f"new-{template.profession}"
+    ids: list[str] = []
+    k = 1
+    while len(ids) < count:
+        candidate = f"{stem}-{k:03d}"
+        if candidate not in taken:
+            ids.append(candidate)
+        k += 1
+    data = scenario.model_dump()
+    copy = template.model_dump()
+    data["learners"] += [copy | {"id": i, "name": None} for i in ids]
+    return Scenario.model_validate(data), ids
+
+
+def changed(scenario: Scenario, edit: Callable[[dict[str, Any]], None]) -> Scenario:
+    """A copy of the scenario with ``edit`` applied to its data (validated again)."""
+    data = scenario.model_dump()
+    edit(data)
+    return Scenario.model_validate(data)
+
+
+def candidate_bound(scenario: Scenario, newcomer: Newcomer) -> int:
+    """An upper bound on how many newcomers could be placed.
+
+    In each block and role a newcomer needs a supervised place at a site they
+    could use; there are at most ``min(site capacity, capacity of supervisors
+    there who may supervise them)`` such places per site. Existing learners
+    of the same profession whose every option lies among those sites take
+    places from the same pool.
+    """
+    probe, _ = with_newcomers(scenario, newcomer, 1)
+    inst = Instance(probe)
+    me = inst.learners[-1]
+    profession = me.profession
+    best: int | None = None
+    for block in me.blocks:
+        for role in inst.roles_of(me):
+            sites = set(inst.full_options[(me.index, block, role)])
+            supply = 0
+            for site_id in sites:
+                site = probe.site_by_id[site_id]
+                named = inst.named_capacity(site_id, block, frozenset({profession}))
+                cap = site.capacity_in(block)
+                supply += named if cap is None else min(cap, named)
+            held = 0
+            for info in inst.learners[:-1]:
+                if info.profession != profession or block not in info.blocks:
+                    continue
+                for r in inst.roles_of(info):
+                    options = set(inst.full_options[(info.index, block, r)])
+                    if options and options <= sites:
+                        held += 1
+            room = max(0, supply - held)
+            best = room if best is None else min(best, room)
+    return min(MAX_CANDIDATES, best or 0)
+
+
+@dataclass
+class Maximum:
+    """The most newcomers placed, as proven so far.
+
+    Attributes
+    ----------
+    status
+        ``OPTIMAL`` (exact), ``FEASIBLE`` (``count`` is a lower bound and
+        ``bound`` an upper one), ``INFEASIBLE`` (the scenario itself has no
+        plan) or ``UNKNOWN``.
+    count
+        Newcomers placed in the best plan found.
+    bound
+        Proven upper bound on the maximum.
+    offered
+        Candidates offered (the a-priori upper bound).
+    seconds
+        Solve time.
+    """
+
+    status: str
+    count: int | None
+    bound: int | None
+    offered: int
+    seconds: float
+
+
+def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0,
+             workers: int = 2, seed: int = 0, offered: int | None = None) -> Maximum:
+    """Place as many newcomers as every rule allows (existing learners first)."""
+    started = time.perf_counter()
+    k = candidate_bound(scenario, newcomer) if offered is None else offered
+    if k == 0:
+        return Maximum("OPTIMAL", 0, 0, 0, time.perf_counter() - started)
+    big, _ = with_newcomers(scenario, newcomer, k)
+    inst = Instance(big)
+    first_new = len(scenario.learners)
+    extras = list(range(first_new, first_new + k))
+    model = cp_model.CpModel()
+    v = create(model, inst, optional=extras)
+    post_all(Build(model, inst, v))
+    for a, b in itertools.pairwise(extras):
+        model.add(v.placed[a] >= v.placed[b])  # interchangeable: place a prefix
+    newcomers = sum(v.placed[i] for i in extras)
+    if scenario.objective.allow_unplaced:  # existing learners keep priority
+        existing = sum(v.placed[i] for i in range(first_new))
+        model.maximize((k + 1) * existing + newcomers)
+    else:
+        model.maximize(newcomers)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.1, time_limit)
+    solver.parameters.num_workers = max(1, workers)
+    solver.parameters.random_seed = seed
+    if workers == 1:
+        solver.parameters.linearization_level = 2
+    status = solver.solve(model)
+    seconds = time.perf_counter() - started
+    if status == cp_model.INFEASIBLE:
+        return Maximum("INFEASIBLE", None, None, k, seconds)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return Maximum("UNKNOWN", None, k, k, seconds)
+    count = sum(solver.value(v.placed[i]) for i in extras)
+    if status == cp_model.OPTIMAL:
+        bound = count
+    elif scenario.objective.allow_unplaced:
+        bound = k  # the weighted objective's bound does not separate the two counts
+    else:
+        bound = min(k, int(solver.best_objective_bound + 1e-6))
+    name = "OPTIMAL" if status == cp_model.OPTIMAL else "FEASIBLE"
+    return Maximum(name, count, max(count, bound), k, seconds)
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    """A resource used to its limit where the newcomers could go.
+
+    Attributes
+    ----------
+    rule
+        Contract rule that sets the limit (``rooms``, ``supervisor-capacity``,
+        ``site-capacity``).
+    ids
+        Scenario ids (site, session or supervisor).
+    text
+        The resource in plain words.
+    blocks
+        Blocks in which it is used to the limit.
+    change
+        The one-unit relaxation tried, in plain words.
+    gain
+        Extra newcomers that relaxation allows (None: not tried).
+    exact
+        True when ``gain`` is proven; otherwise it is a lower bound.
+    """
+
+    rule: str
+    ids: tuple[str, ...]
+    text: str
+    blocks: tuple[int, ...]
+    change: str
+    gain: int | None = None
+    exact: bool = False
+    edit: Callable[[dict[str, Any]], None] | None = field(default=None, repr=False,
+                                                          compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"rule": self.rule, "ids": list(self.ids), "resource": self.text,
+                "blocks": list(self.blocks), "change": self.change, "gain": self.gain,
+                "exact": self.exact}
+
+
+def saturated(scenario: Scenario, plan: Plan, newcomer: Newcomer) -> list[Bottleneck]:
+    """Resources used to their limit at sites a newcomer could use, most blocks first."""
+    probe, _ = with_newcomers(scenario, newcomer, 1)
+    inst = Instance(probe)
+    me = inst.learners[-1]
+    reachable = {s for key, sites in inst.full_options.items() if key[0] == me.index
+                 for s in sites}
+    a = plan.assignments
+    t = plan.timetable
+    found: list[Bottleneck] = []
+    blocks = scenario.programme.block_numbers
+
+    used_site = Counter(zip(a["site_id"], a["block"], strict=True))
+    for site in scenario.sites:
+        if site.id not in reachable:
+            continue
+        full = tuple(b for b in blocks if site.capacity_in(b) is not None
+                     and used_site[(site.id, b)] >= (site.capacity_in(b) or 0))
+        if full:
+            found.append(Bottleneck(
+                "site-capacity", (site.id,), f"places at {site.id}", full,
+                f"+1 place at {site.id}", edit=_more_site_places(site.id, blocks)))
+
+    used_sup = Counter(zip(a["supervisor_id"], a["block"], strict=True))
+    me_prof = me.profession
+    for site in scenario.sites:
+        if site.id not in reachable:
+            continue
+        for sup in site.supervisors:
+            if not scenario.may_supervise(sup.profession, me_prof):
+                continue
+            full = tuple(b for b in blocks if b not in sup.unavailable_blocks
+                         and used_sup[(sup.id, b)] >= sup.capacity)
+            if full:
+                found.append(Bottleneck(
+                    "supervisor-capacity", (sup.id, site.id),
+                    f"supervision by {sup.id} at {site.id} ({sup.capacity} learner(s))", full,
+                    f"+1 learner for {sup.id} to supervise", edit=_more_supervision(sup.id)))
+
+    clinical = t[t["activity"] == "clinical"]
+    used_room = Counter(zip(clinical["site_id"], clinical["block"], clinical["session"],
+                            strict=True))
+    by_room: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for site in scenario.sites:
+        if site.id not in reachable or site.rooms is None:
+            continue
+        for session in site.open_in(scenario.programme):
+            rooms = site.rooms_at(session)
+            if rooms is None:
+                continue
+            for b in blocks:
+                if used_room[(site.id, b, session)] >= rooms:
+                    by_room[(site.id, session)].append(b)
+    for (site_id, session), full_blocks in by_room.items():
+        rooms = scenario.site_by_id[site_id].rooms_at(session)
+        found.append(Bottleneck(
+            "rooms", (site_id, session), f"rooms at {site_id}, {session} ({rooms} room(s))",
+            tuple(full_blocks), f"+1 room at {site_id} on {session}",
+            edit=_more_rooms(site_id, session)))
+    scarce = _setting_places(inst, me.index, me_prof)
+    setting_of = {site.id: site.setting for site in scenario.sites}
+    site_of = {b: (b.ids[1] if b.rule == "supervisor-capacity" else b.ids[0]) for b in found}
+    # Scarcest setting first (cover makes every newcomer pass through it), then most blocks.
+    found.sort(key=lambda x: (scarce.get(setting_of[site_of[x]], 10**9), -len(x.blocks),
+                              x.rule, x.ids))
+    return found
+
+
+def _setting_places(inst: Instance, index: int, profession: str) -> dict[str, int]:
+    """Supervised place-blocks per setting over the sites a learner could use."""
+    sc = inst.scenario
+    out: dict[str, int] = defaultdict(int)
+    seen: set[tuple[str, int]] = set()
+    for (i, block, _), sites in inst.full_options.items():
+        if i != index:
+            continue
+        for site_id in sites:
+            if (site_id, block) in seen:
+                continue
+            seen.add((site_id, block))
+            named = inst.named_capacity(site_id, block, frozenset({profession}))
+            cap = sc.site_by_id[site_id].capacity_in(block)
+            out[sc.site_by_id[site_id].setting] += named if cap is None else min(cap, named)
+    return dict(out)
+
+
+def _more_site_places(site_id: str, blocks: list[int]) -> Callable[[dict[str, Any]], None]:
+    def edit(data: dict[str, Any]) -> None:
+        site = next(s for s in data["sites"] if s["id"] == site_id)
+        cap = site["capacity"]
+        if isinstance(cap, dict):
+            site["capacity"] = {b: int(n) + 1 for b, n in cap.items()}
+        elif cap is not None:
+            site["capacity"] = cap + 1
+    return edit
+
+
+def _more_supervision(sup_id: str) -> Callable[[dict[str, Any]], None]:
+    def edit(data: dict[str, Any]) -> None:
+        for site in data["sites"]:
+            for sup in site["supervisors"]:
+                if sup["id"] == sup_id:
+                    sup["capacity"] += 1
+    return edit
+
+
+def _more_rooms(site_id: str, session: str) -> Callable[[dict[str, Any]], None]:
+    def edit(data: dict[str, Any]) -> None:
+        site = next(s for s in data["sites"] if s["id"] == site_id)
+        rooms = site["rooms"]
+        if isinstance(rooms, dict):
+            base = int(rooms.get(session, rooms.get("default", 0)) or 0)
+            site["rooms"] = rooms | {session: base + 1}
+        elif rooms is not None:
+            site["rooms"] = {"default": rooms, session: int(rooms) + 1}
+    return edit
+
+
+def value_bottlenecks(scenario: Scenario, newcomer: Newcomer, base: Maximum,
+                      found: list[Bottleneck], *, probes: int = 8,
+                      seconds_each: float = 10.0, workers: int = 2, seed: int = 0,
+                      on_probe: Callable[[int, int, Bottleneck], None] | None = None,
+                      ) -> list[Bottleneck]:
+    """Re-solve the maximum with one more unit of each of the first ``probes`` resources.
+
+    Returns every bottleneck (the probed ones with ``gain``), ranked by gain.
+    """
+    if base.count is None:
+        return found
+    out: list[Bottleneck] = []
+    for n, item in enumerate(found):
+        if n >= probes or item.edit is None:
+            out.append(item)
+            continue
+        if on_probe is not None:
+            on_probe(n + 1, min(probes, len(found)), item)
+        relaxed = changed(scenario, item.edit)
+        offered = max(base.count + 1, candidate_bound(relaxed, newcomer))
+        more = maximise(relaxed, newcomer, time_limit=seconds_each, workers=workers,
+                        seed=seed, offered=min(MAX_CANDIDATES, offered))
+        gain = None if more.count is None else max(0, more.count - base.count)
+        exact = more.status == "OPTIMAL" and base.status == "OPTIMAL"
+        out.append(_with_gain(item, gain, exact))
+    out.sort(key=lambda x: (-(x.gain if x.gain is not None else -1), -len(x.blocks)))
+    return out
+
+
+def _with_gain(item: Bottleneck, gain: int | None, exact: bool) -> Bottleneck:
+    return Bottleneck(item.rule, item.ids, item.text, item.blocks, item.change, gain, exact,
+                      item.edit)
+
+
+__all__ = ["Bottleneck", "CapacityError", "Maximum", "Newcomer", "candidate_bound", "changed",
+           "maximise", "saturated", "value_bottlenecks", "with_newcomers"]

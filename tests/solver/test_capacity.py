@@ -1,0 +1,251 @@
+"""Capacity questions and explanations on hand-built scenarios with known answers."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ortools.sat.python import cp_model
+from typer.testing import CliRunner
+
+from models import Scenario, load_scenario
+from rotaplan.cli import app
+from solver import SolveOptions, build, solve
+from solver.capacity import (
+    Newcomer,
+    candidate_bound,
+    maximise,
+    saturated,
+    value_bottlenecks,
+    with_newcomers,
+)
+from solver.explain import arithmetic, diagnose
+from solver.instance import Instance
+from tests.conftest import (
+    INSTANCES,
+    learner,
+    needs_shared,
+    scenario,
+    scenario_from,
+    shared_check,
+    site,
+    sup,
+)
+
+NURSE = Newcomer("nurse")
+
+
+def _brute_force_maximum(sc: Scenario, newcomer: Newcomer, limit: int) -> int:
+    """Largest n <= limit with a plan for n added copies, by solving each n."""
+    best = 0
+    for n in range(1, limit + 1):
+        grown, _ = with_newcomers(sc, newcomer, n)
+        if not solve(grown, SolveOptions(time_limit=20, workers=1)).has_plan:
+            break
+        best = n
+    return best
+
+
+def one_supervisor(capacity: int, existing: int) -> dict[str, Any]:
+    return scenario([site("ward", sups=[sup("sam", capacity=capacity)])],
+                    [learner(f"L{k}") for k in range(1, existing + 1)])
+
+
+def room_limited(rooms: Any, existing: int = 1) -> dict[str, Any]:
+    # Full-time nurses work all three sessions; the supervisor has room for 9.
+    return scenario([site("ward", sups=[sup("sam", capacity=9)], rooms=rooms)],
+                    [learner(f"L{k}") for k in range(1, existing + 1)])
+
+
+def test_a_single_supervisor_sets_the_maximum() -> None:
+    sc = scenario_from(one_supervisor(capacity=3, existing=1))
+    best = maximise(sc, NURSE, workers=1)
+    assert (best.status, best.count, best.bound) == ("OPTIMAL", 2, 2)
+    grown, ids = with_newcomers(sc, NURSE, 2)
+    plan = solve(grown, SolveOptions(workers=1)).plan
+    assert plan is not None and ids == ["new-nurse-001", "new-nurse-002"]
+    found = saturated(grown, plan, NURSE)
+    assert [(b.rule, b.ids, b.blocks) for b in found] == [
+        ("supervisor-capacity", ("sam", "ward"), (1,))]
+    valued = value_bottlenecks(sc, NURSE, best, found, workers=1)
+    assert (valued[0].gain, valued[0].exact) == (1, True)
+
+
+def test_rooms_limit_and_one_room_is_not_enough_when_every_session_binds() -> None:
+    sc = scenario_from(room_limited(2))
+    best = maximise(sc, NURSE, workers=1)
+    assert (best.status, best.count) == ("OPTIMAL", 1)
+    grown, _ = with_newcomers(sc, NURSE, 1)
+    plan = solve(grown, SolveOptions(workers=1)).plan
+    assert plan is not None
+    found = saturated(grown, plan, NURSE)
+    assert sorted(b.ids for b in found if b.rule == "rooms") == [
+        ("ward", "Mon-AM"), ("ward", "Mon-PM"), ("ward", "Tue-AM")]
+    valued = value_bottlenecks(sc, NURSE, best, found, workers=1)
+    assert all(b.gain == 0 and b.exact for b in valued)
+
+
+def test_one_more_room_helps_when_only_that_session_binds() -> None:
+    sc = scenario_from(room_limited({"default": 3, "Tue-AM": 2}))
+    best = maximise(sc, NURSE, workers=1)
+    assert best.count == 1
+    grown, _ = with_newcomers(sc, NURSE, 1)
+    plan = solve(grown, SolveOptions(workers=1)).plan
+    assert plan is not None
+    valued = value_bottlenecks(sc, NURSE, best, saturated(grown, plan, NURSE), workers=1)
+    assert [(b.ids, b.gain) for b in valued] == [(("ward", "Tue-AM"), 1)]
+
+
+@pytest.mark.parametrize("data", [
+    one_supervisor(capacity=4, existing=2),
+    room_limited({"default": 3, "Mon-PM": 1}, existing=0),
+    scenario([site("ward", sups=[sup("a", capacity=2)], capacity=3),
+              site("clinic", "community", sups=[sup("b", capacity=1)])],
+             [learner("L1"), learner("L2", pinned={1: "clinic", 2: "ward"})], blocks=2,
+             rotation={"cover": ["acute", "community"]}),
+], ids=["supervisor", "rooms", "cover-and-site-capacity"])
+def test_maximum_equals_a_brute_force_count(data: dict[str, Any]) -> None:
+    sc = scenario_from(data)
+    best = maximise(sc, NURSE, workers=1)
+    assert best.status == "OPTIMAL"
+    assert best.count == _brute_force_maximum(sc, NURSE, candidate_bound(sc, NURSE) + 1)
+
+
+def test_copies_of_a_template_learner_keep_their_pattern() -> None:
+    data = one_supervisor(capacity=5, existing=1)
+    data["learners"][0]["available_sessions"] = ["Mon-AM", "Mon-PM"]
+    sc = scenario_from(data)
+    grown, ids = with_newcomers(sc, Newcomer(like="L1"), 2)
+    copies = [grown.learner_by_id[i] for i in ids]
+    assert all(c.available_sessions == ["Mon-AM", "Mon-PM"] for c in copies)
+    assert maximise(sc, Newcomer(like="L1"), workers=1).count == 4
+
+
+# ----- explanations ----------------------------------------------------------------------
+
+
+def _feasible_with(sc: Scenario, keep: list[Any]) -> bool:
+    b, _ = build(sc, explain_mode=True)
+    b.model.add_assumptions([b.groups[g] for g in keep])
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    status = solver.solve(b.model)
+    return status != cp_model.INFEASIBLE
+
+
+def _assert_minimal(sc: Scenario, conflicts: tuple[Any, ...]) -> None:
+    b, _ = build(sc, explain_mode=True)
+    by_key = {(g.rule, g.ids): g for g in b.groups}
+    core = [by_key[(c.rule, c.ids)] for c in conflicts]
+    assert not _feasible_with(sc, core)
+    for dropped in core:
+        assert _feasible_with(sc, [g for g in core if g != dropped]), dropped.text
+
+
+def test_cover_conflict_is_minimal() -> None:
+    # Two learners must each spend a block in community; its one place exists in block 1 only.
+    data = scenario([site("ward", sups=[sup("a", capacity=2)]),
+                     site("clinic", "community", capacity={1: 1, 2: 0})],
+                    [learner("L1"), learner("L2")], blocks=2,
+                    rotation={"cover": ["acute", "community"]})
+    sc = scenario_from(data)
+    found = diagnose(sc)
+    assert found is not None and found.minimal
+    assert sorted(c.ids for c in found.conflicts if c.rule == "cover") == [
+        ("L1", "community"), ("L2", "community")]
+    _assert_minimal(sc, found.conflicts)
+    assert any("must each spend a block in community" in d for d in found.details)
+
+
+def test_room_conflict_counts_at_once_and_suggests_the_missing_room() -> None:
+    data = room_limited({"default": 2, "Mon-AM": 1}, existing=2)
+    sc = scenario_from(data)
+    counting = arithmetic(Instance(sc))
+    assert counting is not None
+    assert "need 6 clinical session(s)" in counting.conflicts[0].text
+    assert "only 5 room-session(s)" in counting.conflicts[0].text
+    found = diagnose(sc)
+    assert found is not None and found.minimal
+    assert any(c.rule == "rooms" and c.ids == ("ward", "1", "Mon-AM") for c in found.conflicts)
+    _assert_minimal(sc, found.conflicts)
+    assert found.suggestions == ("one more room at ward on Mon-AM would make it feasible",)
+    assert any(d.startswith("counting check:") for d in found.details)
+
+
+def test_supervisor_counting_check_and_suggestion() -> None:
+    sc = scenario_from(one_supervisor(capacity=1, existing=2))
+    counting = arithmetic(Instance(sc))
+    assert counting is not None
+    assert counting.conflicts[0].text.startswith("2 nurse placement(s) needed in block 1")
+    found = diagnose(sc)
+    assert found is not None
+    assert "sam supervising one more learner (1 → 2) would make it feasible" in found.suggestions
+
+
+def test_feasible_scenarios_have_nothing_to_explain() -> None:
+    assert diagnose(scenario_from(one_supervisor(capacity=2, existing=2))) is None
+    assert arithmetic(Instance(load_scenario(INSTANCES / "demo.yaml"))) is None
+
+
+# ----- command line ----------------------------------------------------------------------
+
+
+def test_explain_command_on_the_shipped_infeasible_scenario(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["explain", str(INSTANCES / "infeasible.yaml"),
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 3, result.output
+    assert "minimal conflict (5 constraint group(s))" in result.output
+    assert "kl-hasu-pt1 supervising one more learner" in result.output
+    data = json.loads((tmp_path / "explanation.json").read_text())
+    assert data["minimal"] and len(data["conflicts"]) == 5
+
+
+def test_explain_command_on_a_feasible_scenario() -> None:
+    result = CliRunner().invoke(app, ["explain", str(INSTANCES / "demo.yaml")])
+    assert result.exit_code == 0 and "a plan exists" in result.output
+
+
+def _write(tmp_path: Path, data: dict[str, Any]) -> Path:
+    import yaml
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(copy.deepcopy(data), sort_keys=False))
+    return path
+
+
+def test_capacity_command_json(tmp_path: Path) -> None:
+    path = _write(tmp_path, one_supervisor(capacity=3, existing=1))
+    out = tmp_path / "cap"
+    result = CliRunner().invoke(app, ["capacity", str(path), "--add", "nurse", "--json",
+                                      "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["max_additional"] == 2 and data["exact"]
+    assert data["plan_dir"] == str(out)
+    assert data["bottlenecks"][0]["resource"].startswith("supervision by sam")
+    assert data["bottlenecks"][0]["gain"] == 1
+    grown = load_scenario(out / "scenario.yaml")
+    assert len(grown.learners) == 3
+    assert (out / "assignments.csv").read_text().count("new-nurse-") == 2
+
+
+def test_capacity_command_rejects_unknown_profession(tmp_path: Path) -> None:
+    path = _write(tmp_path, one_supervisor(capacity=3, existing=1))
+    result = CliRunner().invoke(app, ["capacity", str(path), "--add", "surgeon"])
+    assert result.exit_code == 2
+    assert "not in the scenario's professions" in result.output
+
+
+@needs_shared
+def test_capacity_plan_passes_the_shared_checker(tmp_path: Path) -> None:
+    out = tmp_path / "cap"
+    result = CliRunner().invoke(app, ["capacity", str(INSTANCES / "demo.yaml"), "--add",
+                                      "physiotherapist", "--out", str(out), "--probes", "1",
+                                      "--time-limit", "30"])
+    assert result.exit_code == 0, result.output
+    assert "more physiotherapist learners" in result.output
+    assert "What limits growth" in result.output
+    shared_check(out / "scenario.yaml", out)
