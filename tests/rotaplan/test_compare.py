@@ -1,0 +1,340 @@
+"""``rotaplan compare``: scenario diffs, plan KPI deltas and learner changes."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from models import Plan, load
+from rotaplan.compare import run_compare
+from rotaplan.pipeline import solve_and_write
+from solver import SolveOptions
+from tests.conftest import INSTANCES, learner, scenario, site, sup
+
+DEMO = INSTANCES / "demo.yaml"
+
+
+def compare(a: Path, b: Path, sc: Path | None = None, sc_b: Path | None = None) -> Any:
+    """Run a comparison that must succeed; return its parsed JSON."""
+    text, code = run_compare(a, b, sc, sc_b, as_json=True)
+    assert code == 0, text
+    return json.loads(text)
+
+
+def compare_text(a: Path, b: Path, sc: Path | None = None, sc_b: Path | None = None) -> str:
+    """Run a comparison that must succeed; return its text."""
+    text, code = run_compare(a, b, sc, sc_b, as_json=False)
+    assert code == 0, text
+    return text
+
+
+def demo_data() -> dict[str, Any]:
+    return yaml.safe_load(DEMO.read_text())
+
+
+def write_yaml(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def test_scenario_diff_finds_rooms_added_learner_and_removed_supervisor(tmp_path: Path) -> None:
+    data = demo_data()
+    roomy = next(s for s in data["sites"] if isinstance(s.get("rooms"), int))
+    rooms = roomy["rooms"]
+    roomy["rooms"] = rooms - 1
+    gone = next(s for s in data["sites"] if len(s["supervisors"]) > 2)["supervisors"].pop()
+    data["learners"].append(learner("L999", "nurse", preferences=[roomy["id"]]))
+    b = write_yaml(tmp_path / "b.yaml", data)
+
+    out = compare(DEMO, b)
+    assert out["kind"] == "scenarios"
+    changes = {(c["section"], c["id"], c["change"]): c for c in out["changes"]}
+    assert set(changes) == {("sites", roomy["id"], "changed"),
+                            ("supervisors", gone["id"], "removed"),
+                            ("learners", "L999", "added")}
+    assert changes["sites", roomy["id"], "changed"]["fields"] == [
+        {"field": "rooms", "a": rooms, "b": rooms - 1}]
+    assert out["kpis"]["learners"]["delta"] == 1
+    assert out["kpis"]["supervisors"]["delta"] == -1
+    assert out["kpis"]["supervisor_places"]["delta"] == -gone["capacity"]
+    assert out["learner_changes"] == []
+
+    text = compare_text(DEMO, b)
+    assert f"rooms: {rooms} → {rooms - 1}" in text
+    assert f"removed {gone['id']} ({gone['name']})" in text
+    assert "added L999" in text
+    assert "3 change(s)" in text
+
+
+def test_scenario_diff_covers_nested_and_moved_fields(tmp_path: Path) -> None:
+    data = demo_data()
+    data["programme"]["block_weeks"] = 12
+    data["tracks"]["fellowship"]["distinct_partner_settings"] = 1
+    data["objective"] = {"fairness": "minimax"}
+    first, second = data["sites"][0], data["sites"][1]
+    moved = first["supervisors"].pop(0)
+    second["supervisors"].append(moved)
+    target = data["learners"][2]
+    old_prefs = list(target["preferences"])
+    target["preferences"] = old_prefs[::-1]
+    b = write_yaml(tmp_path / "b.yaml", data)
+
+    out = compare(DEMO, b)
+    got = {(c["section"], c["id"]): c["fields"] for c in out["changes"]}
+    assert got == {
+        ("programme", None): [{"field": "block_weeks", "a": 13, "b": 12}],
+        ("tracks", None): [{"field": "fellowship.distinct_partner_settings", "a": 2, "b": 1}],
+        ("supervisors", moved["id"]): [{"field": "site", "a": first["id"], "b": second["id"]}],
+        ("learners", target["id"]): [{"field": "preferences", "a": old_prefs,
+                                      "b": old_prefs[::-1]}],
+        ("objective", None): [{"field": "fairness", "a": "none", "b": "minimax"}],
+    }
+    text = compare_text(DEMO, b)
+    assert f"site: {first['id']} → {second['id']}" in text
+    assert f"preferences: {', '.join(old_prefs)} → {', '.join(old_prefs[::-1])}" in text
+
+
+def test_identical_scenarios_have_no_changes(tmp_path: Path) -> None:
+    copy = write_yaml(tmp_path / "same.yaml", demo_data())  # same content, other formatting
+    out = compare(DEMO, copy)
+    assert out["changes"] == []
+    assert all(k["delta"] == 0 for k in out["kpis"].values())
+    assert "No changes: the two scenarios are the same." in compare_text(DEMO, copy)
+
+
+def test_invalid_scenario_exits_2_with_its_problems(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("programme: {name: x, blocks: 2}\nsettings: [a]\nprofessions: [nurse]\n"
+                   "sites: []\nlearners:\n  - {id: L1, profession: nures}\n")
+    text, code = run_compare(DEMO, bad, None, None, as_json=False)
+    assert code == 2
+    assert f"{bad}:6:26: learners[0].profession: unknown profession 'nures'" in text
+
+
+def test_mixed_and_missing_inputs_exit_2(tmp_path: Path) -> None:
+    for a, b in ((DEMO, tmp_path), (tmp_path, DEMO)):
+        text, code = run_compare(a, b, None, None, as_json=False)
+        assert code == 2
+        assert "cannot compare a scenario file" in text
+    text, code = run_compare(DEMO, tmp_path / "nope.yaml", None, None, as_json=True)
+    assert code == 2
+    assert json.loads(text) == {"error": f"{tmp_path / 'nope.yaml'}: no such file or directory"}
+    text, code = run_compare(DEMO, DEMO, DEMO, None, as_json=False)
+    assert code == 2
+    assert "only for comparing two plans" in text
+
+
+# --------------------------------------------------------------------------- demo plans
+
+
+@pytest.fixture(scope="module")
+def demo_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Plan A of the demo, and plan B of the demo less a supervisor A used."""
+    root = tmp_path_factory.mktemp("plans")
+    options = SolveOptions(time_limit=10, workers=1, seed=0)
+    outcome = solve_and_write(load(DEMO).scenario, root / "A", options)
+    assert outcome.exit_code == 0, outcome.result.status
+    gone = read_assignments(root / "A")["supervisor_id"].iloc[0]
+    data = demo_data()
+    for s in data["sites"]:
+        s["supervisors"] = [x for x in s["supervisors"] if x["id"] != gone]
+    scenario_b = write_yaml(root / "demo-b.yaml", data)
+    outcome = solve_and_write(load(scenario_b).scenario, root / "B", options)
+    assert outcome.exit_code == 0, outcome.result.status
+    return {"a": root / "A", "b": root / "B", "scenario_b": scenario_b, "gone": gone,
+            "data_a": demo_data(), "data_b": data}
+
+
+def read_assignments(plan_dir: Path) -> pd.DataFrame:
+    a = pd.read_csv(plan_dir / "assignments.csv", dtype=str, keep_default_na=False)
+    a["block"] = a["block"].astype(int)
+    return a
+
+
+def expected_kpis(data: dict[str, Any], plan_dir: Path) -> dict[str, Any]:
+    """The plan's key figures, computed here from the CSV files and the scenario dict."""
+    a = read_assignments(plan_dir)
+    summary = json.loads((plan_dir / "summary.json").read_text())
+    setting = {s["id"]: s["setting"] for s in data["sites"]}
+    prefs = {x["id"]: x.get("preferences", []) for x in data["learners"]}
+
+    def cost(lid: str, sid: str) -> int:
+        p = prefs[lid]
+        if sid in p:
+            return p.index(sid)
+        return p.index(setting[sid]) if setting[sid] in p else len(p)
+
+    a["cost"] = [cost(lid, sid) for lid, sid in zip(a["learner_id"], a["site_id"], strict=True)]
+    mine = a[a["learner_id"].map(lambda lid: bool(prefs[lid]))]
+    used = available = 0
+    blocks = range(1, data["programme"]["blocks"] + 1)
+    for s in data["sites"]:
+        caps = s.get("capacity")
+        per_block = {b: caps for b in blocks} if isinstance(caps, int) else (caps or {})
+        for block, cap in per_block.items():
+            available += cap
+            used += int(((a["site_id"] == s["id"]) & (a["block"] == block)).sum())
+    supervisors = sum(len(s["supervisors"]) for s in data["sites"])
+    return {
+        "status": summary["status"], "objective": summary["objective"],
+        "learners": len(data["learners"]), "placed": a["learner_id"].nunique(),
+        "unplaced": summary["unplaced"],
+        "first_choice": mine[mine["cost"] == 0]["learner_id"].nunique(),
+        "top3_placements": int((mine["cost"] <= 2).sum()),
+        "preference_cost": summary["preference_cost"],
+        "worst_learner_cost": int(a.groupby("learner_id")["cost"].sum().max()),
+        "utilisation_pct": round(100 * used / available, 1),
+        "supervisor_load": round(int((a["supervisor_id"] != "").sum()) / supervisors, 2),
+    }
+
+
+def test_plan_kpi_deltas_match_the_csv_files(demo_plans: dict[str, Any]) -> None:
+    out = compare(demo_plans["a"], demo_plans["b"], DEMO, demo_plans["scenario_b"])
+    assert out["kind"] == "plans"
+    ka = expected_kpis(demo_plans["data_a"], demo_plans["a"])
+    kb = expected_kpis(demo_plans["data_b"], demo_plans["b"])
+    assert list(out["kpis"]) == list(ka)
+    for key, got in out["kpis"].items():
+        assert (got["a"], got["b"]) == (ka[key], kb[key]), key
+        if key == "status":
+            assert got["delta"] is None
+        else:
+            assert got["delta"] == pytest.approx(kb[key] - ka[key], abs=1e-9), key
+    # one supervisor fewer for the same placements: the mean load must rise
+    assert out["kpis"]["supervisor_load"]["delta"] > 0
+
+
+def test_plan_learner_and_supervisor_changes_match_the_csv_files(
+        demo_plans: dict[str, Any]) -> None:
+    out = compare(demo_plans["a"], demo_plans["b"], DEMO, demo_plans["scenario_b"])
+    a, b = read_assignments(demo_plans["a"]), read_assignments(demo_plans["b"])
+    both = a.merge(b, on=["learner_id", "block", "role"], how="outer", suffixes=("_a", "_b"))
+    differ = both[both["site_id_a"] != both["site_id_b"]]
+    expected = {(r.learner_id, r.block, r.role, r.site_id_a, r.site_id_b)
+                for r in differ.itertuples()}
+    got = {(c["learner_id"], c["block"], c["role"], c["a"], c["b"])
+           for c in out["learner_changes"]}
+    assert got == expected
+    assert expected  # removing a supervisor in use moves someone
+    assert {c["change"] for c in out["learner_changes"]} == {"moved"}
+
+    ca, cb = Counter(a["supervisor_id"]), Counter(b["supervisor_id"])
+    sups = {c["id"]: (c["fields"][0]["a"], c["fields"][0]["b"]) for c in out["changes"]}
+    assert sups == {s: (ca[s], cb[s]) for s in ca.keys() | cb.keys() if ca[s] != cb[s]}
+    assert sups[demo_plans["gone"]] == (ca[demo_plans["gone"]], 0)
+
+    text = compare_text(demo_plans["a"], demo_plans["b"], DEMO, demo_plans["scenario_b"])
+    row = next(r for r in differ.itertuples() if r.role == "rotation")
+    assert f"  {row.learner_id} block {row.block}: {row.site_id_a} → {row.site_id_b}" in text
+    assert f"  {demo_plans['gone']}: {ca[demo_plans['gone']]} → 0 placements" in text
+    assert f"Learners whose placements changed ({differ['learner_id'].nunique()}):" in text
+
+
+def test_identical_plans_have_no_changes_and_zero_deltas(demo_plans: dict[str, Any]) -> None:
+    out = compare(demo_plans["a"], demo_plans["a"], DEMO)
+    assert out["changes"] == [] and out["learner_changes"] == []
+    assert len(out["kpis"]) == 11
+    for key, k in out["kpis"].items():
+        assert k["a"] == k["b"], key
+        assert k["delta"] == (None if key == "status" else 0), key
+    text = compare_text(demo_plans["a"], demo_plans["a"], DEMO)
+    assert "No changes: every learner has the same placements in both plans." in text
+
+
+def test_plans_without_scenario_compare_summary_and_placements(
+        demo_plans: dict[str, Any]) -> None:
+    out = compare(demo_plans["a"], demo_plans["b"])
+    assert set(out["kpis"]) == {"status", "objective", "placed", "unplaced", "preference_cost"}
+    full = compare(demo_plans["a"], demo_plans["b"], DEMO, demo_plans["scenario_b"])
+    assert out["learner_changes"] == full["learner_changes"]
+    assert "add --scenario" in compare_text(demo_plans["a"], demo_plans["b"])
+
+
+def test_plan_against_the_wrong_scenario_exits_2(
+        demo_plans: dict[str, Any], tmp_path: Path) -> None:
+    tiny = write_yaml(tmp_path / "tiny.yaml", tiny_scenario())
+    text, code = run_compare(demo_plans["a"], demo_plans["b"], tiny, None, as_json=False)
+    assert code == 2
+    assert "names learner(s) not in its scenario" in text
+    text, code = run_compare(demo_plans["a"], demo_plans["b"], None, tiny, as_json=False)
+    assert code == 2
+    assert "give --scenario for plan A too" in text
+
+
+# --------------------------------------------------------------------------- hand-made plans
+
+
+def tiny_scenario() -> dict[str, Any]:
+    sites = [site("ward", capacity=2, sups=[sup("ward-sup", capacity=2)]),
+             site("clinic", "community", sups=[sup("clinic-sup", capacity=2)]),
+             site("home", "primary", sups=[sup("home-sup", capacity=2)])]
+    learners = [learner("L1", preferences=["clinic"]), learner("L2", preferences=["ward"]),
+                learner("L3", preferences=["home"])]
+    return scenario(sites, learners, blocks=2, objective={"allow_unplaced": True})
+
+
+def write_plan(path: Path, rows: list[tuple[str, int, str]], unplaced: int) -> Path:
+    """A plan with rotation placements (learner, block, site) at each site's supervisor."""
+    plan = Plan.from_rows([(lid, b, "rotation", s, f"{s}-sup") for lid, b, s in rows], [])
+    plan.write(path, {"status": "FEASIBLE", "objective": 1000 * unplaced,
+                      "preference_cost": 0, "unplaced": unplaced})
+    return path
+
+
+def test_placed_and_left_out_learners_and_capacity_use(tmp_path: Path) -> None:
+    sc = write_yaml(tmp_path / "tiny.yaml", tiny_scenario())
+    a = write_plan(tmp_path / "A", [("L1", 1, "ward"), ("L1", 2, "clinic"),
+                                    ("L2", 1, "clinic"), ("L2", 2, "home")], 1)
+    b = write_plan(tmp_path / "B", [("L1", 1, "clinic"), ("L1", 2, "ward"),
+                                    ("L3", 1, "ward"), ("L3", 2, "home")], 1)
+    out = compare(a, b, sc)
+    assert out["learner_changes"] == [
+        {"learner_id": "L1", "change": "moved", "block": 1, "role": "rotation",
+         "a": "ward", "b": "clinic"},
+        {"learner_id": "L1", "change": "moved", "block": 2, "role": "rotation",
+         "a": "clinic", "b": "ward"},
+        {"learner_id": "L2", "change": "left out", "block": None, "role": None,
+         "a": None, "b": None},
+        {"learner_id": "L3", "change": "placed", "block": None, "role": None,
+         "a": None, "b": None},
+    ]
+    k = {key: (v["a"], v["b"], v["delta"]) for key, v in out["kpis"].items()}
+    assert k["placed"] == (2, 2, 0)
+    assert k["first_choice"] == (1, 2, 1)  # L1 in A; L1 and L3 in B
+    assert k["worst_learner_cost"] == (2, 1, -1)  # L2 at clinic and home; L1 at ward
+    assert k["utilisation_pct"] == (25.0, 50.0, 25.0)  # ward: 2 places x 2 blocks
+    assert k["supervisor_load"] == (1.33, 1.33, 0)
+    text = compare_text(a, b, sc)
+    assert "L2 is left out in B (placed in A)" in text
+    assert "L3 is placed in B (left out in A)" in text
+    assert "L1 block 1: ward → clinic" in text
+    assert "ward-sup: 1 → 2 placements" in text
+
+
+def test_plan_without_placement_files_counts_as_nobody_placed(tmp_path: Path) -> None:
+    sc = write_yaml(tmp_path / "tiny.yaml", tiny_scenario())
+    a = tmp_path / "A"
+    a.mkdir()
+    (a / "summary.json").write_text(json.dumps({"status": "INFEASIBLE", "objective": None,
+                                                "preference_cost": None, "unplaced": None}))
+    b = write_plan(tmp_path / "B", [("L1", 1, "clinic"), ("L1", 2, "ward")], 2)
+    out = compare(a, b, sc)
+    assert out["kpis"]["status"] == {"label": "Plan status", "a": "INFEASIBLE",
+                                     "b": "FEASIBLE", "delta": None}
+    assert out["kpis"]["placed"]["delta"] == 1
+    assert out["kpis"]["objective"]["delta"] is None
+    assert [(c["learner_id"], c["change"]) for c in out["learner_changes"]] == [("L1", "placed")]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    text, code = run_compare(a, empty, None, None, as_json=False)
+    assert code == 2
+    assert "not a plan directory" in text
