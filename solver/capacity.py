@@ -126,12 +126,7 @@ def candidate_bound(scenario: Scenario, newcomer: Newcomer) -> int:
     for block in me.blocks:
         for role in inst.roles_of(me):
             sites = set(inst.full_options[(me.index, block, role)])
-            supply = 0
-            for site_id in sites:
-                site = probe.site_by_id[site_id]
-                named = inst.named_capacity(site_id, block, frozenset({profession}))
-                cap = site.capacity_in(block)
-                supply += named if cap is None else min(cap, named)
+            supply = sum(inst.supervised_places(s, block, profession) for s in sites)
             held = 0
             for info in inst.learners[:-1]:
                 if info.profession != profession or block not in info.blocks:
@@ -278,7 +273,7 @@ def saturated(scenario: Scenario, plan: Plan, newcomer: Newcomer) -> list[Bottle
         if full:
             found.append(Bottleneck(
                 "site-capacity", (site.id,), f"places at {site.id}", full,
-                f"+1 place at {site.id}", edit=_more_site_places(site.id, blocks)))
+                f"+1 place at {site.id}", edit=more_site_places(site.id, blocks)))
 
     used_sup = Counter(zip(a["supervisor_id"], a["block"], strict=True))
     me_prof = me.profession
@@ -294,7 +289,7 @@ def saturated(scenario: Scenario, plan: Plan, newcomer: Newcomer) -> list[Bottle
                 found.append(Bottleneck(
                     "supervisor-capacity", (sup.id, site.id),
                     f"supervision by {sup.id} at {site.id} ({sup.capacity} learner(s))", full,
-                    f"+1 learner for {sup.id} to supervise", edit=_more_supervision(sup.id)))
+                    f"+1 learner for {sup.id} to supervise", edit=more_supervision(sup.id)))
 
     clinical = t[t["activity"] == "clinical"]
     used_room = Counter(zip(clinical["site_id"], clinical["block"], clinical["session"],
@@ -315,7 +310,7 @@ def saturated(scenario: Scenario, plan: Plan, newcomer: Newcomer) -> list[Bottle
         found.append(Bottleneck(
             "rooms", (site_id, session), f"rooms at {site_id}, {session} ({rooms} room(s))",
             tuple(full_blocks), f"+1 room at {site_id} on {session}",
-            edit=_more_rooms(site_id, session)))
+            edit=more_rooms(site_id, session)))
     scarce = _setting_places(inst, me.index, me_prof)
     setting_of = {site.id: site.setting for site in scenario.sites}
     site_of = {b: (b.ids[1] if b.rule == "supervisor-capacity" else b.ids[0]) for b in found}
@@ -337,13 +332,12 @@ def _setting_places(inst: Instance, index: int, profession: str) -> dict[str, in
             if (site_id, block) in seen:
                 continue
             seen.add((site_id, block))
-            named = inst.named_capacity(site_id, block, frozenset({profession}))
-            cap = sc.site_by_id[site_id].capacity_in(block)
-            out[sc.site_by_id[site_id].setting] += named if cap is None else min(cap, named)
+            out[sc.site_by_id[site_id].setting] += inst.supervised_places(site_id, block,
+                                                                          profession)
     return dict(out)
 
 
-def _more_site_places(site_id: str, blocks: list[int]) -> Callable[[dict[str, Any]], None]:
+def more_site_places(site_id: str, blocks: list[int]) -> Callable[[dict[str, Any]], None]:
     def edit(data: dict[str, Any]) -> None:
         site = next(s for s in data["sites"] if s["id"] == site_id)
         cap = site["capacity"]
@@ -354,7 +348,7 @@ def _more_site_places(site_id: str, blocks: list[int]) -> Callable[[dict[str, An
     return edit
 
 
-def _more_supervision(sup_id: str) -> Callable[[dict[str, Any]], None]:
+def more_supervision(sup_id: str) -> Callable[[dict[str, Any]], None]:
     def edit(data: dict[str, Any]) -> None:
         for site in data["sites"]:
             for sup in site["supervisors"]:
@@ -363,7 +357,7 @@ def _more_supervision(sup_id: str) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
-def _more_rooms(site_id: str, session: str) -> Callable[[dict[str, Any]], None]:
+def more_rooms(site_id: str, session: str) -> Callable[[dict[str, Any]], None]:
     def edit(data: dict[str, Any]) -> None:
         site = next(s for s in data["sites"] if s["id"] == site_id)
         rooms = site["rooms"]
@@ -410,4 +404,5 @@ def _with_gain(item: Bottleneck, gain: int | None, exact: bool) -> Bottleneck:
 
 
 __all__ = ["Bottleneck", "CapacityError", "Maximum", "Newcomer", "candidate_bound", "changed",
-           "maximise", "saturated", "value_bottlenecks", "with_newcomers"]
+           "maximise", "more_rooms", "more_site_places", "more_supervision", "saturated",
+           "value_bottlenecks", "with_newcomers"]

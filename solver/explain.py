@@ -101,16 +101,6 @@ def arithmetic(inst: Instance) -> Explanation | None:
         return None
     conflicts: list[Conflict] = []
     details: list[str] = []
-    places: dict[tuple[str, str, int], int] = {}
-
-    def supply(site_id: str, block: int, profession: str) -> int:
-        key = (site_id, profession, block)
-        if key not in places:
-            named = inst.named_capacity(site_id, block, frozenset({profession}))
-            cap = sc.site_by_id[site_id].capacity_in(block)
-            places[key] = named if cap is None else min(cap, named)
-        return places[key]
-
     for profession in sc.professions:
         mine = [info for info in inst.learners if info.profession == profession]
         for block in sc.programme.block_numbers:
@@ -122,15 +112,15 @@ def arithmetic(inst: Instance) -> Explanation | None:
                 for role in inst.roles_of(info):
                     demand += 1
                     sites.update(inst.options[(info.index, block, role)])
-            offer = sum(supply(s, block, profession) for s in sites)
+            offer = sum(inst.supervised_places(s, block, profession) for s in sites)
             if demand > offer:
                 conflicts.append(Conflict(
                     "supervisor-capacity", (profession, str(block)),
                     f"{demand} {profession} placement(s) needed in block {block}, but the "
                     f"sites they could use offer only {offer} supervised place(s)"))
                 details.append(f"{profession}, block {block}: " + ", ".join(
-                    f"{s} {supply(s, block, profession)}" for s in sorted(sites)))
-        conflicts += _cover_counts(inst, mine, profession, supply, details)
+                    f"{s} {inst.supervised_places(s, block, profession)}" for s in sorted(sites)))
+        conflicts += _cover_counts(inst, mine, profession)
         conflicts += _room_counts(inst, mine, profession, details)
     if not conflicts:
         return None
@@ -139,8 +129,7 @@ def arithmetic(inst: Instance) -> Explanation | None:
         tuple(conflicts), minimal=False, details=tuple(details))
 
 
-def _cover_counts(inst: Instance, mine: list[LearnerInfo], profession: str,
-                  supply: object, details: list[str]) -> list[Conflict]:
+def _cover_counts(inst: Instance, mine: list[LearnerInfo], profession: str) -> list[Conflict]:
     sc = inst.scenario
     setting_of = {s.id: s.setting for s in sc.sites}
     out = []
@@ -153,7 +142,7 @@ def _cover_counts(inst: Instance, mine: list[LearnerInfo], profession: str,
                 for s in inst.options[(info.index, block, ROTATION)]:
                     if setting_of[s] == setting and (s, block) not in seen:
                         seen.add((s, block))
-                        offer += supply(s, block, profession)  # type: ignore[operator]
+                        offer += inst.supervised_places(s, block, profession)
         if len(need) > offer:
             out.append(Conflict(
                 "cover", (profession, setting),
@@ -166,6 +155,7 @@ def _cover_counts(inst: Instance, mine: list[LearnerInfo], profession: str,
 def _room_counts(inst: Instance, mine: list[LearnerInfo], profession: str,
                  details: list[str]) -> list[Conflict]:
     sc = inst.scenario
+    limited = {site.id for site in sc.sites if _room_limited(site, sc)}
     out = []
     for block in sc.programme.block_numbers:
         need = 0
@@ -175,7 +165,7 @@ def _room_counts(inst: Instance, mine: list[LearnerInfo], profession: str,
                 continue
             for role in inst.roles_of(info):
                 options = inst.options[(info.index, block, role)]
-                if options and all(_room_limited(sc.site_by_id[s], sc) for s in options):
+                if options and limited.issuperset(options):
                     need += info.need(role)
                     sites.update(options)
         if not need:
@@ -349,22 +339,22 @@ def diagnose(scenario: Scenario, budget_seconds: float = 30.0, *,
 
 def _relaxations(scenario: Scenario, conflict: Conflict) -> list[tuple[str, object]]:
     """One-unit changes that loosen a conflict group, as (words, edit)."""
-    from solver.capacity import _more_rooms, _more_site_places, _more_supervision
+    from solver.capacity import more_rooms, more_site_places, more_supervision
 
     blocks = scenario.programme.block_numbers
     if conflict.rule == "rooms" and len(conflict.ids) == 3:
         room_site, _, session = conflict.ids
-        return [(f"one more room at {room_site} on {session}", _more_rooms(room_site, session))]
+        return [(f"one more room at {room_site} on {session}", more_rooms(room_site, session))]
     if conflict.rule == "site-capacity":
         place_site = conflict.ids[0]
-        return [(f"one more place at {place_site}", _more_site_places(place_site, blocks))]
+        return [(f"one more place at {place_site}", more_site_places(place_site, blocks))]
     if conflict.rule == "supervisor-capacity" and len(conflict.ids) >= 3:
         site_id, _, *professions = conflict.ids
         at = scenario.site_by_id.get(site_id)
         if at is None:
             return []
         return [(f"{sup.id} supervising one more learner ({sup.capacity} → {sup.capacity + 1})",
-                 _more_supervision(sup.id)) for sup in at.supervisors
+                 more_supervision(sup.id)) for sup in at.supervisors
                 if any(scenario.may_supervise(sup.profession, p) for p in professions)]
     return []
 

@@ -416,6 +416,16 @@ class Instance:
         """Hall capacity: placements the site's supervisors can name for a profession group."""
         return sum(u.capacity for u in self.named_supervisors(site_id, block, professions))
 
+    def supervised_places(self, site_id: str, block: int, profession: str) -> int:
+        """Most learners of a profession the site can take in a block.
+
+        ``min(site capacity, capacity of the supervisors who may supervise
+        them)``: an upper bound used by counting checks and capacity questions.
+        """
+        named = self.named_capacity(site_id, block, frozenset({profession}))
+        cap = self.scenario.site_by_id[site_id].capacity_in(block)
+        return named if cap is None else min(cap, named)
+
     def present_capacity(
         self, site_id: str, block: int, professions: frozenset[str], session: str
     ) -> int:

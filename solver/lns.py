@@ -178,16 +178,17 @@ def improve(
     stop = getattr(options, "stop", None)
     quiet = dataclasses.replace(options, on_progress=None)  # type: ignore[type-var]
     size = min(log.size, len(inst.learners))
+    index_of = {info.id: info.index for info in inst.learners}
+    everyone = set(index_of.values())
     while True:
         left = deadline - time.perf_counter()
         if left < 1.0 or (stop is not None and stop.is_set()):
             break
         if target is not None and best.objective is not None and best.objective <= target:
             break
-        index_of = {info.id: info.index for info in inst.learners}
         costs = {index_of[k]: c for k, c in best.learner_costs.items()}
         placed = {i for (i, _, _) in best_sites}
-        unplaced = {info.index for info in inst.learners} - placed
+        unplaced = everyone - placed
         free, allowed = chooser.choose(best_sites, costs, unplaced, size)
         inst.focus(free, best_sites, allowed)
         fresh = SolveResult(status="UNKNOWN", seed=best.seed, workers=best.workers,
