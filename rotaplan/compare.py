@@ -467,9 +467,9 @@ def render(result: Comparison) -> str:
     lines = [f"Comparing two {what}", f"  A: {result.a}", f"  B: {result.b}", ""]
     lines += _kpi_table(result.kpis)
     if result.kind == "scenarios":
-        lines += ["", *_scenario_changes(result.changes)]
+        lines += ["", *scenario_change_lines(result.changes)]
     else:
-        lines += ["", *_learner_lines(result.learner_changes)]
+        lines += ["", *learner_change_lines(result.learner_changes)]
         lines += ["", *_supervisor_lines(result.changes)]
     if result.notes:
         lines += ["", *result.notes]
@@ -503,7 +503,7 @@ def _heading(section: str) -> str:
     return SECTION_TITLES.get(section, section.capitalize())
 
 
-def _scenario_changes(changes: list[Change]) -> list[str]:
+def scenario_change_lines(changes: list[Change]) -> list[str]:
     """Changes grouped under a heading per section."""
     if not changes:
         return ["No changes: the two scenarios are the same."]
@@ -523,7 +523,7 @@ def _scenario_changes(changes: list[Change]) -> list[str]:
     return lines
 
 
-def _learner_lines(changes: list[Record]) -> list[str]:
+def learner_change_lines(changes: list[Record]) -> list[str]:
     """One line per learner change, in plain words."""
     if not changes:
         return ["No changes: every learner has the same placements in both plans."]

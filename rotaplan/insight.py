@@ -110,22 +110,28 @@ def bottleneck_lines(items: list[Bottleneck], most: int = 15) -> list[str]:
     return lines
 
 
-def run_capacity(scenario: Scenario, *, add: str | None, track: str, like: str | None,
-                 out: Path, time_limit: float, probes: int, probe_seconds: float,
-                 workers: int, seed: int, as_json: bool, say: Say, note: Say) -> int:
-    """Answer the capacity question, write the plan, print the answer; return the exit code."""
-    newcomer = Newcomer(profession=add, track=track, like=like)
-    try:
-        words = newcomer.describe(scenario)
-    except CapacityError as exc:
-        note(str(exc))
-        return pipeline.EXIT_INVALID
+def find_capacity(scenario: Scenario, newcomer: Newcomer, *, out: Path, time_limit: float,
+                  probes: int, probe_seconds: float, workers: int, seed: int,
+                  note: Say) -> tuple[CapacityAnswer, int]:
+    """Find the maximum, write its checked plan, and value the bottlenecks.
+
+    Returns
+    -------
+    tuple[CapacityAnswer, int]
+        The answer and the exit code (0 when a plan for the maximum was written).
+
+    Raises
+    ------
+    CapacityError
+        If the newcomer cannot be described (unknown profession or learner).
+    """
+    words = newcomer.describe(scenario)
     note(f"finding how many more {words} fit (time limit {time_limit:g}s)...")
     best = maximise(scenario, newcomer, time_limit=time_limit, workers=workers, seed=seed)
     answer = CapacityAnswer(words, best)
     if best.status == "INFEASIBLE" or best.count is None:
-        say(json.dumps(answer.to_json(), indent=2) if as_json else headline(answer))
-        return pipeline.EXIT_INFEASIBLE if best.status == "INFEASIBLE" else pipeline.EXIT_NO_PLAN
+        code = pipeline.EXIT_INFEASIBLE if best.status == "INFEASIBLE" else pipeline.EXIT_NO_PLAN
+        return answer, code
     grown, ids = with_newcomers(scenario, newcomer, best.count)
     note(f"building and checking the plan with {best.count} added...")
     outcome = pipeline.solve_and_write(grown, out, SolveOptions(
@@ -133,8 +139,7 @@ def run_capacity(scenario: Scenario, *, add: str | None, track: str, like: str |
     if outcome.exit_code != pipeline.EXIT_OK or outcome.result.plan is None:
         note(f"the plan with {best.count} added could not be written "
              f"(status {outcome.result.status})")
-        say(json.dumps(answer.to_json(), indent=2) if as_json else headline(answer))
-        return outcome.exit_code
+        return answer, outcome.exit_code
     (out / "scenario.yaml").write_text(dump_scenario(
         grown.model_dump(exclude_defaults=True),
         header=f"{scenario.programme.name} with {best.count} more {words} (rotaplan capacity)"),
@@ -148,6 +153,25 @@ def run_capacity(scenario: Scenario, *, add: str | None, track: str, like: str |
     answer.bottlenecks = value_bottlenecks(scenario, newcomer, best, found, probes=probes,
                                            seconds_each=probe_seconds, workers=workers,
                                            seed=seed, on_probe=probing)
+    return answer, pipeline.EXIT_OK
+
+
+def run_capacity(scenario: Scenario, *, add: str | None, track: str, like: str | None,
+                 out: Path, time_limit: float, probes: int, probe_seconds: float,
+                 workers: int, seed: int, as_json: bool, say: Say, note: Say) -> int:
+    """Answer the capacity question, write the plan, print the answer; return the exit code."""
+    newcomer = Newcomer(profession=add, track=track, like=like)
+    try:
+        answer, code = find_capacity(scenario, newcomer, out=out, time_limit=time_limit,
+                                     probes=probes, probe_seconds=probe_seconds,
+                                     workers=workers, seed=seed, note=note)
+    except CapacityError as exc:
+        note(str(exc))
+        return pipeline.EXIT_INVALID
+    if code != pipeline.EXIT_OK:
+        say(json.dumps(answer.to_json(), indent=2) if as_json else headline(answer))
+        return code
+    ids = answer.added_ids
     if as_json:
         say(json.dumps(answer.to_json(), indent=2))
         return pipeline.EXIT_OK
