@@ -249,6 +249,49 @@ def check(
 
 
 @app.command()
+def export(
+    plan_dir: Annotated[Path, typer.Argument(help="Directory with the plan files.")],
+    scenario: Annotated[Path, typer.Option(help="Scenario YAML of the plan.",
+                                           show_default=False)],
+    xlsx: Annotated[Path | None, typer.Option(
+        help="Write an Excel workbook (rotations, timetable, loads, KPIs) to this file.",
+        show_default=False)] = None,
+    ics: Annotated[Path | None, typer.Option(
+        help="Write one calendar (.ics) per learner and per supervisor into this directory.",
+        show_default=False)] = None,
+) -> None:
+    """Export a plan as an Excel workbook and/or ICS calendars."""
+    from rotaplan.export import SHEETS, calendars, read_plan_dir, xlsx_bytes
+
+    if xlsx is None and ics is None:
+        err_console.print("say what to write: --xlsx FILE and/or --ics DIR", markup=False)
+        raise typer.Exit(pipeline.EXIT_INVALID)
+    sc = _load_or_exit(scenario).scenario
+    try:
+        plan, summary = read_plan_dir(plan_dir)
+        workbook = xlsx_bytes(sc, plan, summary) if xlsx is not None else None
+        files = calendars(sc, plan) if ics is not None else {}
+    except ValueError as exc:
+        err_console.print(f"cannot export: {exc}", markup=False)
+        raise typer.Exit(pipeline.EXIT_INVALID) from None
+    try:
+        if xlsx is not None and workbook is not None:
+            xlsx.parent.mkdir(parents=True, exist_ok=True)
+            xlsx.write_bytes(workbook)
+            out_console.print(f"wrote {xlsx} (sheets: {', '.join(SHEETS)})", markup=False)
+        if ics is not None:
+            ics.mkdir(parents=True, exist_ok=True)
+            for name, data in files.items():
+                (ics / name).write_bytes(data)
+            learners = sum(1 for name in files if name.startswith("learner-"))
+            out_console.print(f"wrote {len(files)} calendars to {ics}/ ({learners} learners, "
+                              f"{len(files) - learners} supervisors)", markup=False)
+    except OSError as exc:
+        err_console.print(f"cannot write: {exc}", markup=False)
+        raise typer.Exit(pipeline.EXIT_INVALID) from None
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the scenario format."""
     out_console.print(json.dumps(Scenario.model_json_schema(), indent=2), markup=False)
