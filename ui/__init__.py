@@ -1,0 +1,1 @@
+"""The rotaplan configurator (Streamlit): pages over the rotaplan package."""

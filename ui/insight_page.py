@@ -1,0 +1,111 @@
+"""Capacity and 'Why no plan?' pages: the insight tools in plain words."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from rotaplan.insight import find_capacity, headline
+from solver.capacity import CapacityError, Newcomer
+from solver.explain import diagnose
+from ui import state
+
+
+def capacity() -> None:
+    """How many more learners fit, and what limits it."""
+    check = state.validation()
+    st.markdown("How many more learners could the programme take, and what stops it taking "
+                "more? rotaplan adds identical newcomers and finds the most it can place "
+                "while every rule holds, then re-solves with one more unit of each full "
+                "resource to show which change would help most.")
+    if check.scenario is None:
+        st.error("Fix the scenario's problems on the Scenario page first.")
+        return
+    sc = check.scenario
+    cols = st.columns(4)
+    mode = cols[0].radio("Newcomers", ["of a profession", "like an existing learner"],
+                         key="cap_mode")
+    if mode == "of a profession":
+        profession = cols[1].selectbox("Profession", sc.professions, key="cap_profession")
+        track = cols[2].selectbox("Track", ["rotation", "fellowship"], key="cap_track")
+        newcomer = Newcomer(profession=profession, track=track, like=None)
+    else:
+        like = cols[1].selectbox("Like learner", [x.id for x in sc.learners], key="cap_like")
+        newcomer = Newcomer(profession=None, track="rotation", like=like)
+    seconds = cols[3].slider("Time limit (seconds)", 5, 300, 30, key="cap_seconds")
+    probes = st.slider("Bottlenecks to value by re-solving", 0, 12, 4, key="cap_probes",
+                       help="Each takes up to 10 seconds.")
+    if not st.button("Find capacity", type="primary", key="cap_run"):
+        return
+    out = Path(tempfile.mkdtemp(prefix="rotaplan-capacity-"))
+    with st.status("Finding capacity…", expanded=True) as status:
+        try:
+            answer, _code = find_capacity(
+                sc, newcomer, out=out, time_limit=float(seconds), probes=int(probes),
+                probe_seconds=10.0, workers=2, seed=0, note=lambda text: st.write(text))
+        except CapacityError as exc:
+            status.update(label="Cannot answer", state="error")
+            st.error(str(exc))
+            return
+        status.update(label="Done", state="complete", expanded=False)
+    st.subheader(headline(answer).replace("`rotaplan explain`", "the 'Why no plan?' page"))
+    if answer.added_ids:
+        st.caption("The plan for that maximum passed rotaplan's independent check. "
+                   f"Added in it: {', '.join(answer.added_ids)}.")
+    if not answer.bottlenecks:
+        if answer.maximum.count is not None:
+            st.info("No resource at the sites they could use is full: the limit is elsewhere "
+                    "(who may take them, working patterns, cover or site minimums).")
+        return
+    rows = []
+    for item in answer.bottlenecks:
+        if item.gain is None:
+            effect = "not tried"
+        else:
+            effect = f"{'' if item.exact else 'at least '}{item.gain} more"
+        rows.append({"What is full": item.text, "Full in blocks": ", ".join(map(str, item.blocks)),
+                     "One more unit": item.change, "Would let in": effect})
+    st.markdown("**What limits growth** (resources used to the limit where newcomers could "
+                "go; the scarcest first)")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    tried = [b for b in answer.bottlenecks if b.gain is not None]
+    if tried and all(b.gain == 0 for b in tried):
+        st.info("No single one-unit change lets one more in: several limits bind together.")
+
+
+def explanation() -> None:
+    """Why the scenario has no plan, and single changes that would fix it."""
+    check = state.validation()
+    st.markdown("When no plan satisfies every rule, rotaplan finds a smallest set of rules "
+                "and resources that cannot all hold together, then tries one-unit changes "
+                "(one more room, one more place, one more learner for a supervisor) and "
+                "lists those that make a plan possible, each checked by a real solve.")
+    if check.scenario is None:
+        st.error("Fix the scenario's problems on the Scenario page first.")
+        return
+    seconds = st.slider("Time limit (seconds)", 5, 120, 30, key="why_seconds")
+    if not st.button("Explain", type="primary", key="why_run"):
+        return
+    with st.spinner("Looking for the conflict…"):
+        found = diagnose(check.scenario, float(seconds))
+    if found is None:
+        st.success("This scenario has a plan: nothing to explain. Solve it on the Solve page.")
+        return
+    st.error(found.summary)
+    head = "These cannot all hold together" + (
+        " (dropping any one of them would make a plan possible):" if found.minimal else ":")
+    st.markdown(f"**{head}**")
+    st.dataframe(pd.DataFrame([{"Rule": c.rule, "What": c.text} for c in found.conflicts]),
+                 hide_index=True, width="stretch")
+    if found.details:
+        st.markdown("**Why the options are limited**")
+        st.markdown("\n".join(f"- {d}" for d in found.details))
+    if found.suggestions:
+        st.markdown("**Single changes that would make a plan possible** (each checked by a "
+                    "solve)")
+        st.markdown("\n".join(f"- {d}" for d in found.suggestions))
+    else:
+        st.info("No single one-unit change fixes it: several must change together.")

@@ -1,0 +1,201 @@
+"""Results page: the checked plan as KPIs, charts, timetables, changes and downloads."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pandas as pd
+import streamlit as st
+
+from models import Plan, Scenario
+from rotaplan import charts
+from rotaplan.compare import (
+    diff_scenarios,
+    learner_change_lines,
+    learner_changes,
+    scenario_change_lines,
+    utilisation,
+)
+from rotaplan.export import calendars, xlsx_bytes
+from rotaplan.report import kpis
+from rotaplan.store import RunInfo
+from ui import state
+from ui.state import RunView, ss
+
+
+def render() -> None:
+    """Draw the page."""
+    run_id = ss().get("run_id")
+    if run_id is None:
+        st.info("No plan yet: solve the scenario on the Solve page.")
+        return
+    try:
+        view = state.run_view(run_id)
+    except KeyError:
+        st.info("That run was deleted. Solve again, or open another run from History.")
+        return
+    run = view.run
+    st.caption(f"Run {run.id} of **{run.scenario_name}** version {run.version_number}, "
+               f"{run.created_at:%d %b %Y %H:%M} UTC")
+    if run.message:
+        (st.warning if view.plan is not None else st.error)(run.message)
+    if view.plan is None or view.scenario is None:
+        _no_plan(view)
+        return
+    sc, plan = view.scenario, view.plan
+    _headline(view, sc, plan)
+    tabs = st.tabs(["Rotations", "Sites", "Supervisors", "Rooms", "Timetables",
+                    "Preferences", "What changed", "Downloads"])
+    with tabs[0]:
+        st.altair_chart(charts.gantt(sc, plan), width="stretch")
+    with tabs[1]:
+        st.altair_chart(charts.occupancy_heatmap(sc, plan), width="stretch")
+    with tabs[2]:
+        st.altair_chart(charts.supervisor_load(sc, plan), width="stretch")
+    with tabs[3]:
+        block = st.selectbox("Block", sc.programme.block_numbers, key="room_block")
+        st.altair_chart(charts.room_use(sc, plan, int(block)), width="stretch")
+        st.caption("Red outline: every room is in use in that session.")
+    with tabs[4]:
+        ids = [x.id for x in sc.learners]
+        names = {x.id: f"{x.id} · {x.name}" if x.name else x.id for x in sc.learners}
+        learner = st.selectbox("Learner", ids, format_func=names.__getitem__, key="learner")
+        st.dataframe(charts.weekly_timetable(sc, plan, learner), width="stretch")
+    with tabs[5]:
+        st.altair_chart(charts.preference_chart(sc, plan), width="stretch")
+    with tabs[6]:
+        _changes(view)
+    with tabs[7]:
+        _downloads(view, sc, plan)
+
+
+def _headline(view: RunView, sc: Scenario, plan: Plan) -> None:
+    run = view.run
+    k = kpis(sc, plan)
+    proven = run.status == "OPTIMAL"
+    st.success(f"**{run.status}**: "
+               + ("the best possible plan (proven). " if proven else "a good plan, not proven "
+                  "best within the time limit. ")
+               + "Every rule was verified by rotaplan's independent checker.")
+    cols = st.columns(6)
+    cols[0].metric("Placed", f"{k.placed}/{k.learners}")
+    cols[1].metric("First choice", f"{k.first_choice}/{k.with_preferences}",
+                   help="Learners with preferences placed at least once at their first choice")
+    share = f"{100 * k.top3_placements / k.placements:.0f}%" if k.placements else "–"
+    cols[2].metric("Top-3 placements", share,
+                   help=f"{k.top3_placements} of {k.placements} placements")
+    cols[3].metric("Worst-off learner", k.worst_learner_cost,
+                   help="Largest preference cost of one learner over the year (0 is best)")
+    used = utilisation(sc, plan)
+    cols[4].metric("Site places used", "–" if used is None else f"{used:g}%")
+    gap = "" if run.bound is None or not run.objective else (
+        f"gap {100 * max(0.0, run.objective - run.bound) / abs(run.objective):.1f}%")
+    cols[5].metric("Cost", "–" if run.objective is None else f"{run.objective:g}",
+                   help=f"Lower is better. Bound {run.bound}. {gap} "
+                        f"Solved in {run.seconds:.1f} s.")
+
+
+def _no_plan(view: RunView) -> None:
+    run = view.run
+    st.error(f"No plan: {run.status}.")
+    if run.explanation:
+        st.markdown("**Why:**")
+        st.code(run.explanation, language=None)
+        st.info("The 'Why no plan?' page explains it in more depth and tests single fixes.")
+    elif run.status == "UNKNOWN":
+        st.info("No plan was found within the time limit. Try a longer limit on the Solve page.")
+
+
+def _previous_runs(view: RunView) -> list[int]:
+    runs = state.store().runs(scenario_id=view.run.scenario_id)
+    return [r.id for r in runs if r.id != view.run.id and r.assignments_csv is not None]
+
+
+def _changes(view: RunView) -> None:
+    others = _previous_runs(view)
+    if not others:
+        st.info("This is the first plan of this scenario. Change something (a room count, a "
+                "supervisor) and solve again to see what changed and why.")
+        return
+    older = [r for r in others if r < view.run.id] or others
+    store = state.store()
+    labels = {r: run_label(store.run(r)) for r in others}
+    other = st.selectbox("Compare with", others, index=others.index(older[0]),
+                         format_func=labels.__getitem__, key="compare_with")
+    before = state.run_view(other)
+    if before.scenario is None or before.plan is None or view.scenario is None:
+        st.warning("That run has no plan to compare.")
+        return
+    changes = diff_scenarios(before.scenario, view.scenario)
+    st.markdown("**What you changed in the scenario**")
+    st.code("\n".join(scenario_change_lines(changes)), language=None)
+    assert view.plan is not None
+    a, b = kpis(before.scenario, before.plan), kpis(view.scenario, view.plan)
+    figures = pd.DataFrame([
+        ("Cost (lower is better)", before.run.objective, view.run.objective),
+        ("Learners placed", a.placed, b.placed),
+        ("First choice", a.first_choice, b.first_choice),
+        ("Top-3 placements", a.top3_placements, b.top3_placements),
+        ("Worst-off learner cost", a.worst_learner_cost, b.worst_learner_cost),
+    ], columns=["Key figure", f"run {before.run.id}", f"run {view.run.id}"])
+    figures["change"] = figures.iloc[:, 2] - figures.iloc[:, 1]
+    st.markdown("**How the plan's key figures moved**")
+    st.dataframe(figures, hide_index=True, width="stretch")
+    moved = learner_changes(before.plan, view.plan)
+    st.markdown("**Who moved**")
+    st.code("\n".join(learner_change_lines(moved)), language=None)
+
+
+def run_label(run: RunInfo) -> str:
+    """A run in a few words: ``run 4 (version 2, OPTIMAL, cost 167)``."""
+    cost = "" if run.objective is None else f", cost {run.objective:g}"
+    return f"run {run.id} (version {run.version_number}, {run.status}{cost})"
+
+
+def _downloads(view: RunView, sc: Scenario, plan: Plan) -> None:
+    run = view.run
+    stem = f"{run.scenario_name or 'plan'}-run{run.id}".replace(" ", "-")
+    st.markdown("The plan files follow the rotaplan contract, so anyone can check them "
+                "with an independent checker.")
+    cols = st.columns(3)
+    cols[0].download_button("assignments.csv", run.assignments_csv or "",
+                            file_name="assignments.csv", mime="text/csv", key="dl_assign")
+    cols[1].download_button("timetable.csv", run.timetable_csv or "",
+                            file_name="timetable.csv", mime="text/csv", key="dl_time")
+    cols[2].download_button("summary.json", json.dumps(run.summary, indent=2) + "\n",
+                            file_name="summary.json", mime="application/json",
+                            key="dl_summary")
+    cols = st.columns(3)
+    cols[0].download_button("Plan as a zip (CSV, summary, scenario)", _zip(view),
+                            file_name=f"{stem}.zip", mime="application/zip", key="dl_zip")
+    cols[1].download_button("Excel workbook", xlsx_bytes(sc, plan, run.summary),
+                            file_name=f"{stem}.xlsx", key="dl_xlsx",
+                            mime="application/vnd.openxmlformats-officedocument."
+                                 "spreadsheetml.sheet")
+    if sc.programme.start is None:
+        cols[2].caption("Calendars need a programme start date (Scenario page).")
+    else:
+        cols[2].download_button("Calendars (.ics, one per learner and supervisor)",
+                                _calendar_zip(sc, plan), file_name=f"{stem}-calendars.zip",
+                                mime="application/zip", key="dl_ics")
+
+
+def _zip(view: RunView) -> bytes:
+    run = view.run
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("assignments.csv", run.assignments_csv or "")
+        z.writestr("timetable.csv", run.timetable_csv or "")
+        z.writestr("summary.json", json.dumps(run.summary, indent=2) + "\n")
+        z.writestr("scenario.yaml", view.yaml_text)
+    return buffer.getvalue()
+
+
+def _calendar_zip(sc: Scenario, plan: Plan) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in sorted(calendars(sc, plan).items()):
+            z.writestr(name, data)
+    return buffer.getvalue()

@@ -1,0 +1,301 @@
+"""Scenario page: open, upload or start a scenario, and edit it in tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from rotaplan import tables
+from ui import state
+from ui.state import ss
+
+PROBLEM = "problem"
+
+HELP = {
+    "settings": "Care settings learners rotate through (stroke, community rehab, primary care…).",
+    "sites": "Placement sites. Capacity: learners per block (a number, or block: number pairs "
+             "such as '1: 2, 3: 1'). Rooms: clinical rooms per session (blank: no limit); "
+             "add exceptions for single sessions in the next table.",
+    "rooms": "Rooms in one session at one site, overriding the site's Rooms column. "
+             "If the site's Rooms cell is blank, sessions not listed here have no rooms.",
+    "supervisors": "Who supervises at each site, how many learners at once, and on which "
+                   "sessions (blank: whenever the site is open).",
+    "learners": "One row per learner. Preferences: sites or settings, best first. "
+                "Pinned: block: site pairs such as '1: market-pcn'.",
+    "supervision": "Which professions may supervise a learner profession (by default, "
+                   "only their own).",
+}
+
+COLUMN_HELP = {
+    "accepts": "Professions the site takes, comma separated (blank: all)",
+    "capacity": "Learners at once (blank: no limit)",
+    "min_learners": "Learners the site needs every block (or block: number pairs)",
+    "open_sessions": "Sessions the site is open, comma separated (blank: all)",
+    "rooms": "Clinical rooms per session (blank: no limit)",
+    "sessions": "Sessions worked, comma separated (blank: all the site's sessions)",
+    "unavailable_blocks": "Blocks away, comma separated",
+    "sessions_per_week": "Sessions worked each week (blank: all available)",
+    "available_sessions": "Sessions the learner can work (blank: all)",
+    "blocks": "Blocks in the programme (blank: all)",
+    "preferences": "Sites or settings, best first, comma separated",
+    "avoid": "Sites or settings never to use",
+    "pinned": "Fixed placements, block: site pairs",
+    "supervised_by": "Professions that may supervise, comma separated",
+}
+
+
+def render() -> None:
+    """Draw the page."""
+    _source_bar()
+    check = state.validation()
+    _status(check)
+    _programme(check)
+    for table in ("settings", "sites", "rooms", "supervisors", "learners", "supervision"):
+        _table(table, check)
+    _tracks()
+
+
+def _source_bar() -> None:
+    left, middle, right = st.columns([2, 3, 2])
+    with left:
+        names = list(state.SHIPPED)
+        choice = st.selectbox("Shipped scenario", names, index=names.index("demo")
+                              if "demo" in names else 0, key="shipped_choice")
+        cols = st.columns(2)
+        if cols[0].button("Open", key="open_shipped", help="Replace the editor with it"):
+            state.open_shipped(choice)
+            st.rerun()
+        if cols[1].button("Start blank", key="open_blank"):
+            state.open_blank()
+            st.rerun()
+    with middle:
+        upload = st.file_uploader("Upload a scenario (YAML, up to 2 MB)", type=["yaml", "yml"],
+                                  key="upload")
+        if upload is not None and ss().get("uploaded") != upload.file_id:
+            ss().uploaded = upload.file_id
+            error = state.open_upload(upload.name, upload.getvalue())
+            if error:
+                st.error(error)
+            else:
+                st.rerun()
+    with right:
+        st.markdown(f"**Editing:** {ss().source}")
+        if ss().scenario_id is not None:
+            st.caption(f"Saved as scenario {ss().scenario_id} (every edit is kept; "
+                       "see History)")
+        else:
+            st.caption("Not saved yet: saved on your first edit or solve")
+        st.download_button("Download YAML", tables.to_yaml(ss().tables),
+                           file_name=_file_name(), mime="application/x-yaml",
+                           key="download_yaml")
+
+
+def _file_name() -> str:
+    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in ss().source.split(".")[0])
+    return f"{stem or 'scenario'}.yaml"
+
+
+def _status(check: tables.Validation) -> None:
+    errors = check.errors
+    if errors:
+        st.error(f"{len(errors)} problem(s) to fix before solving. Each is also shown "
+                 "next to its table below.")
+        frames = ss().tables.frames
+        lines = [f"- **{p.where(frames.get(p.table))}**: {p.message}" for p in errors[:30]]
+        if len(errors) > 30:
+            lines.append(f"- … and {len(errors) - 30} more")
+        st.markdown("\n".join(lines))
+    elif check.scenario is not None:
+        sc = check.scenario
+        fellows = sum(1 for x in sc.learners if x.track == "fellowship")
+        st.success(f"**{sc.programme.name}**: {len(sc.learners)} learners ({fellows} fellows), "
+                   f"{len(sc.sites)} sites, {len(sc.supervisor_site)} supervisors, "
+                   f"{sc.programme.blocks} blocks of {sc.programme.block_weeks} weeks. "
+                   "Ready to solve.")
+    for p in check.problems:
+        if p.severity == "warning":
+            st.warning(f"{p.where(ss().tables.frames.get(p.table))}: {p.message}")
+
+
+def _field_errors(check: tables.Validation, table: str, column: str | None) -> None:
+    for p in check.for_table(table):
+        if p.column == column and p.severity == "error":
+            st.error(p.message)
+
+
+def _programme(check: tables.Validation) -> None:
+    st.subheader("Programme")
+    prog = ss().tables.programme
+    gen = ss().gen.get("forms", 0)
+    fields = [("name", "Programme name"), ("start", "Start date (YYYY-MM-DD)"),
+              ("blocks", "Blocks in the year"), ("block_weeks", "Weeks per block")]
+    cols = st.columns(4)
+    for col, (key, label) in zip(cols, fields, strict=True):
+        with col:
+            st.text_input(label, prog.get(key, ""), key=f"prog-{key}-{gen}",
+                          on_change=_set_programme, args=(key, f"prog-{key}-{gen}"))
+            _field_errors(check, "programme", key)
+    wide = st.columns([3, 2, 2])
+    with wide[0]:
+        st.text_input("Weekly sessions, in order (blank: Mon-AM … Fri-PM)",
+                      prog.get("sessions", ""), key=f"prog-sessions-{gen}",
+                      on_change=_set_programme, args=("sessions", f"prog-sessions-{gen}"))
+        _field_errors(check, "programme", "sessions")
+    with wide[1]:
+        st.text_input("Central teaching sessions", prog.get("teaching_sessions", ""),
+                      key=f"prog-teaching_sessions-{gen}", on_change=_set_programme,
+                      args=("teaching_sessions", f"prog-teaching_sessions-{gen}"))
+        _field_errors(check, "programme", "teaching_sessions")
+    with wide[2]:
+        st.text_input("Professions", ", ".join(ss().tables.professions),
+                      key=f"professions-{gen}", on_change=_set_professions,
+                      args=(f"professions-{gen}",))
+        for p in check.for_table("professions"):
+            st.error(p.message)
+    for p in check.for_table("programme"):
+        if p.column not in {"name", "start", "blocks", "block_weeks", "sessions",
+                            "teaching_sessions"}:
+            st.error(p.message)
+
+
+def _set_programme(field: str, key: str) -> None:
+    ss().tables.programme[field] = str(ss()[key]).strip()
+    state.changed("forms-programme")
+
+
+def _set_professions(key: str) -> None:
+    ss().tables.professions = tables.parse_list(ss()[key]) or []
+    state.changed("forms-professions")
+
+
+def _options(table: str) -> dict[str, list[str]]:
+    frames = ss().tables.frames
+    settings = [s for s in frames["settings"]["id"] if s]
+    sites = [s for s in frames["sites"]["id"] if s]
+    professions = list(ss().tables.professions)
+    return {"setting": settings, "site_id": sites, "profession": professions,
+            "learner_profession": professions, "track": ["rotation", "fellowship"]}
+
+
+def _column_config(table: str) -> dict[str, Any]:
+    options = _options(table)
+    config: dict[str, Any] = {PROBLEM: st.column_config.TextColumn(
+        "⚠ problem", disabled=True, width="medium",
+        help="What is wrong with this row, in plain words")}
+    for column in tables.COLUMNS[table]:
+        help_text = COLUMN_HELP.get(column)
+        if table == "supervisors" and column == "capacity":
+            help_text = "Learners supervised at once"
+        if options.get(column):
+            values = list(dict.fromkeys([*options[column],
+                                         *[v for v in ss().tables.frames[table][column] if v]]))
+            config[column] = st.column_config.SelectboxColumn(column, options=values,
+                                                              help=help_text)
+        else:
+            config[column] = st.column_config.TextColumn(column, help=help_text)
+    return config
+
+
+def _table(table: str, check: tables.Validation) -> None:
+    frame = ss().tables.frames[table]
+    st.subheader(tables.TABLE_TITLES[table])
+    st.caption(HELP[table])
+    shown = frame.copy()
+    messages = check.row_messages(table, len(frame))
+    if any(messages):  # a problem column only where there is something to say
+        shown.insert(0, PROBLEM, messages)
+    key = f"editor-{table}-{ss().gen.get(table, 0)}"
+    st.data_editor(shown, key=key, num_rows="dynamic", hide_index=True,
+                   column_config=_column_config(table), width="stretch")
+    changes = ss().get(key) or {}
+    if any(changes.get(k) for k in ("edited_rows", "added_rows", "deleted_rows")):
+        # fold the edit into the scenario, save it, and redraw with fresh problems
+        ss().tables.frames[table] = tables.apply_editor_changes(frame, changes,
+                                                                ignore=(PROBLEM,))
+        state.changed(table)
+        st.rerun()
+    for p in check.for_table(table):
+        if p.severity != "error":
+            continue
+        if p.row is None:
+            st.error(p.message)
+    bad = sum(1 for m in messages if m)
+    if bad:
+        st.error(f"{bad} row(s) in {tables.TABLE_TITLES[table]} need attention: see the "
+                 "⚠ problem column.")
+
+
+def _tracks() -> None:
+    st.subheader("Tracks")
+    tracks = ss().tables.tracks
+    settings = [s for s in ss().tables.frames["settings"]["id"] if s]
+    gen = ss().gen.get("forms", 0)
+    rotation = tracks.get("rotation") if isinstance(tracks.get("rotation"), dict) else {}
+    fellowship = tracks.get("fellowship") if isinstance(tracks.get("fellowship"), dict) else None
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Rotation track**: learners who rotate between settings")
+        cover = [c for c in rotation.get("cover", []) if isinstance(c, str)]
+        st.multiselect("Settings every rotating learner must visit", list(dict.fromkeys(
+            [*settings, *cover])), default=cover, key=f"cover-{gen}",
+            on_change=_set_track, args=("rotation", "cover", f"cover-{gen}"))
+        st.checkbox("Never the same site twice", bool(rotation.get("no_repeat_site", True)),
+                    key=f"norepeat-{gen}", on_change=_set_track,
+                    args=("rotation", "no_repeat_site", f"norepeat-{gen}"))
+    with right:
+        st.markdown("**Fellowship track**: a base practice plus protected partner sessions")
+        on = st.checkbox("Programme has fellows", fellowship is not None, key=f"fellows-{gen}",
+                         on_change=_toggle_fellowship, args=(f"fellows-{gen}",))
+        if on and fellowship is not None:
+            base = fellowship.get("base_setting")
+            choices = list(dict.fromkeys([*settings, *([base] if base else [])]))
+            st.selectbox("Base setting", choices, index=choices.index(base)
+                         if base in choices else None, key=f"base-{gen}", on_change=_set_track,
+                         args=("fellowship", "base_setting", f"base-{gen}"))
+            partners = [c for c in fellowship.get("partner_settings", []) if isinstance(c, str)]
+            st.multiselect("Partner settings", list(dict.fromkeys([*settings, *partners])),
+                           default=partners, key=f"partners-{gen}", on_change=_set_track,
+                           args=("fellowship", "partner_settings", f"partners-{gen}"))
+            cols = st.columns(2)
+            cols[0].number_input("Partner sessions a week", 0, 100,
+                                 _int(fellowship.get("partner_sessions"), 0),
+                                 key=f"psessions-{gen}", on_change=_set_track,
+                                 args=("fellowship", "partner_sessions", f"psessions-{gen}"))
+            cols[1].number_input("Distinct partner settings over the year", 0, 100,
+                                 _int(fellowship.get("distinct_partner_settings"), 0),
+                                 key=f"distinct-{gen}", on_change=_set_track,
+                                 args=("fellowship", "distinct_partner_settings",
+                                       f"distinct-{gen}"))
+    for p in state.validation().for_table("tracks"):
+        if p.severity == "error":
+            st.error(f"{p.column or 'tracks'}: {p.message}")
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _set_track(track: str, field: str, key: str) -> None:
+    tracks = ss().tables.tracks
+    section = tracks.setdefault(track, {})
+    if not isinstance(section, dict):
+        section = tracks[track] = {}
+    section[field] = ss()[key]
+    state.changed("forms-tracks")
+
+
+def _toggle_fellowship(key: str) -> None:
+    tracks = ss().tables.tracks
+    if ss()[key]:
+        tracks["fellowship"] = {"base_setting": "", "partner_settings": [],
+                                "partner_sessions": 0}
+    else:
+        tracks.pop("fellowship", None)
+    state.changed("forms")
+
+
+def frame_of(table: str) -> pd.DataFrame:
+    """The current table (for tests and other pages)."""
+    return ss().tables.frames[table]

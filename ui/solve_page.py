@@ -1,0 +1,115 @@
+"""Solve page: objective and search settings, a live progress display, Cancel."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import streamlit as st
+
+from rotaplan.solve_job import SolveJob
+from solver import SolveOptions
+from ui import state
+from ui.state import ss
+
+FAIRNESS = {"none": "Lowest total preference cost",
+            "minimax": "Fairest first (best worst-off learner), then lowest total"}
+
+
+def render() -> None:
+    """Draw the page."""
+    check = state.validation()
+    job: SolveJob | None = ss().get("job")
+    st.subheader("What to optimise")
+    _objective()
+    st.subheader("Search")
+    cores = os.cpu_count() or 2
+    cols = st.columns(3)
+    cols[0].slider("Time limit (seconds)", 5, 600, 60, step=5, key="time_limit",
+                   help="The solver stops at this limit and keeps the best plan found; "
+                        "small and medium cohorts are usually proven optimal well before.")
+    cols[1].number_input("Solver threads", 1, cores, min(2, cores), key="workers",
+                         help=f"This machine has {cores} cores.")
+    cols[2].number_input("Random seed", 0, 10_000, 0, key="seed",
+                         help="The same scenario and seed give the same plan.")
+    if check.errors:
+        st.error(f"The scenario has {len(check.errors)} problem(s); fix them on the "
+                 "Scenario page before solving.")
+    blocked = bool(check.errors) or check.scenario is None or job is not None
+    if st.button("Solve", type="primary", disabled=blocked, key="solve"):
+        assert check.scenario is not None
+        options = SolveOptions(time_limit=float(ss().time_limit), workers=int(ss().workers),
+                               seed=int(ss().seed))
+        state.start_job(check.scenario, options)
+        st.rerun()
+    if ss().get("job") is not None:
+        progress()
+    elif ss().get("run_id") is not None:
+        run = state.store().run(ss().run_id)
+        st.info(f"Last run: {run.status}"
+                + (f", objective {run.objective:g}" if run.objective is not None else "")
+                + f" in {run.seconds:.1f} s. See the Results page.")
+
+
+def _objective() -> None:
+    objective = ss().tables.objective
+    gen = ss().gen.get("forms", 0)
+    cols = st.columns(3)
+    fairness = objective.get("fairness") or "none"
+    cols[0].radio("Priority", list(FAIRNESS), format_func=FAIRNESS.__getitem__,
+                  index=list(FAIRNESS).index(fairness) if fairness in FAIRNESS else 0,
+                  key=f"fairness-{gen}", on_change=_set, args=("fairness", f"fairness-{gen}"))
+    cols[1].checkbox("Allow learners to be left out when the programme is full",
+                     bool(objective.get("allow_unplaced", False)), key=f"unplaced-{gen}",
+                     on_change=_set, args=("allow_unplaced", f"unplaced-{gen}"),
+                     help="Without this, a programme that cannot place everyone has no plan "
+                          "(see 'Why no plan?').")
+    penalty = objective.get("unplaced_penalty", 1000)
+    cols[2].number_input("Cost of leaving one learner out", 0, 1_000_000,
+                         penalty if isinstance(penalty, int) else 1000, step=100,
+                         key=f"penalty-{gen}", on_change=_set,
+                         args=("unplaced_penalty", f"penalty-{gen}"),
+                         help="In preference-rank units: 1 is one step down a learner's list.",
+                         disabled=not objective.get("allow_unplaced", False))
+
+
+def _set(field: str, key: str) -> None:
+    value = ss()[key]
+    defaults = {"fairness": "none", "allow_unplaced": False, "unplaced_penalty": 1000}
+    if value == defaults[field]:
+        ss().tables.objective.pop(field, None)  # keep the YAML minimal: the default
+    else:
+        ss().tables.objective[field] = value
+    state.changed("forms-objective")
+
+
+@st.fragment(run_every=0.5)
+def progress() -> None:
+    """Live progress of the running solve (redrawn every half second)."""
+    job: SolveJob | None = ss().get("job")
+    if job is None:
+        return
+    log = job.poll()
+    if not job.running:
+        st.rerun(scope="app")  # the app records the run and opens Results
+        return
+    limit = job.options.time_limit
+    st.progress(min(1.0, job.elapsed / limit),
+                text=f"Solving… {job.elapsed:.0f} s of at most {limit:.0f} s"
+                     + (" (stopping…)" if job.cancelled else ""))
+    cols = st.columns(4)
+    cols[0].metric("Best plan (cost)", "—" if log.objective is None else f"{log.objective:g}")
+    cols[1].metric("Proven lower bound", "—" if log.bound is None else f"{log.bound:g}")
+    gap = None
+    if log.objective is not None and log.bound is not None and log.objective:
+        gap = max(0.0, (log.objective - log.bound) / abs(log.objective))
+    cols[2].metric("Gap", "—" if gap is None else f"{100 * gap:.1f}%")
+    cols[3].metric("Phase", {"fairness": "fairness first", "total": "total cost"}.get(
+        log.phase or "", "starting"))
+    points = [(e.seconds, e.objective, e.bound) for e in log.events if e.phase == log.phase]
+    if points:
+        frame = pd.DataFrame(points, columns=["seconds", "best plan", "bound"])
+        st.line_chart(frame.ffill(), x="seconds", height=180)
+    if st.button("Cancel", key="cancel", disabled=job.cancelled,
+                 help="Stop the search now and keep the best plan found so far."):
+        job.cancel()

@@ -1,0 +1,269 @@
+"""Session state of the configurator: the scenario being edited, its saved versions, solves.
+
+Everything the user types lives in ``st.session_state`` (it survives reruns)
+and is saved to the store as a draft version (it survives a refresh: the URL
+carries ``?scenario=ID``). A solve runs on a :class:`~rotaplan.solve_job.SolveJob`
+thread; when it ends, :func:`finish_job` records the run against the version
+that was solved, so every plan can be traced to the scenario that made it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from models import Plan, Scenario, ScenarioError, parse_scenario_text
+from rotaplan import tables
+from rotaplan.pipeline import EXIT_CHECK_FAILED, EXIT_OK
+from rotaplan.solve_job import SolveJob
+from rotaplan.store import RunInfo, Store, default_url
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = {p.stem: p for p in sorted((ROOT / "instances").glob("*.yaml"))}
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+PAGES = ["Scenario", "Solve", "Results", "Capacity", "Why no plan?", "History"]
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> Store:
+    return Store(url)
+
+
+def store() -> Store:
+    """The database of saved scenarios and runs (``ROTAPLAN_DB_URL`` or a local SQLite file)."""
+    return _store(default_url())
+
+
+def ss() -> Any:
+    """Streamlit's session state (typed loosely; keys are listed in :func:`init`)."""
+    return st.session_state
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def init() -> None:
+    """Fill the session on its first run: reopen ``?scenario=ID`` or open the demo."""
+    if "tables" in ss():
+        return
+    ss().gen = {}
+    ss().job = None
+    ss().run_id = None
+    ss().notice = None
+    wanted = st.query_params.get("scenario")
+    if wanted and wanted.isdigit():
+        try:
+            open_version(store().latest_version(int(wanted)).id)
+            runs = store().runs(scenario_id=int(wanted))
+            ss().run_id = runs[0].id if runs else None
+            return
+        except KeyError:
+            ss().notice = f"Saved scenario {wanted} no longer exists; opened the demo instead."
+    open_shipped("demo" if "demo" in SHIPPED else next(iter(SHIPPED)))
+
+
+def _set_tables(opened: tables.ScenarioTables, source: str) -> None:
+    ss().tables = opened
+    ss().source = source
+    ss().saved_yaml = tables.to_yaml(opened)  # what the opened version says, as tables
+    ss().gen = {name: ss().gen.get(name, 0) + 1 for name in [*tables.COLUMNS, "forms"]}
+
+
+def open_shipped(name: str) -> None:
+    """Open a scenario shipped in ``instances/`` (saved once the user edits or solves it)."""
+    _set_tables(tables.from_text(SHIPPED[name].read_text(encoding="utf-8")), f"{name}.yaml")
+    ss().scenario_id = None
+    ss().version_id = None
+    ss().original_text = SHIPPED[name].read_text(encoding="utf-8")
+    st.query_params.clear()
+
+
+def open_blank() -> None:
+    """Start a new, empty scenario."""
+    _set_tables(tables.empty_tables(), "new scenario")
+    ss().scenario_id = None
+    ss().version_id = None
+    ss().original_text = None
+    st.query_params.clear()
+
+
+def open_upload(name: str, data: bytes) -> str | None:
+    """Open an uploaded YAML file and save it; return an error in plain words, or None."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        return (f"{name} is {len(data) / 1e6:.1f} MB; the limit is "
+                f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Upload a smaller scenario file.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"{name} is not UTF-8 text; save it as UTF-8 YAML and upload it again."
+    try:
+        opened = tables.from_text(text)
+    except ValueError as exc:
+        return f"{name} could not be read: {exc}"
+    _set_tables(opened, name)
+    version = store().create_scenario(Path(name).stem, text, note=f"uploaded {name}")
+    _adopt(version.scenario_id, version.id)
+    ss().original_text = text
+    return None
+
+
+def open_version(version_id: int) -> None:
+    """Open a saved version into the editor."""
+    version = store().version(version_id)
+    name = next((s.name for s in store().list_scenarios() if s.id == version.scenario_id), "")
+    try:
+        opened = tables.from_text(version.yaml_text)
+    except ValueError:
+        opened = tables.empty_tables()
+    _set_tables(opened, f"{name} v{version.number}")
+    _adopt(version.scenario_id, version.id)
+    ss().original_text = version.yaml_text
+
+
+def _adopt(scenario_id: int, version_id: int) -> None:
+    ss().scenario_id = scenario_id
+    ss().version_id = version_id
+    st.query_params["scenario"] = str(scenario_id)
+
+
+def persist(note: str = "edited") -> int:
+    """Save the tables as the current draft version; return its id.
+
+    A version is stored only when the tables say something new, so solving a
+    scenario just opened runs against the version that was opened.
+    """
+    text = tables.to_yaml(ss().tables)
+    if ss().scenario_id is None:
+        name = Path(ss().source).stem or "scenario"
+        first = store().create_scenario(name, ss().original_text or text,
+                                        note=f"opened {ss().source}")
+        _adopt(first.scenario_id, first.id)
+    if text == ss().saved_yaml and ss().version_id is not None:
+        return int(ss().version_id)
+    version = store().save_draft(ss().scenario_id, text, note)
+    ss().saved_yaml = text
+    ss().version_id = version.id
+    return version.id
+
+
+def changed(table: str) -> None:
+    """Mark a table as changed: new editor keys, and a saved draft."""
+    ss().gen[table] = ss().gen.get(table, 0) + 1
+    persist()
+
+
+def go(page: str) -> None:
+    """Switch to another page (applied before the page selector is drawn)."""
+    ss().goto = page
+    st.rerun()
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validation() -> tables.Validation:
+    """The current tables validated (memoised per table generation)."""
+    key = tuple(sorted(ss().gen.items()))
+    cached = ss().get("validation")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    result = tables.validate(ss().tables)
+    ss().validation = (key, result)
+    return result
+
+
+# --------------------------------------------------------------------------- solves
+
+
+def start_job(scenario: Scenario, options: Any) -> None:
+    """Save the version being solved and start the solve thread."""
+    version_id = persist()
+    ss().job = SolveJob(scenario, options)
+    ss().job_meta = {"version_id": version_id, "options": {
+        "time_limit": options.time_limit, "workers": options.workers, "seed": options.seed}}
+
+
+def finish_job() -> bool:
+    """Record a finished solve as a run; True when one was recorded now."""
+    job: SolveJob | None = ss().get("job")
+    if job is None or job.running:
+        return False
+    job.poll()
+    ss().job = None
+    meta = ss().job_meta
+    out = job.out_dir
+    if job.outcome is None:
+        run = store().record_run(meta["version_id"], status="FAILED", objective=None,
+                                 bound=None, seconds=job.elapsed, options=meta["options"],
+                                 summary={}, message=job.error)
+        ss().run_id = run.id
+        return True
+    result, code = job.outcome.result, job.outcome.exit_code
+    summary = _read_json(out / "summary.json")
+    status = "CHECK FAILED" if code == EXIT_CHECK_FAILED else result.status
+    message = None
+    if job.cancelled:
+        message = f"Stopped by Cancel after {job.elapsed:.1f} s; the best plan found is kept."
+    if code == EXIT_CHECK_FAILED:
+        message = ("The solver's plan failed rotaplan's independent check, so it is not "
+                   "shown as a plan: " + "; ".join(summary.get("check_failed", [])[:5]))
+    has_plan = code == EXIT_OK and result.plan is not None
+    explanation = out / "explanation.txt"
+    run = store().record_run(
+        meta["version_id"], status=status, objective=result.objective,
+        bound=result.best_bound, seconds=result.solve_seconds,
+        options=meta["options"] | {"cancelled": job.cancelled, "terms": result.terms},
+        summary=summary,
+        assignments_csv=(out / "assignments.csv").read_text() if has_plan else None,
+        timetable_csv=(out / "timetable.csv").read_text() if has_plan else None,
+        explanation=explanation.read_text() if explanation.exists() else None,
+        message=message)
+    ss().run_id = run.id
+    ss().goto = "Results"
+    return True
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A recorded run with its scenario and plan rebuilt for display."""
+
+    run: RunInfo
+    scenario: Scenario | None
+    plan: Plan | None
+    yaml_text: str
+
+
+def run_view(run_id: int) -> RunView:
+    """A run, its scenario version and its plan (memoised in the session)."""
+    cache: dict[int, RunView] = ss().setdefault("run_views", {})
+    if run_id in cache:
+        return cache[run_id]
+    run = store().run(run_id)
+    text = store().version(run.version_id).yaml_text
+    try:
+        scenario: Scenario | None = parse_scenario_text(text, "scenario").scenario
+    except ScenarioError:
+        scenario = None
+    plan = None
+    if run.assignments_csv is not None and run.timetable_csv is not None:
+        a = pd.read_csv(io.StringIO(run.assignments_csv), dtype=str, keep_default_na=False)
+        t = pd.read_csv(io.StringIO(run.timetable_csv), dtype=str, keep_default_na=False)
+        a["block"] = a["block"].astype(int)
+        t["block"] = t["block"].astype(int)
+        plan = Plan(a, t)
+    view = RunView(run, scenario, plan, text)
+    cache[run_id] = view
+    return view
