@@ -15,6 +15,9 @@ import pandas as pd
 from models import Plan, Scenario
 from rotaplan.report import placement_costs
 
+GANTT_COLUMNS = ["learner", "learner_id", "profession", "role", "block", "block_start",
+                 "block_end", "from", "to", "site", "site_id", "setting", "supervisor_id",
+                 "preference"]
 RANK_LABELS = ["1st choice", "2nd choice", "3rd choice", "4th or later", "not listed",
                "no preferences"]
 
@@ -55,7 +58,7 @@ def gantt_data(scenario: Scenario, plan: Plan) -> pd.DataFrame:
             "supervisor_id": rec["supervisor_id"],
             "preference": _rank_label(scenario, learner.id, int(rec["preference_cost"])),
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=GANTT_COLUMNS)
 
 
 def _rank_label(scenario: Scenario, learner_id: str, cost: int) -> str:
@@ -122,8 +125,8 @@ def occupancy_heatmap(scenario: Scenario, plan: Plan) -> alt.LayerChart:
     """Site × block heatmap of learners placed (labels: used/capacity)."""
     data = occupancy_data(scenario, plan)
     base = alt.Chart(data, title="Site occupancy by block (learners / capacity)").encode(
-        x=alt.X("block:O", title="Block"),
-        y=alt.Y("site_id:N", title=None, sort=None),
+        x=alt.X("block:O", title="Block", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("site_id:N", title=None, sort=None, axis=alt.Axis(labelOverlap=False)),
         tooltip=["site", "setting", "block", "learners", "capacity"],
     )
     cells = base.mark_rect().encode(
@@ -131,7 +134,7 @@ def occupancy_heatmap(scenario: Scenario, plan: Plan) -> alt.LayerChart:
     labels = base.mark_text(fontSize=11).encode(
         text="label:N",
         color=alt.condition("datum.learners > 1", alt.value("white"), alt.value("black")))
-    return (cells + labels).properties(height=max(200, 22 * len(scenario.sites)))
+    return (cells + labels).properties(height=alt.Step(24))
 
 
 def supervisor_load_data(scenario: Scenario, plan: Plan) -> pd.DataFrame:
@@ -156,15 +159,14 @@ def supervisor_load(scenario: Scenario, plan: Plan) -> alt.LayerChart:
     """Supervisor × block heatmap of learners supervised (labels: used/capacity)."""
     data = supervisor_load_data(scenario, plan)
     base = alt.Chart(data, title="Supervisor load by block (learners / capacity)").encode(
-        x=alt.X("block:O", title="Block"),
-        y=alt.Y("supervisor_id:N", title=None, sort=None),
+        x=alt.X("block:O", title="Block", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("supervisor_id:N", title=None, sort=None, axis=alt.Axis(labelOverlap=False)),
         tooltip=["supervisor_id", "site_id", "profession", "block", "learners", "capacity"],
     )
     cells = base.mark_rect().encode(
         color=alt.Color("learners:Q", title="Learners", scale=alt.Scale(scheme="greens")))
     labels = base.mark_text(fontSize=10).encode(text="label:N")
-    return (cells + labels).properties(height=max(200, 16 * len(data["supervisor_id"].unique())
-                                                  if len(data) else 200))
+    return (cells + labels).properties(height=alt.Step(18))
 
 
 def room_use_data(scenario: Scenario, plan: Plan) -> pd.DataFrame:
@@ -193,8 +195,9 @@ def room_use(scenario: Scenario, plan: Plan, block: int) -> alt.LayerChart:
     data = room_use_data(scenario, plan)
     data = data[data["block"] == block]
     base = alt.Chart(data, title=f"Room use in block {block} (learners / rooms)").encode(
-        x=alt.X("session:N", title="Session", sort=list(scenario.programme.sessions)),
-        y=alt.Y("site_id:N", title=None, sort=None),
+        x=alt.X("session:N", title="Session", sort=list(scenario.programme.sessions),
+                axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("site_id:N", title=None, sort=None, axis=alt.Axis(labelOverlap=False)),
         tooltip=["site_id", "session", "learners", "rooms"],
     )
     cells = base.mark_rect().encode(
@@ -202,7 +205,7 @@ def room_use(scenario: Scenario, plan: Plan, block: int) -> alt.LayerChart:
         stroke=alt.condition("datum.at_limit", alt.value("#b30000"), alt.value(None)),
         strokeWidth=alt.condition("datum.at_limit", alt.value(2), alt.value(0)))
     labels = base.mark_text(fontSize=10).encode(text="label:N")
-    return (cells + labels).properties(height=max(200, 22 * len(scenario.sites)))
+    return (cells + labels).properties(height=alt.Step(24))
 
 
 def preference_data(scenario: Scenario, plan: Plan) -> pd.DataFrame:
@@ -221,7 +224,7 @@ def preference_chart(scenario: Scenario, plan: Plan) -> alt.Chart:
         alt.Chart(data, title="How placements match learners' preferences")
         .mark_bar()
         .encode(
-            x=alt.X("preference:N", title=None, sort=RANK_LABELS),
+            x=alt.X("preference:N", title=None, sort=RANK_LABELS, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("placements:Q", title="Placements"),
             color=alt.Color("profession:N", title="Profession"),
             tooltip=["preference", "profession", "placements"],

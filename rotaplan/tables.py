@@ -9,7 +9,10 @@ loader on that document, then maps each problem back to a table, a row and a
 column, in plain words.
 
 Conversion keeps meaning exactly: ``from_document(d)`` then ``to_document``
-gives a document that validates to the same :class:`~models.Scenario`.
+gives a document that validates to the same :class:`~models.Scenario`, except
+that a few equivalent spellings are normalised (``rooms: {Mon-AM: 1}`` becomes
+``{default: 0, Mon-AM: 1}``, an empty capacity map becomes blank); every rule
+then reads the same numbers in every block and session.
 Lists are written ``a, b, c`` (``[]`` for an explicit empty list), maps
 ``key: value, key: value``, and a blank cell leaves the key out (the
 contract's default).
@@ -91,7 +94,7 @@ def _number(text: str) -> int | str:
     """A whole number if the text is one, else the text (the loader will say why)."""
     stripped = text.strip()
     body = stripped[1:] if stripped[:1] in "+-" else stripped
-    return int(stripped) if body.isdigit() else stripped
+    return int(stripped) if body.isascii() and body.isdigit() else stripped
 
 
 def _blank(value: Any) -> bool:
@@ -107,7 +110,9 @@ def parse_list(text: Any, *, numbers: bool = False) -> list[Any] | None:
     stripped = str(text).strip()
     if stripped == "[]":
         return []
-    items = [x.strip() for x in stripped.strip("[]").split(",") if x.strip()]
+    if stripped.startswith("[") and stripped.endswith("]"):  # written as a YAML list
+        stripped = stripped[1:-1]
+    items = [x.strip() for x in stripped.split(",") if x.strip()]
     return [_number(x) for x in items] if numbers else items
 
 
@@ -320,6 +325,12 @@ def to_document(tables: ScenarioTables) -> Document:
     supervision: dict[str, Any] = {}
     for pos, row in _rows(tables.frames["supervision"]):
         key = row["learner_profession"] or ""
+        if key in supervision:
+            first = origins[("supervision", key)][1]
+            problems.append(TableProblem("supervision", pos, "learner_profession",
+                                         f"'{key}' already has a rule on row {first + 1}; "
+                                         "list every supervising profession in one row"))
+            continue
         origins[("supervision", key)] = ("supervision", pos)
         supervision[key] = parse_list(row["supervised_by"]) or []
     if supervision:
@@ -385,6 +396,12 @@ def _sites(tables: ScenarioTables, origins: dict[tuple[Any, ...], Origin],
             spec = {} if spec is None else {"default": spec}
             site["rooms"] = spec
         session = row["session"] or ""
+        earlier = origins.get(("sites", i, "rooms", session))
+        if earlier is not None:
+            problems.append(TableProblem("rooms", pos, "session",
+                                         f"{row['site_id']} {session} is already set on row "
+                                         f"{earlier[1] + 1}"))
+            continue
         spec[session] = parse_int(row["rooms"])
         origins[("sites", i, "rooms", session)] = ("rooms", pos)
     for pos, row in _rows(tables.frames["supervisors"]):

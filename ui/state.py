@@ -141,8 +141,13 @@ def persist(note: str = "edited") -> int:
     text = tables.to_yaml(ss().tables)
     if ss().scenario_id is None:
         name = Path(ss().source).stem or "scenario"
-        first = store().create_scenario(name, ss().original_text or text,
-                                        note=f"opened {ss().source}")
+        original = ss().original_text or text
+        same = [s for s in store().list_scenarios() if s.name == name and s.versions == 1
+                and store().latest_version(s.id).yaml_text == original]
+        if same:  # the same shipped file opened again: keep its runs together
+            first = store().latest_version(same[0].id)
+        else:
+            first = store().create_scenario(name, original, note=f"opened {ss().source}")
         _adopt(first.scenario_id, first.id)
     if text == ss().saved_yaml and ss().version_id is not None:
         return int(ss().version_id)

@@ -36,7 +36,7 @@ def app(db_url: str) -> Iterator[AppTest]:
     at.run()
     assert not at.exception
     yield at
-    job = at.session_state["job"] if "job" in at.session_state else None
+    job = at.session_state.get("job")
     if job is not None:  # never leave a solver thread behind
         job.cancel()
         job.wait(60)
@@ -310,3 +310,13 @@ def test_history_reopens_duplicates_and_deletes(app: AppTest, db_url: str) -> No
     app.button(key="hist_delete").click().run()
     assert not app.exception
     assert [s.id for s in store.list_scenarios()] == [copy]
+
+
+def test_solving_the_same_shipped_file_again_keeps_runs_together(app: AppTest,
+                                                                  db_url: str) -> None:
+    solve(app)
+    other = AppTest.from_file(APP, default_timeout=120)  # a second browser session
+    other.run()
+    solve(other)
+    saved = Store(db_url).list_scenarios()
+    assert [(s.name, s.versions, s.runs) for s in saved] == [("demo", 1, 2)]
