@@ -96,6 +96,12 @@ def solve(
         help="CP-SAT workers (1 with a fixed seed is deterministic).", min=1, max=64)] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
     log: Annotated[bool, typer.Option(help="Show CP-SAT's search log.")] = False,
+    alternatives: Annotated[int, typer.Option(
+        help="Also write this many different good plans to DIR/alt-1 ... DIR/alt-K, "
+             "with DIR/alternatives.csv comparing them.", min=1, max=50)] = 1,
+    min_changes: Annotated[int, typer.Option(
+        help="With --alternatives: placements in which each plan differs from every "
+             "earlier one.", min=1)] = 1,
 ) -> None:
     """Solve a scenario and write assignments.csv, timetable.csv and summary.json."""
     path = scenario or demo_scenario_path()
@@ -123,7 +129,85 @@ def solve(
         err_console.print("the plan FAILED verification and was not written as a plan:",
                           markup=False)
         err_console.print(outcome.check.render(limit=20), markup=False)
+    if alternatives > 1 and outcome.exit_code == pipeline.EXIT_OK:
+        _alternatives(sc, out, outcome, alternatives, min_changes,
+                      SolveOptions(time_limit=time_limit, workers=workers, seed=seed))
     raise typer.Exit(outcome.exit_code)
+
+
+def _alternatives(sc: Scenario, out: Path, best: pipeline.Outcome, count: int,
+                  min_changes: int, options: SolveOptions) -> None:
+    """Find, write and compare further plans (``solve --alternatives``)."""
+    from rotaplan.replan import alternatives as find
+
+    err_console.print(f"looking for {count - 1} more plan(s), each differing from every "
+                      f"earlier one in at least {min_changes} placement(s)...", markup=False)
+    found = find(sc, out, best, count, min_changes=min_changes, options=options)
+    out_console.print("", markup=False)
+    out_console.print(f"{'plan':<7}{'objective':>10}{'placed':>8}{'1st choice':>12}"
+                      f"{'top 3':>7}{'worst-off':>11}{'differs':>9}", markup=False)
+    for alt in found:
+        f = alt.figures
+        out_console.print(f"{f['plan']:<7}{f['objective']:>10g}{f['placed']:>8}"
+                          f"{f['first_choice']:>12}{f['top3_placements']:>7}"
+                          f"{f['worst_learner_cost']:>11}{f['differs_from_alt1']:>9}",
+                          markup=False)
+    if len(found) < count:
+        out_console.print(f"only {len(found)} different plan(s) found within the limits",
+                          markup=False)
+    out_console.print(f"alternatives written to {out}/alt-1 ... {out}/alt-{len(found)}; "
+                      f"comparison in {out}/alternatives.csv (each plan checked)",
+                      markup=False)
+
+
+@app.command()
+def replan(
+    scenario: Annotated[Path, typer.Argument(help="The scenario after the change.",
+                                             show_default=False)],
+    old_plan: Annotated[Path, typer.Option("--from", help="Directory of the plan in force.",
+                                           show_default=False)],
+    from_block: Annotated[int, typer.Option(
+        help="First block that may change; earlier blocks are kept as they were.",
+        min=1)] = 1,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the new plan.")] = Path(
+        "replan"),
+    time_limit: Annotated[float, typer.Option(help="Seconds for the solve.", min=0.1)] = 60.0,
+    seed: Annotated[int, typer.Option(help="CP-SAT random seed.")] = 0,
+    workers: Annotated[int, typer.Option(help="CP-SAT workers.", min=1, max=64)] = 2,
+) -> None:
+    """Re-plan after a change, keeping early blocks and changing as little as possible.
+
+    Changes to the old plan are minimised first and preference cost second. The
+    new plan is checked and written with changes.csv and supervisor_changes.csv.
+    """
+    from models import Plan
+    from rotaplan.replan import replan as run
+
+    sc = _load_or_exit(scenario, out).scenario
+    if from_block > sc.programme.blocks:
+        err_console.print(f"--from-block {from_block}: the programme has "
+                          f"{sc.programme.blocks} blocks", markup=False)
+        raise typer.Exit(pipeline.EXIT_INVALID)
+    try:
+        old = Plan.read(old_plan)
+    except (OSError, ValueError, KeyError) as exc:
+        err_console.print(f"cannot read the plan in {old_plan}: {exc}", markup=False)
+        raise typer.Exit(pipeline.EXIT_INVALID) from None
+    err_console.print(f"re-planning {scenario} from block {from_block} against {old_plan}",
+                      markup=False)
+    done = run(sc, old, out, from_block=from_block,
+               options=SolveOptions(time_limit=time_limit, workers=workers, seed=seed))
+    result = done.outcome.result
+    for line in summary_lines(sc, result):
+        out_console.print(line, markup=False)
+    for line in done.lines(from_block):
+        out_console.print(line, markup=False)
+    if done.outcome.exit_code == pipeline.EXIT_OK:
+        out_console.print(f"plan        written to {out}/ and verified by the checker; "
+                          f"changes in {out}/changes.csv", markup=False)
+    elif result.explanation is not None and not done.impossible:
+        out_console.print(result.explanation.render(), markup=False)
+    raise typer.Exit(done.outcome.exit_code)
 
 
 @app.command()

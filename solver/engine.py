@@ -79,6 +79,10 @@ class SolveOptions:
     hint
         Start CP-SAT from the greedy serial-dictatorship plan (kept inside any
         cap), so large cohorts get a first plan quickly.
+    extend
+        A model extension (see :mod:`solver.extensions`): called with the built
+        model after every rule unit, it may add constraints and returns extra
+        named objective terms. An extended solve always uses the full model.
     """
 
     time_limit: float = 60.0
@@ -89,6 +93,7 @@ class SolveOptions:
     stop: threading.Event | None = field(default=None, repr=False)
     candidate_limit: int | str | None = "auto"
     hint: bool = True
+    extend: Callable[[Build], list[Term]] | None = field(default=None, repr=False)
 
 
 class _Watcher(cp_model.CpSolverSolutionCallback):
@@ -198,13 +203,16 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
     if explain.arithmetic(inst) is not None:  # a counting proof: no search needed
         return _infeasible(result, scenario, started)
     limit: int | None
-    if options.candidate_limit == "auto":
+    if options.extend is not None:  # extensions name variables of the full model
+        limit = None
+    elif options.candidate_limit == "auto":
         limit = AUTO_LIMIT if inst.candidate_count() > AUTO_THRESHOLD else None
     else:
         limit = None if options.candidate_limit is None else int(options.candidate_limit)
     greedy = greedy_placements(inst, seed=options.seed) if options.hint else None
     deadline = started + options.time_limit
-    large = limit is not None or inst.candidate_count() > STAGED_THRESHOLD
+    large = options.extend is None and (
+        limit is not None or inst.candidate_count() > STAGED_THRESHOLD)
     if large and greedy is not None and not greedy.unplaced:
         # Large cohort: first complete the greedy's own sites (a tiny model), so a
         # verified plan exists early; neighbourhood search then improves it, and
@@ -282,7 +290,8 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
         hint_model(model, v, inst, greedy)
     costs = learner_costs(b)
     terms = objective_terms(b, costs)
-    total = sum(t.weight * t.expr for t in terms)
+    extra = options.extend(b) if options.extend is not None else []
+    total = sum(t.weight * t.expr for t in [*extra, *terms])
     proto = model.proto
     result.model_size = {"variables": len(proto.variables),
                          "constraints": len(proto.constraints)} | {
@@ -311,7 +320,7 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
             _hint_from(model, solver)
             value_source = solver
         elif status == cp_model.INFEASIBLE:
-            return _infeasible(result, scenario, started)
+            return _infeasible(result, scenario, started, extended=options.extend is not None)
         else:
             result.status = _STATUS.get(status, "UNKNOWN")
             result.solve_seconds = time.perf_counter() - started
@@ -322,7 +331,7 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
     statuses.append(status)
     result.phases.append(_phase("total", solver, status, watcher))
     if status == cp_model.INFEASIBLE:
-        return _infeasible(result, scenario, started)
+        return _infeasible(result, scenario, started, extended=options.extend is not None)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         value_source = solver
         if result.first_solution_seconds is None:
@@ -345,6 +354,22 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
     proven = all(s == cp_model.OPTIMAL for s in statuses) and not inst.restricted
     result.status = "OPTIMAL" if proven else "FEASIBLE"
     _fill_costs(result, src, terms, costs, inst)
+    if options.extend is not None:
+        # The plan is optimal for the extended objective, not the contract's: the
+        # summary keeps the contract's objective (a checker recomputes it) and its
+        # status says FEASIBLE; the extended search is reported beside it.
+        result.search = (result.search or {}) | {"extended": {
+            "status": result.status,
+            "objective": float(src.objective_value),
+            "bound": float(src.best_objective_bound),
+            "terms": {t.name: float(src.value(t.expr)) for t in extra},
+            "weights": {t.name: t.weight for t in extra},
+        }}
+        result.terms |= {t.name: float(src.value(t.expr)) for t in extra}
+        result.status = "FEASIBLE"
+        result.best_bound = None
+        result.solve_seconds = time.perf_counter() - started
+        return result
     if inst.restricted and relaxed_bound:  # the model's bound holds only for the capped domains
         result.best_bound = float(inst.relaxed_bound(_penalty(scenario)))
     result.solve_seconds = time.perf_counter() - started
@@ -421,8 +446,13 @@ def _fill_costs(
     result.unplaced = int(result.terms.get("unplaced", 0))
 
 
-def _infeasible(result: SolveResult, scenario: Scenario, started: float) -> SolveResult:
+def _infeasible(result: SolveResult, scenario: Scenario, started: float, *,
+                extended: bool = False) -> SolveResult:
     result.status = "INFEASIBLE"
-    result.explanation = explain.diagnose(scenario, known_infeasible=True, suggest_seconds=5.0)
+    found = explain.diagnose(scenario, known_infeasible=not extended, suggest_seconds=5.0)
+    if found is None:  # the scenario has plans; the extension's demands rule them out
+        found = explain.internal("the scenario has plans, but none keeps what this solve "
+                                 "was asked to keep")
+    result.explanation = found
     result.solve_seconds = time.perf_counter() - started
     return result

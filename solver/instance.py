@@ -484,6 +484,11 @@ class Instance:
         """The placement roles a learner has each block."""
         return (BASE, PARTNER) if info.is_fellow else (ROTATION,)
 
+    @cached_property
+    def learner_by_id(self) -> dict[str, LearnerInfo]:
+        """Learner facts by learner id."""
+        return {info.id: info for info in self.learners}
+
     def candidates_at(self, site_id: str, block: int) -> list[tuple[LearnerInfo, Role]]:
         """Learner roles that could be placed at a site in a block."""
         return self._by_site_block.get((site_id, block), [])

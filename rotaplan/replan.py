@@ -1,0 +1,221 @@
+"""Re-planning after a change, and alternative plans.
+
+Both go through :func:`rotaplan.pipeline.solve_and_write`, so every plan is
+checked against the scenario before it is written, and both use a model
+extension from :mod:`solver.extensions`.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from models import Plan, Scenario
+from rotaplan import pipeline
+from rotaplan.compare import learner_changes, supervisor_changes
+from rotaplan.pipeline import Outcome
+from rotaplan.report import kpis
+from solver import SolveOptions
+from solver.extensions import DifferFrom, KeepAndMinimiseChanges, placements_of
+
+
+@dataclass
+class Replan:
+    """What a re-plan produced.
+
+    Attributes
+    ----------
+    outcome
+        The checked solve (plan files in ``out``).
+    changes
+        One record per learner, block and role whose site changed (or who was
+        newly placed or left out), as :func:`rotaplan.compare.learner_changes`.
+    supervisor_changes
+        ``(supervisor, placements before, placements after)`` where they differ.
+    impossible
+        Kept placements the changed scenario no longer allows (the re-plan is
+        then infeasible).
+    kept, placements
+        Placements before ``from_block``, and all placements of the old plan.
+    """
+
+    outcome: Outcome
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    supervisor_changes: list[tuple[str, int, int]] = field(default_factory=list)
+    impossible: list[str] = field(default_factory=list)
+    kept: int = 0
+    placements: int = 0
+
+    def lines(self, from_block: int) -> list[str]:
+        """What changed, in plain words."""
+        if self.impossible:
+            head = [f"Blocks before {from_block} cannot be kept as they were:"]
+            return head + [f"  {x}" for x in self.impossible[:30]] + [
+                "Re-plan from an earlier block (--from-block), or keep the resource "
+                "in those blocks (for example with unavailable_blocks instead of removing it)."]
+        if self.outcome.result.status == "INFEASIBLE":
+            conflicts = self.outcome.result.explanation
+            if self.kept == 0:
+                return ["The changed scenario has no plan at all:"]
+            if conflicts is not None and conflicts.conflicts:
+                return [f"Keeping blocks before {from_block} as they were conflicts with the "
+                        "changed scenario (the pinned placements below are the old plan's):"]
+            return [f"No plan keeps blocks before {from_block} as they were under the "
+                    "changed scenario. Either the change reaches into those blocks (for "
+                    "example, a supervisor someone relied on there is removed: mark them "
+                    f"unavailable from block {from_block} instead, with unavailable_blocks), "
+                    "or it needs a fellow's base practice to change (a base is the same all "
+                    "year, so keeping the early blocks keeps it). Re-plan from block 1 to "
+                    "allow either."]
+        if self.outcome.result.plan is None:
+            return []
+        moved = {c["learner_id"] for c in self.changes}
+        lines = [f"kept        {self.kept} placements before block {from_block} as they were",
+                 f"changed     {sum(1 for c in self.changes if c['change'] == 'moved')} of "
+                 f"{self.placements} placements; {len(moved)} learner(s) affected"]
+        for c in self.changes:
+            if c["change"] == "moved":
+                role = "" if c["role"] == "rotation" else f" ({c['role']})"
+                lines.append(f"  {c['learner_id']} block {c['block']}{role}: "
+                             f"{c['a']} → {c['b']}")
+            else:
+                lines.append(f"  {c['learner_id']}: {c['change']}")
+        if self.supervisor_changes:
+            lines.append("supervisors whose placements changed:")
+            lines += [f"  {sid}: {a} → {b}" for sid, a, b in self.supervisor_changes]
+        return lines
+
+
+def replan(scenario: Scenario, old: Plan, out: Path, *, from_block: int = 1,
+           options: SolveOptions | None = None) -> Replan:
+    """Re-plan a changed scenario, keeping early blocks and changing as little as possible.
+
+    Parameters
+    ----------
+    scenario
+        The scenario after the change (a supervisor gone, a room lost, leave).
+    old
+        The plan in force before the change.
+    out
+        Directory for the new plan, ``changes.csv`` and ``supervisor_changes.csv``.
+    from_block
+        First block that may change; earlier blocks are kept as they were.
+    options
+        Solver options (the extension and hints are set here).
+    """
+    pinned, impossible = pin_past(scenario, old, from_block)
+    keep = KeepAndMinimiseChanges(old, from_block)
+    base = options or SolveOptions()
+    outcome = pipeline.solve_and_write(pinned, out, replace(
+        base, extend=keep, hint=False, candidate_limit=None))
+    old_keys = placements_of(old)
+    done = Replan(outcome, impossible=impossible + keep.impossible, placements=len(old_keys),
+                  kept=sum(1 for (_, block, _) in old_keys if block < from_block))
+    new = outcome.result.plan
+    if new is None or outcome.exit_code != pipeline.EXIT_OK:
+        return done
+    done.changes = learner_changes(old, new)
+    done.supervisor_changes = [(c.id or "", int(c.fields[0].a), int(c.fields[0].b))
+                               for c in supervisor_changes(old, new)]
+    _write_csv(out / "changes.csv", ["learner_id", "block", "role", "change", "old_site",
+                                     "new_site"],
+               [[c["learner_id"], c["block"] or "", c["role"] or "", c["change"],
+                 c["a"] or "", c["b"] or ""] for c in done.changes])
+    _write_csv(out / "supervisor_changes.csv", ["supervisor_id", "placements_before",
+                                                "placements_after"],
+               [list(x) for x in done.supervisor_changes])
+    return done
+
+
+def pin_past(scenario: Scenario, old: Plan, from_block: int) -> tuple[Scenario, list[str]]:
+    """The scenario with rotation learners pinned to their old sites before ``from_block``.
+
+    Pins are the contract's own way to fix a placement, so if the changed
+    scenario cannot keep the past, the usual explanation names the pins and the
+    resources in conflict. Returns the pinned scenario and the old placements it
+    cannot pin (a site removed, or a new pin in the scenario that differs).
+    """
+    data = scenario.model_dump()
+    learners = {x["id"]: x for x in data["learners"]}
+    problems: list[str] = []
+    for (lid, block, role), site in sorted(placements_of(old).items()):
+        if block >= from_block or role != "rotation" or lid not in learners:
+            continue
+        if site not in scenario.site_by_id:
+            problems.append(f"{lid} block {block} at {site}: that site is no longer in "
+                            "the scenario")
+            continue
+        pins = learners[lid].setdefault("pinned", {})
+        if pins.get(block, site) != site:
+            problems.append(f"{lid} block {block}: the scenario now pins {pins[block]}, "
+                            f"the old plan had {site}")
+            continue
+        pins[block] = site
+    return Scenario.model_validate(data), problems
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+@dataclass
+class Alternative:
+    """One of several plans: its directory, outcome and key figures."""
+
+    name: str
+    directory: Path
+    outcome: Outcome
+    figures: dict[str, Any]
+
+
+def alternatives(scenario: Scenario, out: Path, best: Outcome, count: int, *,
+                 min_changes: int = 1, options: SolveOptions | None = None
+                 ) -> list[Alternative]:
+    """Find up to ``count`` different good plans, the first being ``best``.
+
+    Each further plan is the best plan that differs from every earlier one in at
+    least ``min_changes`` placements. Plans go to ``out/alt-1`` ... ``out/alt-K``
+    with ``out/alternatives.csv`` comparing their key figures.
+    """
+    assert best.result.plan is not None
+    base = options or SolveOptions()
+    first_dir = out / "alt-1"
+    shutil.rmtree(first_dir, ignore_errors=True)
+    first_dir.mkdir(parents=True)
+    for path in best.files:
+        shutil.copy2(path, first_dir / path.name)
+    found = [Alternative("alt-1", first_dir, best, {})]
+    plans = [best.result.plan]
+    for k in range(2, count + 1):
+        directory = out / f"alt-{k}"
+        outcome = pipeline.solve_and_write(scenario, directory, replace(
+            base, extend=DifferFrom(list(plans), min_changes), hint=False,
+            candidate_limit=None))
+        if outcome.exit_code != pipeline.EXIT_OK or outcome.result.plan is None:
+            shutil.rmtree(directory, ignore_errors=True)
+            break  # no further plan (or none in time)
+        found.append(Alternative(f"alt-{k}", directory, outcome, {}))
+        plans.append(outcome.result.plan)
+    reference = best.result.plan
+    for alt in found:
+        plan = alt.outcome.result.plan
+        assert plan is not None
+        key = kpis(scenario, plan)
+        alt.figures = {
+            "plan": alt.name, "objective": alt.outcome.result.objective,
+            "placed": key.placed, "first_choice": key.first_choice,
+            "top3_placements": key.top3_placements,
+            "worst_learner_cost": key.worst_learner_cost,
+            "differs_from_alt1": sum(1 for c in learner_changes(reference, plan)
+                                     if c["change"] == "moved"),
+            "directory": str(alt.directory)}
+    header = list(found[0].figures)
+    _write_csv(out / "alternatives.csv", header,
+               [[alt.figures[h] for h in header] for alt in found])
+    return found

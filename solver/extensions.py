@@ -1,0 +1,139 @@
+"""Model extensions: keep part of an old plan, or stay away from earlier plans.
+
+An extension is passed as :attr:`SolveOptions.extend <solver.engine.SolveOptions>`.
+It is called once the rule units have built the model, may add constraints,
+and returns extra named objective terms. The contract's rules are untouched:
+every plan an extended solve finds is a valid plan of the scenario, checked
+like any other.
+
+- :class:`KeepAndMinimiseChanges` (re-planning): placements in blocks before
+  ``from_block`` are fixed as in the old plan; later placements that differ
+  from it cost ``weight`` each, a weight above any possible preference cost,
+  so fewer changes always come first and preferences second.
+- :class:`DifferFrom` (alternatives): each earlier plan must differ from the
+  new one in at least ``min_changes`` placements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from models import Plan
+from solver.objective import Term
+from solver.rules import Build
+from solver.variables import Lit
+
+Key = tuple[str, int, str]
+"""A placement: learner id, block, role."""
+
+
+def placements_of(plan: Plan) -> dict[Key, str]:
+    """A plan's placements as ``(learner, block, role) -> site``."""
+    a = plan.assignments
+    return {(str(lid), int(block), str(role)): str(site) for lid, block, role, site in zip(
+        a["learner_id"], a["block"], a["role"], a["site_id"], strict=True)}
+
+
+def _literal(b: Build, key: Key, site: str) -> Lit | None:
+    """The Boolean 'learner in that block and role is at that site' (None: impossible)."""
+    learner, block, role = key
+    info = b.inst.learner_by_id.get(learner)
+    if info is None:
+        return None
+    return b.v.place.get((info.index, block, role), {}).get(site)
+
+
+def _upper_bound_on_preferences(b: Build) -> int:
+    """Largest total preference cost any plan could have."""
+    sc = b.inst.scenario
+    total = 0
+    for (index, _block, _role), lits in b.v.place.items():
+        learner = b.inst.learners[index].learner
+        total += max((sc.preference_cost(learner, sc.site_by_id[s]) for s in lits), default=0)
+    return total
+
+
+@dataclass
+class KeepAndMinimiseChanges:
+    """Keep an old plan's early blocks; change as few later placements as possible.
+
+    Parameters
+    ----------
+    old
+        The plan in force.
+    from_block
+        First block that may change (blocks before it are kept as they were).
+
+    Attributes
+    ----------
+    impossible
+        Placements before ``from_block`` the scenario no longer allows, in words
+        (filled when the model is built; the solve is then infeasible).
+    weight
+        The weight of one change (set when the model is built).
+    """
+
+    old: Plan
+    from_block: int = 1
+    impossible: list[str] = field(default_factory=list)
+    weight: int = 0
+
+    def __call__(self, b: Build) -> list[Term]:
+        """Fix the early blocks and return the ``changes`` term."""
+        self.weight = _upper_bound_on_preferences(b) + 1
+        changed: list[cp_model.LinearExprT] = []
+        hinted: set[int] = set()  # a fellow's base literal is shared by every block
+        for key, site in sorted(placements_of(self.old).items()):
+            lit = _literal(b, key, site)
+            learner, block, role = key
+            if block < self.from_block:
+                if lit is None or (isinstance(lit, int) and lit == 0):
+                    where = "" if role == "rotation" else f" ({role})"
+                    self.impossible.append(
+                        f"{learner} block {block}{where} at {site} is no longer possible")
+                    b.model.add_bool_or([])  # false: the past cannot be kept
+                elif not isinstance(lit, int):
+                    b.model.add(lit == 1)
+                continue
+            if lit is None:
+                changed.append(1)
+            elif isinstance(lit, int):
+                changed.append(1 - lit)
+            else:
+                if lit.index not in hinted:
+                    hinted.add(lit.index)
+                    b.model.add_hint(lit, True)
+                changed.append(1 - lit)
+        return [Term("changes", self.weight, sum(changed),
+                     "placements that differ from the old plan (weighted above every "
+                     "preference cost)")]
+
+
+@dataclass
+class DifferFrom:
+    """Require a plan to differ from each earlier plan in some placements.
+
+    Parameters
+    ----------
+    plans
+        Plans to stay away from.
+    min_changes
+        Placements (learner, block, role) whose site must differ from each.
+    """
+
+    plans: list[Plan]
+    min_changes: int = 1
+
+    def __call__(self, b: Build) -> list[Term]:
+        """Add one 'at least ``min_changes`` different' constraint per plan."""
+        for plan in self.plans:
+            same: list[cp_model.LinearExprT] = []
+            for key, site in placements_of(plan).items():
+                lit = _literal(b, key, site)
+                if lit is not None:
+                    same.append(lit)
+            kept = len(placements_of(plan))
+            b.model.add(sum(same) <= kept - self.min_changes)
+        return []

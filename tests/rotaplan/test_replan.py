@@ -1,0 +1,196 @@
+"""Re-planning after a change, and alternative plans (solver.extensions, rotaplan.replan)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from models import Plan, Scenario, load_scenario
+from rotaplan.checker import check_plan_dir
+from rotaplan.cli import app
+from rotaplan.compare import learner_changes
+from rotaplan.generate import dump_scenario
+from rotaplan.pipeline import EXIT_OK, Outcome, solve_and_write
+from rotaplan.replan import alternatives, pin_past, replan
+from solver import SolveOptions
+from solver.extensions import placements_of
+from tests.conftest import INSTANCES, SHARED_CHECKER, shared_check
+
+OPTIONS = SolveOptions(time_limit=60, workers=1, seed=0)
+
+
+@pytest.fixture(scope="module")
+def demo() -> Scenario:
+    """The shipped demo scenario."""
+    return load_scenario(INSTANCES / "demo.yaml")
+
+
+@pytest.fixture(scope="module")
+def old(demo: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    """The demo's plan in force before the change."""
+    outcome = solve_and_write(demo, tmp_path_factory.mktemp("old"), OPTIONS)
+    assert outcome.exit_code == EXIT_OK
+    return outcome
+
+
+def without_supervisor(sc: Scenario, supervisor_id: str) -> Scenario:
+    """The scenario after a supervisor leaves."""
+    data = sc.model_dump()
+    for site in data["sites"]:
+        site["supervisors"] = [s for s in site["supervisors"] if s["id"] != supervisor_id]
+    return Scenario.model_validate(data)
+
+
+def away_from(sc: Scenario, supervisor_id: str, block: int) -> Scenario:
+    """The scenario after a supervisor becomes unavailable from a block on."""
+    data = sc.model_dump()
+    for site in data["sites"]:
+        for sup in site["supervisors"]:
+            if sup["id"] == supervisor_id:
+                sup["unavailable_blocks"] = list(range(block, sc.programme.blocks + 1))
+    return Scenario.model_validate(data)
+
+
+def checked(sc: Scenario, out: Path, tmp_path: Path) -> None:
+    """Both checkers pass on a written plan."""
+    report = check_plan_dir(sc, out)
+    assert report.ok, report.render()
+    if SHARED_CHECKER.exists():
+        path = tmp_path / "scenario.yaml"
+        path.write_text(dump_scenario(sc.model_dump(exclude_defaults=True)))
+        shared_check(path, out)
+
+
+def rotation_supervisors(plan: Plan, block: int) -> list[str]:
+    """Supervisors of rotation learners only, busiest from ``block`` on first."""
+    a = plan.assignments
+    fellows_sups = set(a.loc[a["role"] != "rotation", "supervisor_id"])
+    busy = a[(a["block"] >= block) & (a["role"] == "rotation") & (a["supervisor_id"] != "")
+             & ~a["supervisor_id"].isin(fellows_sups)]
+    return [str(s) for s in busy["supervisor_id"].value_counts().index]
+
+
+def test_replan_after_a_supervisor_leaves_changes_little(demo: Scenario, old: Outcome,
+                                                          tmp_path: Path) -> None:
+    assert old.result.plan is not None
+    gone = str(old.result.plan.assignments["supervisor_id"].replace("", pd.NA).dropna().iloc[0])
+    changed = without_supervisor(demo, gone)
+    done = replan(changed, old.result.plan, tmp_path / "new", options=OPTIONS)
+    assert done.outcome.exit_code == EXIT_OK
+    new = done.outcome.result.plan
+    assert new is not None and gone not in set(new.assignments["supervisor_id"])
+    checked(changed, tmp_path / "new", tmp_path)
+    # fewer (or as few) changes than solving the changed scenario from scratch
+    fresh = solve_and_write(changed, tmp_path / "fresh", OPTIONS)
+    assert fresh.result.plan is not None
+    moved = sum(1 for c in done.changes if c["change"] == "moved")
+    assert moved <= sum(1 for c in learner_changes(old.result.plan, fresh.result.plan)
+                        if c["change"] == "moved")
+    assert done.outcome.result.terms["changes"] == moved
+    frame = pd.read_csv(tmp_path / "new" / "changes.csv")
+    assert len(frame) == len(done.changes)
+    assert (tmp_path / "new" / "supervisor_changes.csv").exists()
+    assert any(sid == gone for sid, _, after in done.supervisor_changes if after == 0)
+
+
+def test_replan_keeps_blocks_before_the_change(demo: Scenario, old: Outcome,
+                                               tmp_path: Path) -> None:
+    assert old.result.plan is not None
+    for leaving in rotation_supervisors(old.result.plan, 3)[:6]:
+        # some departures cannot be absorbed with blocks 1-2 kept (a proven conflict,
+        # explained); take the busiest one that can
+        changed = away_from(demo, leaving, 3)
+        done = replan(changed, old.result.plan, tmp_path / "new", from_block=3,
+                      options=OPTIONS)
+        if done.outcome.exit_code == EXIT_OK:
+            break
+        assert done.outcome.result.status == "INFEASIBLE"
+        assert done.outcome.result.explanation is not None
+        assert "pinned" in done.outcome.result.explanation.render()
+    assert done.outcome.exit_code == EXIT_OK, done.lines(3)
+    new = done.outcome.result.plan
+    assert new is not None
+    before = {k: v for k, v in placements_of(old.result.plan).items() if k[1] < 3}
+    after = {k: v for k, v in placements_of(new).items() if k[1] < 3}
+    assert before == after and done.kept == len(before)
+    later = new.assignments[new.assignments["block"] >= 3]
+    assert leaving not in set(later["supervisor_id"])
+    assert all(c["block"] is None or c["block"] >= 3 for c in done.changes)
+    checked(changed, tmp_path / "new", tmp_path)
+
+
+def test_replan_explains_when_the_past_cannot_be_kept(demo: Scenario, old: Outcome,
+                                                      tmp_path: Path) -> None:
+    assert old.result.plan is not None
+    a = old.result.plan.assignments
+    row = a[(a["role"] == "rotation") & (a["block"] == 1)].iloc[0]
+    data = demo.model_dump()
+    data["sites"] = [s for s in data["sites"] if s["id"] != row["site_id"]]
+    for learner in data["learners"]:
+        learner["preferences"] = [p for p in learner["preferences"] if p != row["site_id"]]
+        learner["avoid"] = [p for p in learner["avoid"] if p != row["site_id"]]
+    changed = Scenario.model_validate(data)
+    done = replan(changed, old.result.plan, tmp_path / "new", from_block=2, options=OPTIONS)
+    assert done.outcome.exit_code != EXIT_OK
+    assert any(row["site_id"] in x and "no longer in the scenario" in x
+               for x in done.impossible)
+    assert "cannot be kept" in done.lines(2)[0]
+
+
+def test_pins_express_the_kept_rotation_blocks(demo: Scenario, old: Outcome) -> None:
+    assert old.result.plan is not None
+    pinned, problems = pin_past(demo, old.result.plan, 3)
+    assert not problems
+    kept = {(lid, b): s for (lid, b, role), s in placements_of(old.result.plan).items()
+            if role == "rotation" and b < 3}
+    assert {(x.id, b): s for x in pinned.learners for b, s in x.pinned.items() if b < 3} == kept
+    after = {x.id: x.pinned for x in pinned.learners}
+    assert all(after[x.id][b] == s for x in demo.learners for b, s in x.pinned.items())
+
+
+def test_replan_command(demo: Scenario, old: Outcome, tmp_path: Path) -> None:
+    assert old.result.plan is not None
+    gone = str(old.result.plan.assignments["supervisor_id"].replace("", pd.NA).dropna().iloc[0])
+    path = tmp_path / "changed.yaml"
+    path.write_text(dump_scenario(without_supervisor(demo, gone).model_dump(
+        exclude_defaults=True)))
+    old_dir = old.files[0].parent
+    result = CliRunner().invoke(app, ["replan", str(path), "--from", str(old_dir),
+                                      "--out", str(tmp_path / "new"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "verified by the checker" in result.output and "changed " in result.output
+    bad = CliRunner().invoke(app, ["replan", str(path), "--from", str(old_dir),
+                                   "--from-block", "9"])
+    assert bad.exit_code == 2 and "the programme has 4 blocks" in bad.output
+
+
+def test_alternatives_differ_and_are_checked(demo: Scenario, old: Outcome,
+                                             tmp_path: Path) -> None:
+    found = alternatives(demo, tmp_path, old, 3, min_changes=5, options=OPTIONS)
+    assert [a.name for a in found] == ["alt-1", "alt-2", "alt-3"]
+    plans = [a.outcome.result.plan for a in found]
+    assert all(p is not None for p in plans)
+    for i, a in enumerate(found):
+        checked(demo, a.directory, tmp_path)
+        for b in found[:i]:
+            pa, pb = placements_of(a.outcome.result.plan), placements_of(b.outcome.result.plan)
+            assert sum(1 for k in pa if pa[k] != pb.get(k)) >= 5
+    objectives = [a.outcome.result.objective for a in found]
+    assert objectives == sorted(objectives)  # each is the best plan left
+    table = pd.read_csv(tmp_path / "alternatives.csv")
+    assert list(table["plan"]) == ["alt-1", "alt-2", "alt-3"]
+    # the summary keeps the contract's objective; the extended search is reported beside it
+    assert found[1].outcome.result.status == "FEASIBLE"
+    assert found[1].outcome.result.search["extended"]["status"] == "OPTIMAL"
+
+
+def test_solve_alternatives_option(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["solve", str(INSTANCES / "demo.yaml"), "--out",
+                                      str(tmp_path), "--alternatives", "2", "--workers", "1",
+                                      "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "alt-2" / "assignments.csv").exists()
+    assert "alternatives written" in result.output
