@@ -25,6 +25,7 @@ from models.scenario import Scenario
 from rotaplan import pipeline
 from rotaplan.checker import check_plan_dir
 from rotaplan.report import summary_lines
+from rotaplan.spreadsheet import import_command
 from solver import Progress, SolveOptions
 
 app = typer.Typer(
@@ -404,6 +405,9 @@ def generate(
         err_console.print("give --size N (with --seed) or --shipped DIR", markup=False)
         raise typer.Exit(pipeline.EXIT_INVALID)
     raise typer.Exit(gen.main(argv))
+
+
+app.command("import")(import_command)
 
 
 def main() -> None:

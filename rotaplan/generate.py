@@ -32,6 +32,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import io
 import math
@@ -712,7 +713,8 @@ def _block(obj: Any, path: tuple[str, ...] = ()) -> Any:
         for k, v in obj.items():
             if path == ("programme",) and k == "start" and isinstance(v, str) \
                     and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
-                v = datetime.date.fromisoformat(v)
+                with contextlib.suppress(ValueError):  # not a real date: the loader says why
+                    v = datetime.date.fromisoformat(v)
             m[k] = _block(v, (*path, str(k)))
         return m
     if isinstance(obj, list):

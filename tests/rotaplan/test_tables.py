@@ -627,3 +627,12 @@ def test_document_is_plain_yaml(shown: ScenarioTables) -> None:
     """``to_document`` data dumps with a safe dumper (plain types only)."""
     text = yaml.safe_dump(to_document(shown).data, sort_keys=False)
     assert parse_scenario_text(text, "<safe>").scenario == load_scenario(BREAK_SOURCE)
+
+
+def test_a_date_that_does_not_exist_is_a_problem_at_the_start_field() -> None:
+    """``2027-13-01`` looks like a date; it must be reported, not crash the dump."""
+    tables = from_document(base_scenario())
+    tables.programme["start"] = "2027-13-01"
+    problems = validate(tables).errors
+    assert [(p.table, p.column) for p in problems] == [("programme", "start")]
+    assert "month must be in 1..12" in problems[0].message
