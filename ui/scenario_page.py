@@ -71,7 +71,8 @@ def _source_bar() -> None:
             state.open_blank()
             st.rerun()
     with middle:
-        upload = st.file_uploader("Upload a scenario (YAML, up to 2 MB)", type=["yaml", "yml"],
+        upload = st.file_uploader("Upload a scenario: YAML, or an Excel workbook in the "
+                                  "import format (up to 2 MB)", type=["yaml", "yml", "xlsx"],
                                   key="upload")
         if upload is not None and ss().get("uploaded") != upload.file_id:
             ss().uploaded = upload.file_id
@@ -80,6 +81,8 @@ def _source_bar() -> None:
                 st.error(error)
             else:
                 st.rerun()
+        for line in ss().get("upload_problems") or []:
+            st.warning(line)
     with right:
         st.markdown(f"**Editing:** {ss().source}")
         if ss().scenario_id is not None:
@@ -90,6 +93,16 @@ def _source_bar() -> None:
         st.download_button("Download YAML", tables.to_yaml(ss().tables),
                            file_name=_file_name(), mime="application/x-yaml",
                            key="download_yaml")
+        valid = state.validation().scenario
+        if valid is not None:
+            from rotaplan.spreadsheet import template_bytes
+
+            st.download_button("Download as a workbook", template_bytes(valid),
+                               file_name=_file_name().replace(".yaml", ".xlsx"),
+                               key="download_workbook",
+                               mime="application/vnd.openxmlformats-officedocument."
+                                    "spreadsheetml.sheet",
+                               help="Edit it in Excel and upload it again")
 
 
 def _file_name() -> str:

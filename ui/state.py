@@ -94,10 +94,18 @@ def open_blank() -> None:
 
 
 def open_upload(name: str, data: bytes) -> str | None:
-    """Open an uploaded YAML file and save it; return an error in plain words, or None."""
+    """Open an uploaded YAML file or workbook and save it.
+
+    Returns an error in plain words, or None. A workbook's sheet-level problems
+    (unknown columns, missing sheets) go to ``upload_problems``; cell problems
+    then show on the table rows as for any edit.
+    """
     if len(data) > MAX_UPLOAD_BYTES:
         return (f"{name} is {len(data) / 1e6:.1f} MB; the limit is "
                 f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Upload a smaller scenario file.")
+    ss().upload_problems = []
+    if name.lower().endswith(".xlsx"):
+        return _open_workbook(name, data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -108,6 +116,22 @@ def open_upload(name: str, data: bytes) -> str | None:
         return f"{name} could not be read: {exc}"
     _set_tables(opened, name)
     version = store().create_scenario(Path(name).stem, text, note=f"uploaded {name}")
+    _adopt(version.scenario_id, version.id)
+    ss().original_text = text
+    return None
+
+
+def _open_workbook(name: str, data: bytes) -> str | None:
+    """Open an uploaded workbook in the import format (see ``rotaplan import``)."""
+    from rotaplan.spreadsheet import read_workbook
+
+    found = read_workbook(io.BytesIO(data))
+    if found.tables is None:
+        return f"{name} could not be read: " + "; ".join(p.render() for p in found.errors)
+    ss().upload_problems = [p.render() for p in found.problems] + list(found.notes)
+    _set_tables(found.tables, name)
+    text = found.yaml_text()
+    version = store().create_scenario(Path(name).stem, text, note=f"imported {name}")
     _adopt(version.scenario_id, version.id)
     ss().original_text = text
     return None

@@ -91,7 +91,8 @@ def test_opens_on_the_demo_ready_to_solve(app: AppTest) -> None:
     assert "Ready to solve" in texts(app.success)
     assert app.session_state["source"] == "demo.yaml"
     assert not app.error
-    assert [d.label for d in app.download_button] == ["Download YAML"]
+    assert [d.label for d in app.download_button] == ["Download YAML",
+                                                      "Download as a workbook"]
     # every table is an editor, opened on the demo's rows
     sizes = {e.key.split("-")[1]: len(e.value) for e in app.data_editor}
     assert sizes["learners"] == 30 and sizes["sites"] == 14
@@ -107,6 +108,20 @@ def test_upload_opens_and_saves_the_file(app: AppTest, db_url: str) -> None:
     saved = Store(db_url).list_scenarios()
     assert [s.name for s in saved] == ["infeasible"]
     assert Store(db_url).latest_version(saved[0].id).yaml_text == text.decode()
+
+
+def test_upload_a_workbook_in_the_import_format(app: AppTest, db_url: str) -> None:
+    from models import load_scenario
+    from rotaplan.spreadsheet import template_bytes
+
+    data = template_bytes(load_scenario(ROOT / "instances" / "infeasible.yaml"))
+    app.file_uploader(key="upload").upload("cohort.xlsx", data, "application/octet-stream")
+    app.run()
+    assert not app.exception
+    assert app.session_state["source"] == "cohort.xlsx"
+    assert "8 learners" in texts(app.success)
+    assert [v.note for v in Store(db_url).versions(app.session_state["scenario_id"])] == [
+        "imported cohort.xlsx"]
 
 
 @pytest.mark.parametrize(("content", "message"), [
