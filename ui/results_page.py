@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -170,7 +171,8 @@ def _downloads(view: RunView, sc: Scenario, plan: Plan) -> None:
     cols = st.columns(3)
     cols[0].download_button("Plan as a zip (CSV, summary, scenario)", _zip(view),
                             file_name=f"{stem}.zip", mime="application/zip", key="dl_zip")
-    cols[1].download_button("Excel workbook", xlsx_bytes(sc, plan, run.summary),
+    cols[1].download_button("Excel workbook",
+                            _once(run.id, "xlsx", lambda: xlsx_bytes(sc, plan, run.summary)),
                             file_name=f"{stem}.xlsx", key="dl_xlsx",
                             mime="application/vnd.openxmlformats-officedocument."
                                  "spreadsheetml.sheet")
@@ -178,8 +180,17 @@ def _downloads(view: RunView, sc: Scenario, plan: Plan) -> None:
         cols[2].caption("Calendars need a programme start date (Scenario page).")
     else:
         cols[2].download_button("Calendars (.ics, one per learner and supervisor)",
-                                _calendar_zip(sc, plan), file_name=f"{stem}-calendars.zip",
+                                _once(run.id, "ics", lambda: _calendar_zip(sc, plan)),
+                                file_name=f"{stem}-calendars.zip",
                                 mime="application/zip", key="dl_ics")
+
+
+def _once(run_id: int, kind: str, make: Callable[[], bytes]) -> bytes:
+    """A download's bytes, made once per run and session (the page redraws often)."""
+    cache: dict[tuple[int, str], bytes] = ss().setdefault("downloads", {})
+    if (run_id, kind) not in cache:
+        cache[(run_id, kind)] = make()
+    return cache[(run_id, kind)]
 
 
 def _zip(view: RunView) -> bytes:
