@@ -23,9 +23,11 @@ from models import ScenarioError, load
 from models.loader import Loaded
 from models.scenario import Scenario
 from rotaplan import pipeline
+from rotaplan.batch import batch_command
 from rotaplan.checker import check_plan_dir
 from rotaplan.report import summary_lines
 from rotaplan.spreadsheet import import_command
+from rotaplan.sweep import sweep_command
 from solver import Progress, SolveOptions
 
 app = typer.Typer(
@@ -408,6 +410,8 @@ def generate(
 
 
 app.command("import")(import_command)
+app.command("batch")(batch_command)
+app.command("sweep")(sweep_command)
 
 
 def main() -> None:

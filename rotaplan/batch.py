@@ -1,0 +1,599 @@
+"""Solve many scenarios at once: ``rotaplan batch PATH... --out DIR``.
+
+Each scenario is one task, :func:`solve_file`, which receives the scenario's
+YAML *text* (never a built model), parses it, and solves it through
+:func:`rotaplan.pipeline.solve_and_write`, so every plan is checked before it
+is written to ``DIR/<stem>/``. Tasks run in-process (``--jobs 1``), in a
+process pool (the default), or on Dask (``--dask local`` starts a loopback
+cluster; ``--dask tcp://HOST:PORT`` uses a running one, whose workers must see
+``DIR``). The machine is never oversubscribed: concurrent jobs times CP-SAT
+workers stays within the cores, and the job count is reduced with a warning
+when it would not.
+
+The summary is ``DIR/batch_summary.csv`` (one row per scenario, sorted by
+name) and the exit code is the worst row's: 0 every plan written, 2 an input
+invalid, 3 a scenario infeasible, 4 no plan within the time limit, 5 a plan
+failed verification or a task crashed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import csv
+import glob
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from models import ScenarioError, parse_scenario_text
+from models.loader import MAX_FILE_BYTES
+from rotaplan import pipeline
+from solver import SolveOptions
+
+out_console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+SUMMARY_COLUMNS = ["scenario", "status", "objective", "bound", "gap", "placed", "time",
+                   "exit_code", "plan_dir"]
+"""Columns of ``batch_summary.csv``, in order."""
+
+ROW_KEYS = ["scenario", "status", "objective", "bound", "gap", "placed", "learners", "time",
+            "exit_code", "plan_dir"]
+"""Keys of every row :func:`solve_file` returns."""
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a remote Dask scheduler."""
+
+ERROR = "ERROR"
+"""Status of a task that crashed (a bug or a lost worker); it counts as exit code 5."""
+
+
+class BatchError(ValueError):
+    """The batch cannot start: a path is missing, nothing was found, no cluster."""
+
+
+@dataclass
+class BatchResult:
+    """What a batch produced.
+
+    Attributes
+    ----------
+    rows
+        One row per scenario (keys :data:`ROW_KEYS`, plus ``errors`` for
+        invalid input and ``error`` for a crashed task), sorted by scenario.
+    exit_code
+        The worst row's exit code.
+    summary_csv
+        Path of ``batch_summary.csv``.
+    jobs
+        Scenarios solved at once (after any reduction to fit the cores).
+    warnings
+        Warnings printed before the run (oversubscription).
+    """
+
+    rows: list[dict[str, Any]]
+    exit_code: int
+    summary_csv: Path
+    jobs: int = 1
+    warnings: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- the task
+
+def _number(value: float | None) -> float | int | None:
+    """An objective or bound as an int when whole (CSV-friendly), else rounded."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else round(float(value), 6)
+
+
+def empty_row(name: str, status: str, plan_dir: str, exit_code: int,
+              seconds: float = 0.0) -> dict[str, Any]:
+    """A row for a scenario without a plan (invalid input, crashed task)."""
+    return {"scenario": name, "status": status, "objective": None, "bound": None, "gap": None,
+            "placed": None, "learners": None, "time": round(seconds, 3),
+            "exit_code": exit_code, "plan_dir": plan_dir}
+
+
+def solve_file(name: str, text: str, out_dir: str, time_limit: float, workers: int,
+               seed: int, *, source: str | None = None) -> dict[str, Any]:
+    """Parse, solve, check and write one scenario (the task every engine runs).
+
+    Parameters
+    ----------
+    name
+        The scenario's name in the summary (its plan directory's name).
+    text
+        The scenario YAML text.
+    out_dir
+        Directory for the plan files (or the ``INVALID`` summary).
+    time_limit, workers, seed
+        CP-SAT time limit (seconds), search workers and random seed.
+    source
+        File name used in error messages (default: ``name``).
+
+    Returns
+    -------
+    dict
+        The summary row: :data:`ROW_KEYS`, plus ``errors`` when the input is invalid.
+    """
+    started = time.perf_counter()
+    file = source or name
+    try:
+        scenario = parse_scenario_text(text, file).scenario
+    except ScenarioError as exc:
+        errors = [p.render(file) for p in exc.errors]
+        pipeline.write_invalid(out_dir, errors)
+        row = empty_row(name, "INVALID", out_dir, pipeline.EXIT_INVALID,
+                        time.perf_counter() - started)
+        return row | {"errors": errors}
+    options = SolveOptions(time_limit=time_limit, workers=workers, seed=seed)
+    outcome = pipeline.solve_and_write(scenario, out_dir, options)
+    result = outcome.result
+    ok = outcome.exit_code == pipeline.EXIT_OK
+    status = "CHECK_FAILED" if outcome.exit_code == pipeline.EXIT_CHECK_FAILED else result.status
+    return {
+        "scenario": name,
+        "status": status,
+        "objective": _number(result.objective) if ok else None,
+        "bound": _number(result.best_bound),
+        "gap": None if result.gap is None or not ok else round(result.gap, 6),
+        "placed": len(scenario.learners) - (result.unplaced or 0) if ok else None,
+        "learners": len(scenario.learners),
+        "time": round(time.perf_counter() - started, 3),
+        "exit_code": outcome.exit_code,
+        "plan_dir": out_dir,
+    }
+
+
+# --------------------------------------------------------------------------- inputs
+
+def _is_glob(text: str) -> bool:
+    return any(ch in text for ch in "*?[")
+
+
+def _yaml_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in (".yaml", ".yml"))
+
+
+def collect_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The scenario files named by files, folders and globs, each once, in order.
+
+    Folders give their ``*.yaml`` and ``*.yml`` files, sorted; globs are
+    expanded with :func:`glob.glob` (``**`` recursive), sorted.
+
+    Raises
+    ------
+    BatchError
+        A path that does not exist, a glob matching nothing, or no file at all.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        text = str(raw)
+        path = Path(text)
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            files = _yaml_in(path)
+            if not files:
+                raise BatchError(f"{text}: no .yaml or .yml files in this folder")
+            found += files
+        elif _is_glob(text):
+            matches = sorted(glob.glob(text, recursive=True))
+            files = []
+            for match in map(Path, matches):
+                files += _yaml_in(match) if match.is_dir() else [match] if match.is_file() \
+                    else []
+            if not files:
+                raise BatchError(f"{text}: no files match")
+            found += files
+        else:
+            raise BatchError(f"{text}: no such file or folder")
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    if not unique:
+        raise BatchError("no scenario files given")
+    return list(unique.values())
+
+
+def plan_names(files: list[Path]) -> list[str]:
+    """A distinct plan-directory name per file: its stem, then ``stem-2``, ``stem-3``..."""
+    taken: set[str] = set()
+    names = []
+    for path in files:
+        name, k = path.stem, 1
+        while name in taken:
+            k += 1
+            name = f"{path.stem}-{k}"
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def _read_text(path: Path) -> tuple[str | None, str | None]:
+    """The file's UTF-8 text, or None and why it cannot be read (as the loader says)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, f"{path}:1:1: (top level): cannot read file: {exc.strerror or exc}"
+    if len(raw) > MAX_FILE_BYTES:
+        return None, f"{path}:1:1: (top level): file is larger than 20 MB"
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return None, f"{path}:1:1: (top level): file is not UTF-8 text: {exc.reason}"
+
+
+# --------------------------------------------------------------------------- cores
+
+def cpu_count() -> int:
+    """Cores on this machine (``os.cpu_count()``, at least 1)."""
+    return os.cpu_count() or 1
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def fit_jobs(jobs: int | None, workers: int, cores: int) -> tuple[int, str | None]:
+    """Scenarios to solve at once so that jobs × CP-SAT workers fits the cores.
+
+    Parameters
+    ----------
+    jobs
+        Jobs asked for (None: as many as fit, ``max(1, cores // workers)``).
+    workers
+        CP-SAT workers per job.
+    cores
+        Cores available.
+
+    Returns
+    -------
+    tuple
+        The job count to use, and a warning when it differs from the request
+        or the machine is oversubscribed anyway.
+    """
+    fitting = max(1, cores // workers)
+    if jobs is None:
+        jobs = fitting
+    elif jobs * workers > cores and fitting < jobs:
+        return fitting, (f"asked for {_plural(jobs, 'job')} × "
+                         f"{_plural(workers, 'CP-SAT worker')} on {cores} cores; running "
+                         f"{_plural(fitting, 'job')} at a time")
+    if jobs * workers > cores:
+        return jobs, (f"{_plural(workers, 'CP-SAT worker')} per job on {cores} cores "
+                      f"oversubscribe the machine; --workers {cores} or fewer is faster")
+    return jobs, None
+
+
+# --------------------------------------------------------------------------- engines
+
+@dataclass(frozen=True)
+class _Task:
+    name: str
+    text: str
+    out_dir: str
+    source: str
+
+
+Finished = tuple[_Task, dict[str, Any] | None, BaseException | None]
+"""A task, its row (None if it crashed) and the exception it raised."""
+
+
+def _arguments(task: _Task, time_limit: float, workers: int, seed: int) -> tuple[Any, ...]:
+    return (task.name, task.text, task.out_dir, time_limit, workers, seed)
+
+
+def _in_process(tasks: list[_Task], time_limit: float, workers: int,
+                seed: int) -> Iterator[Finished]:
+    for task in tasks:
+        try:
+            row = solve_file(*_arguments(task, time_limit, workers, seed), source=task.source)
+        except Exception as exc:  # a crash becomes an ERROR row, as on the other engines
+            yield task, None, exc
+        else:
+            yield task, row, None
+
+
+def _process_pool(tasks: list[_Task], jobs: int, time_limit: float, workers: int,
+                  seed: int) -> Iterator[Finished]:
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(solve_file, *_arguments(t, time_limit, workers, seed),
+                               source=t.source): t for t in tasks}
+        try:
+            for future in cf.as_completed(futures):
+                exc = future.exception()
+                yield futures[future], None if exc else future.result(), exc
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _dask(tasks: list[_Task], client: Any, limit: int, time_limit: float, workers: int,
+          seed: int) -> Iterator[Finished]:
+    """Run tasks on a Dask client, at most ``limit`` at once, yielding as they finish."""
+    from distributed import as_completed
+
+    pending = list(reversed(tasks))
+    owner: dict[str, _Task] = {}
+    running = as_completed()
+
+    def submit() -> None:
+        task = pending.pop()
+        future = client.submit(solve_file, *_arguments(task, time_limit, workers, seed),
+                               source=task.source, pure=False)
+        owner[future.key] = task
+        running.add(future)
+
+    for _ in range(min(limit, len(pending))):
+        submit()
+    for future in running:
+        task = owner[future.key]
+        try:
+            row, exc = future.result(), None
+        except Exception as error:
+            row, exc = None, error
+        yield task, row, exc
+        if pending:
+            submit()
+
+
+def _cluster_warning(client: Any, jobs: int | None, workers: int) -> tuple[int, str | None]:
+    """Tasks a remote cluster runs at once, and a warning if they oversubscribe its cores."""
+    from distributed.comm import get_address_host
+
+    threads = client.nthreads()
+    total = sum(threads.values()) or 1
+    limit = total if jobs is None else min(jobs, total)
+    try:
+        per_worker = client.run(os.cpu_count)
+        hosts = {get_address_host(addr): n or 1 for addr, n in per_worker.items()}
+        cores = sum(hosts.values())
+    except Exception:  # cannot tell: just run
+        return limit, None
+    if limit * workers > cores:
+        return limit, (f"the Dask cluster runs {_plural(limit, 'task')} at once × "
+                       f"{_plural(workers, 'CP-SAT worker')} on {cores} cores; "
+                       "it is oversubscribed (use fewer --workers or fewer worker threads)")
+    return limit, None
+
+
+# --------------------------------------------------------------------------- the batch
+
+def write_summary(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Write ``batch_summary.csv`` (columns :data:`SUMMARY_COLUMNS`)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore",
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _progress_bar(enabled: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err_console, disable=not enabled)
+
+
+def run_batch(paths: list[Path], out: Path, *, jobs: int | None = None, workers: int = 1,
+              time_limit: float = 60.0, seed: int = 0, dask: str | None = None,
+              progress: bool = True) -> BatchResult:
+    """Solve every scenario named by ``paths``, writing each plan to ``out/<stem>/``.
+
+    Parameters
+    ----------
+    paths
+        Scenario files, folders (their ``*.yaml``/``*.yml``) and globs.
+    out
+        Output directory: one plan directory per scenario and ``batch_summary.csv``.
+    jobs
+        Scenarios solved at once (default: as many as fit the cores).
+    workers, time_limit, seed
+        CP-SAT workers, time limit (seconds) and seed of each solve.
+    dask
+        None for a process pool, ``"local"`` for a loopback Dask cluster, or
+        the address of a running Dask scheduler.
+    progress
+        Show a progress bar on stderr.
+
+    Raises
+    ------
+    BatchError
+        When a path is missing, nothing is found, or the cluster is unreachable.
+    """
+    files = collect_files(paths)
+    names = plan_names(files)
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    tasks: list[_Task] = []
+    for path, name in zip(files, names, strict=True):
+        plan_dir = str(out / name)
+        text, problem = _read_text(path)
+        if text is None:
+            assert problem is not None
+            pipeline.write_invalid(plan_dir, [problem])
+            rows.append(empty_row(name, "INVALID", plan_dir, pipeline.EXIT_INVALID)
+                        | {"errors": [problem]})
+        else:
+            tasks.append(_Task(name, text, plan_dir, str(path)))
+    warnings: list[str] = []
+
+    def warn(message: str | None) -> None:
+        if message:
+            warnings.append(message)
+            err_console.print(f"warning: {message}", markup=False)
+
+    with _progress_bar(progress) as bar:
+        tick = bar.add_task("solving", total=len(files), completed=len(rows))
+
+        def gather(finished: Iterator[Finished]) -> None:
+            for task, row, exc in finished:
+                if row is None:
+                    message = f"{type(exc).__name__}: {exc}"
+                    bar.console.print(f"{task.name}: the task failed: {message}",
+                                      markup=False)
+                    row = empty_row(task.name, ERROR, task.out_dir,
+                                    pipeline.EXIT_CHECK_FAILED) | {"error": message}
+                rows.append(row)
+                bar.update(tick, advance=1, description=f"{row['scenario']}: {row['status']}")
+
+        if dask is None or dask == "local":
+            count, message = fit_jobs(jobs, workers, cpu_count())
+            warn(message)
+            count = max(1, min(count, len(tasks)))
+            if not tasks:
+                pass
+            elif dask == "local":
+                with _local_client(count) as client:
+                    gather(_dask(tasks, client, count, time_limit, workers, seed))
+            elif count == 1:
+                gather(_in_process(tasks, time_limit, workers, seed))
+            else:
+                gather(_process_pool(tasks, count, time_limit, workers, seed))
+        else:
+            count = _remote_dask(dask, tasks, jobs, workers, time_limit, seed, warn, gather)
+    rows.sort(key=lambda r: str(r["scenario"]))
+    missing = [r["scenario"] for r in rows if not (Path(r["plan_dir"]) / "summary.json").exists()]
+    if missing and dask not in (None, "local"):
+        warn(f"no summary.json here for {len(missing)} scenario(s) ({', '.join(missing[:3])}"
+             f"{', ...' if len(missing) > 3 else ''}): the Dask workers wrote their plans "
+             f"to {out} on their own file system")
+    summary = write_summary(rows, out / "batch_summary.csv")
+    worst = max((int(r["exit_code"]) for r in rows), default=pipeline.EXIT_OK)
+    return BatchResult(rows, worst, summary, count, warnings)
+
+
+@contextlib.contextmanager
+def _local_client(jobs: int) -> Iterator[Any]:
+    """A loopback Dask cluster of ``jobs`` single-threaded worker processes, and its client."""
+    import logging
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    scratch_dir = tempfile.TemporaryDirectory(prefix="rotaplan-dask-", ignore_cleanup_errors=True)
+    with scratch_dir as scratch, dask.config.set({"temporary-directory": scratch}):
+        try:
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None,
+                                   silence_logs=logging.ERROR, local_directory=scratch)
+        except Exception as exc:
+            raise BatchError(f"cannot start a local Dask cluster: {exc}") from None
+        with cluster, Client(cluster) as client:
+            yield client
+
+
+def _remote_dask(address: str, tasks: list[_Task], jobs: int | None, workers: int,
+                 time_limit: float, seed: int, warn: Callable[[str | None], None],
+                 gather: Callable[[Iterator[Finished]], None]) -> int:
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise BatchError(f"cannot connect to the Dask scheduler at {address}: {exc}") from None
+    with client:
+        limit, message = _cluster_warning(client, jobs, workers)
+        warn(message)
+        if tasks:
+            gather(_dask(tasks, client, max(1, limit), time_limit, workers, seed))
+    return limit
+
+
+# --------------------------------------------------------------------------- output
+
+def _fmt(value: Any, spec: str = "g") -> str:
+    return "-" if value is None or value == "" else format(value, spec)
+
+
+def results_table(rows: list[dict[str, Any]]) -> Table:
+    """The rich table printed after a batch."""
+    table = Table(title=None, show_edge=False, pad_edge=False)
+    table.add_column("scenario")
+    table.add_column("status")
+    for heading in ("objective", "bound", "gap %", "placed", "time"):
+        table.add_column(heading, justify="right")
+    for row in rows:
+        gap = None if row["gap"] is None else 100 * float(row["gap"])
+        placed = "-" if row["placed"] is None else f"{row['placed']}/{row['learners']}"
+        table.add_row(str(row["scenario"]), str(row["status"]), _fmt(row["objective"]),
+                      _fmt(row["bound"]), _fmt(gap, ".1f"), placed, f"{row['time']:.1f}s")
+    return table
+
+
+def print_table(table: Table) -> None:
+    """Print a table on stdout, never squeezed when stdout is not a terminal."""
+    from rich.measure import Measurement
+
+    if out_console.is_terminal:
+        out_console.print(table)
+        return
+    wide = out_console.options.update(width=10_000)
+    width = max(out_console.width, Measurement.get(out_console, wide, table).maximum)
+    Console(highlight=False, soft_wrap=True, width=width).print(table)
+
+
+def report_problems(rows: list[dict[str, Any]], limit: int = 3) -> None:
+    """Print the first input errors of each invalid scenario on stderr."""
+    for row in rows:
+        errors = row.get("errors") or []
+        for line in errors[:limit]:
+            err_console.print(line, markup=False)
+        if len(errors) > limit:
+            err_console.print(f"... and {len(errors) - limit} more in "
+                              f"{row['plan_dir']}/summary.json", markup=False)
+
+
+def batch_command(
+    paths: Annotated[list[Path], typer.Argument(
+        help="Scenario files, folders (their *.yaml and *.yml files) or quoted globs.",
+        show_default=False)],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Directory for one plan directory per scenario and "
+                            "batch_summary.csv.", show_default=False)],
+    jobs: Annotated[int | None, typer.Option(
+        help="Scenarios solved at once (default: cores / workers; reduced to fit the cores).",
+        min=1, show_default=False)] = None,
+    workers: Annotated[int, typer.Option(
+        help="CP-SAT workers per scenario (1 with a fixed seed is deterministic).",
+        min=1, max=64)] = 1,
+    time_limit: Annotated[float, typer.Option(help="Seconds per scenario.", min=0.1)] = 60.0,
+    seed: Annotated[int, typer.Option(help="CP-SAT random seed.")] = 0,
+    dask: Annotated[str | None, typer.Option(
+        "--dask", metavar="ADDRESS|local",
+        help="Run on Dask: 'local' starts a cluster on this machine (loopback only); an "
+             "address such as tcp://10.0.0.5:8786 uses a running scheduler, whose workers "
+             "must see the --out directory.", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Solve many scenarios, in parallel, and summarise them in one table.
+
+    Every plan is checked before it is written to OUT/<stem>/. The summary is
+    OUT/batch_summary.csv; the exit code is the worst scenario's (0 all plans
+    written, 2 invalid input, 3 infeasible, 4 no plan in time, 5 a plan failed
+    verification or a task crashed).
+    """
+    try:
+        result = run_batch(paths, out, jobs=jobs, workers=workers, time_limit=time_limit,
+                           seed=seed, dask=dask, progress=not quiet)
+    except BatchError as exc:
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(pipeline.EXIT_INVALID) from None
+    report_problems(result.rows)
+    print_table(results_table(result.rows))
+    out_console.print(f"summary written to {result.summary_csv}", markup=False)
+    raise typer.Exit(result.exit_code)
