@@ -33,8 +33,8 @@ from models import Problem, Scenario, ScenarioError, format_path, parse_scenario
 from rotaplan.generate import dump_scenario
 
 SETTING_COLUMNS = ["id", "name"]
-SITE_COLUMNS = ["id", "name", "setting", "locality", "accepts", "capacity", "min_learners",
-                "open_sessions", "rooms"]
+SITE_COLUMNS = ["id", "name", "setting", "capacity", "rooms", "min_learners", "open_sessions",
+                "accepts", "locality"]  # the numbers people change most, first
 ROOM_COLUMNS = ["site_id", "session", "rooms"]
 SUPERVISOR_COLUMNS = ["site_id", "id", "name", "profession", "capacity", "sessions",
                       "unavailable_blocks"]

@@ -355,7 +355,7 @@ def test_several_errors_at_once(tmp_path: Path) -> None:
     def break_it(book: Any) -> None:
         book["Programme"]["B4"] = "four"  # blocks
         book["Programme"]["B16"] = "lots"  # objective.unplaced_penalty
-        book["Sites"]["F3"] = "two"  # capacity
+        book["Sites"]["D3"] = "two"  # capacity
         book["Supervisors"]["A3"] = "nowhere"  # site_id
         book["Learners"]["C2"] = "physio"
         book["Learners"]["M1"] = "shoe size"
@@ -365,7 +365,7 @@ def test_several_errors_at_once(tmp_path: Path) -> None:
         "Programme!B4 (blocks): Input should be a valid integer (got 'four')",
         "Programme!B16 (objective.unplaced_penalty): Input should be a valid integer "
         "(got 'lots')",
-        "Sites!F3 (capacity): capacity must be a whole number or a map of block -> number, "
+        "Sites!D3 (capacity): capacity must be a whole number or a map of block -> number, "
         "got 'two'",
         "Supervisors!A3 (site_id): there is no site with id 'nowhere' in the Sites table",
         "Learners!M1 (shoe size): unknown column 'shoe size'; the columns of this sheet are: "
