@@ -48,6 +48,10 @@ COLUMN_HELP = {
 
 def render() -> None:
     """Draw the page."""
+    note = ss().get("edit_note")
+    if note:
+        st.toast(f"Saved: {note}")
+        ss().edit_note = None
     _source_bar()
     check = state.validation()
     _status(check)
@@ -225,6 +229,7 @@ def _table(table: str, check: tables.Validation) -> None:
     changes = ss().get(key) or {}
     if any(changes.get(k) for k in ("edited_rows", "added_rows", "deleted_rows")):
         # fold the edit into the scenario, save it, and redraw with fresh problems
+        ss().edit_note = describe_edit(table, frame, changes)
         ss().tables.frames[table] = tables.apply_editor_changes(frame, changes,
                                                                 ignore=(PROBLEM,))
         state.changed(table)
@@ -238,6 +243,27 @@ def _table(table: str, check: tables.Validation) -> None:
     if bad:
         st.error(f"{bad} row(s) in {tables.TABLE_TITLES[table]} need attention: see the "
                  "⚠ problem column.")
+
+
+def describe_edit(table: str, frame: pd.DataFrame, changes: dict[str, Any]) -> str:
+    """An edit in a few words: ``Sites row 8 (att-orchard): rooms 5 → 1``."""
+    title = tables.TABLE_TITLES[table]
+    parts = []
+    for pos, edits in (changes.get("edited_rows") or {}).items():
+        row = int(pos)
+        ident = frame.iloc[row]["id"] if "id" in frame.columns and row < len(frame) else ""
+        where = f"{title} row {row + 1}" + (f" ({ident})" if ident else "")
+        for column, value in edits.items():
+            if column == PROBLEM:
+                continue
+            before = frame.iloc[row][column] if row < len(frame) else ""
+            parts.append(f"{where}: {column} {before or 'blank'} → "
+                         f"{tables.cell_text(value) or 'blank'}")
+    if changes.get("added_rows"):
+        parts.append(f"{len(changes['added_rows'])} row(s) added to {title}")
+    if changes.get("deleted_rows"):
+        parts.append(f"{len(changes['deleted_rows'])} row(s) deleted from {title}")
+    return "; ".join(parts) or f"{title} changed"
 
 
 def _tracks() -> None:

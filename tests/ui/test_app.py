@@ -186,6 +186,7 @@ def test_added_and_deleted_rows(app: AppTest) -> None:
 def test_edits_are_saved_and_survive_a_refresh(app: AppTest, db_url: str) -> None:
     row = row_of(app, "sites", "sher-oak-tree")
     edit(app, "sites", {"edited_rows": {row: {"rooms": "1"}}})
+    assert "Sites row 10 (sher-oak-tree): rooms 3 → 1" in texts(app.toast)
     scenario_id = app.session_state["scenario_id"]
     assert app.query_params["scenario"] in (str(scenario_id), [str(scenario_id)])
     fresh = AppTest.from_file(APP, default_timeout=60)  # a refresh: a new session, same URL

@@ -122,3 +122,75 @@ def test_solve_demo_in_browser(chromium_path: str, server: Server, tmp_path: Pat
     assert title.startswith(GANTT_TITLE)
     assert bar_count >= 30, "the Gantt chart should draw at least one bar per learner"
     assert size > MIN_SCREENSHOT_BYTES
+
+
+@pytest.mark.browser
+def test_change_a_room_count_solve_and_see_why_in_browser(chromium_path: str, server: Server,
+                                                          tmp_path: Path) -> None:
+    """A new user's story: solve the demo, cut a site's rooms in the table, solve
+    again, read what changed and why, and download the plan as a workbook."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
+        try:
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.goto(server.url)
+            success = page.locator('[data-testid="stAlertContentSuccess"]')
+            expect(success.filter(has_text="Ready to solve")).to_be_visible()
+            sidebar = page.locator('[data-testid="stSidebar"]')
+
+            def solve(run: int) -> None:
+                sidebar.get_by_text("Solve", exact=True).click()
+                page.get_by_test_id("stBaseButton-primary").filter(
+                    has_text=_exactly("Solve")).click()
+                expect(page.get_by_text(f"Run {run} of demo")).to_be_visible(
+                    timeout=SOLVE_TIMEOUT_MS)
+                expect(page.locator('[data-stale="true"]')).to_have_count(0)
+
+            solve(1)
+            assert _metric_value(page, "Cost") == "167"
+            # Sites table (the second editor): att-orchard is row 8; rooms is the 5th column.
+            sidebar.get_by_text("Scenario", exact=True).click()
+            expect(success.filter(has_text="Ready to solve")).to_be_visible()
+            saved = page.get_by_test_id("stToast").filter(has_text="rooms 5 → 1")
+            for attempt in range(3):  # the grid is a canvas: retry if a key went astray
+                grid = page.get_by_test_id("stDataFrame").nth(1)
+                grid.scroll_into_view_if_needed()
+                page.wait_for_timeout(800)
+                box = grid.bounding_box()
+                assert box is not None
+                row_height, header = 35, 35
+                page.mouse.click(box["x"] + 80,
+                                 box["y"] + header + row_height * 7 + row_height / 2)
+                for _ in range(4):
+                    page.keyboard.press("ArrowRight")
+                page.keyboard.press("Enter")  # open the cell editor
+                page.wait_for_timeout(300)
+                page.keyboard.press("Control+A")
+                page.keyboard.type("1")
+                page.keyboard.press("Enter")  # commit: the app saves the edit and says so
+                try:
+                    expect(saved).to_be_visible(timeout=5_000)
+                    break
+                except AssertionError:
+                    if attempt == 2:
+                        raise
+            expect(page.locator('[data-stale="true"]')).to_have_count(0)
+            expect(success.filter(has_text="Ready to solve")).to_be_visible()
+            solve(2)
+            assert _metric_value(page, "Cost") == "179"  # one room costs preferences
+            page.get_by_role("tab", name="What changed").click()
+            changes = page.get_by_test_id("stCode").first
+            expect(changes).to_contain_text("att-orchard")
+            expect(changes).to_contain_text("rooms.default: 5 → 1")
+            page.get_by_role("tab", name="Downloads").click()
+            with page.expect_download() as download:
+                page.get_by_role("button", name="Excel workbook").click()
+            workbook = tmp_path / download.value.suggested_filename
+            download.value.save_as(workbook)
+            page.screenshot(path=str(tmp_path / "changed.png"), full_page=True)
+        finally:
+            browser.close()
+    assert workbook.suffix == ".xlsx" and workbook.stat().st_size > 10_000
+    print(f"\nbrowser saw: cost 167 → 179 after att-orchard rooms 5 → 1; "
+          f"downloaded {workbook.name} ({workbook.stat().st_size} bytes)")
