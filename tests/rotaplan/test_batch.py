@@ -242,3 +242,21 @@ def test_solve_file_is_a_picklable_task_on_text(tmp_path: Path) -> None:
     assert row["status"] == "INVALID" and row["exit_code"] == 2
     assert row["errors"][0].startswith("bad.yaml:6:26:")
     assert set(batch.ROW_KEYS) <= set(row)
+
+
+def test_batch_over_the_shipped_instances_with_the_rotaplan_command(tmp_path: Path) -> None:
+    """`rotaplan batch instances/` as the README shows it: every plan checked, worst exit."""
+    from rotaplan.cli import app
+
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(app, ["batch", str(INSTANCES), "--out", str(out),
+                                      "--jobs", "1", "--workers", "2", "--time-limit", "120"])
+    assert result.exit_code == 3, result.output  # infeasible.yaml is the worst case
+    _, rows = read_summary(out / "batch_summary.csv")
+    status = {r["scenario"]: r["status"] for r in rows}
+    assert status == {"demo": "OPTIMAL", "infeasible": "INFEASIBLE", "medium": "OPTIMAL"}
+    assert {r["scenario"]: float(r["objective"]) for r in rows
+            if r["status"] == "OPTIMAL"} == {"demo": 167.0, "medium": 480.0}
+    for name in ("demo", "medium"):
+        check_plan(INSTANCES / f"{name}.yaml", out / name)
+    assert (out / "infeasible" / "explanation.txt").exists()
