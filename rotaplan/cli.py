@@ -183,7 +183,7 @@ def replan(
     Changes to the old plan are minimised first and preference cost second. The
     new plan is checked and written with changes.csv and supervisor_changes.csv.
     """
-    from models import Plan
+    from rotaplan.export import read_plan_dir
     from rotaplan.replan import replan as run
 
     sc = _load_or_exit(scenario, out).scenario
@@ -192,7 +192,7 @@ def replan(
                           f"{sc.programme.blocks} blocks", markup=False)
         raise typer.Exit(pipeline.EXIT_INVALID)
     try:
-        old = Plan.read(old_plan)
+        old, _ = read_plan_dir(old_plan)  # checks the files and their columns
     except (OSError, ValueError, KeyError) as exc:
         err_console.print(f"cannot read the plan in {old_plan}: {exc}", markup=False)
         raise typer.Exit(pipeline.EXIT_INVALID) from None

@@ -185,8 +185,11 @@ def alternatives(scenario: Scenario, out: Path, best: Outcome, count: int, *,
     """
     assert best.result.plan is not None
     base = options or SolveOptions()
+    for stale in out.glob("alt-*"):  # never leave plans of an earlier run behind
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+    (out / "alternatives.csv").unlink(missing_ok=True)
     first_dir = out / "alt-1"
-    shutil.rmtree(first_dir, ignore_errors=True)
     first_dir.mkdir(parents=True)
     for path in best.files:
         shutil.copy2(path, first_dir / path.name)

@@ -333,20 +333,24 @@ class Store:
             sc.updated_at = _now()
             return self._version_info(s, v)
 
-    def save_draft(self, scenario_id: int, yaml_text: str, note: str = "edited") -> VersionInfo:
+    def save_draft(self, scenario_id: int, yaml_text: str, note: str = "edited",
+                   fold_into: int | None = None) -> VersionInfo:
         """Store edits, folding a run of edits into one version.
 
         When the latest version has no runs yet and the same ``note`` (it is the
         draft being edited), its text is replaced; otherwise this is
         :meth:`save_version`. So history keeps one version per solved or
-        explicitly saved state, not one per keystroke.
+        explicitly saved state, not one per keystroke. With ``fold_into``, edits
+        fold only into that version (the one open in the editor); editing an
+        older version, or a version being solved, makes a new one instead.
         """
         with Session(self._engine) as s, s.begin():
             sc = self._get_scenario(s, scenario_id)
             latest = self._latest(s, scenario_id)
             if latest is not None and latest.yaml_text == yaml_text:
                 return self._version_info(s, latest)
-            if latest is not None and latest.note == note and not latest.runs:
+            if latest is not None and latest.note == note and not latest.runs \
+                    and (fold_into is None or latest.id == fold_into):
                 latest.yaml_text = yaml_text
                 latest.created_at = sc.updated_at = _now()
                 s.flush()

@@ -110,8 +110,8 @@ def parse_list(text: Any, *, numbers: bool = False) -> list[Any] | None:
     stripped = str(text).strip()
     if stripped == "[]":
         return []
-    if stripped.startswith("[") and stripped.endswith("]"):  # written as a YAML list
-        stripped = stripped[1:-1]
+    if stripped.startswith("[") and stripped.endswith("]") and "," in stripped:
+        stripped = stripped[1:-1]  # written as a YAML list (one id may itself be "[x]")
     items = [x.strip() for x in stripped.split(",") if x.strip()]
     return [_number(x) for x in items] if numbers else items
 
@@ -254,7 +254,16 @@ def from_text(text: str) -> ScenarioTables:
         raise ValueError(f"not readable YAML: {exc}") from None
     if not isinstance(doc, Mapping):
         raise ValueError("a scenario must be a YAML mapping (key: value)")
-    return from_document(doc)
+    try:
+        return from_document(doc)
+    except (TypeError, AttributeError, KeyError, ValueError):
+        # laid out too differently from a scenario to edit as tables: say where
+        try:
+            parse_scenario_text(text, "scenario")
+        except ScenarioError as exc:
+            first = "; ".join(p.render("line") for p in exc.errors[:3])
+            raise ValueError(f"it is YAML but not laid out as a scenario: {first}") from None
+        raise ValueError("it is YAML but not laid out as a scenario") from None
 
 
 def from_scenario(scenario: Scenario) -> ScenarioTables:

@@ -306,22 +306,31 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
     value_source: cp_model.CpSolver | None = None
     statuses: list[cp_model.CpSolverStatus] = []
     if fairness == "minimax":
-        worst = model.new_int_var(0, max(0, preference_upper_bound(b)), "worst_learner_cost")
+        bound_worst = max(0, preference_upper_bound(b))
+        worst = model.new_int_var(0, bound_worst, "worst_learner_cost")
         for info in inst.learners:
             model.add(worst >= costs[info.index])
-        model.minimize(worst)
+        if extra:  # an extension's terms come first, then fairness (lexicographic)
+            scale = bound_worst + 1
+            model.minimize(cp_model.LinearExpr.sum(
+                [worst, *[scale * t.weight * t.expr for t in extra]]))
+        else:
+            model.minimize(worst)
         solver, status, watcher = _run(model, options, "fairness",
                                        (end - time.perf_counter()) / 2, started)
         statuses.append(status)
         result.phases.append(_phase("fairness", solver, status, watcher))
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             result.first_solution_seconds = watcher.first
-            model.add(worst <= round(solver.objective_value))
+            model.add(worst <= solver.value(worst))
             _hint_from(model, solver)
             value_source = solver
         elif status == cp_model.INFEASIBLE:
             return _infeasible(result, scenario, started, extended=options.extend is not None)
         else:
+            if extra:
+                result.search = (result.search or {}) | {"extended": {
+                    "status": _STATUS.get(status, "UNKNOWN")}}
             result.status = _STATUS.get(status, "UNKNOWN")
             result.solve_seconds = time.perf_counter() - started
             return result
@@ -334,6 +343,10 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
         return _infeasible(result, scenario, started, extended=options.extend is not None)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         value_source = solver
+    elif options.extend is not None:  # no plan from the last phase: say so, never report
+        value_source = None            # the fairness phase's values as the extended search
+        result.search = (result.search or {}) | {"extended": {
+            "status": _STATUS.get(status, "UNKNOWN")}}
         if result.first_solution_seconds is None:
             result.first_solution_seconds = watcher.first
         result.best_bound = solver.best_objective_bound
@@ -449,6 +462,8 @@ def _fill_costs(
 def _infeasible(result: SolveResult, scenario: Scenario, started: float, *,
                 extended: bool = False) -> SolveResult:
     result.status = "INFEASIBLE"
+    if extended:
+        result.search = (result.search or {}) | {"extended": {"status": "INFEASIBLE"}}
     found = explain.diagnose(scenario, known_infeasible=not extended, suggest_seconds=5.0)
     if found is None:  # the scenario has plans; the extension's demands rule them out
         found = explain.internal("the scenario has plans, but none keeps what this solve "

@@ -85,7 +85,23 @@ class KeepAndMinimiseChanges:
         self.weight = _upper_bound_on_preferences(b) + 1
         changed: list[cp_model.LinearExprT] = []
         hinted: set[int] = set()  # a fellow's base literal is shared by every block
-        for key, site in sorted(placements_of(self.old).items()):
+        old = placements_of(self.old)
+        for (index, block, role), lits in b.v.place.items():
+            if block >= self.from_block:
+                continue
+            learner = b.inst.learners[index].id
+            if (learner, block, role) in old:
+                continue
+            # not placed then in the old plan (left out, or new): the past stays so
+            for option in lits.values():
+                if isinstance(option, int):
+                    if option:
+                        self.impossible.append(f"{learner} block {block} had no placement "
+                                               "but the scenario now requires one")
+                        b.model.add_bool_or([])
+                else:
+                    b.model.add(option == 0)
+        for key, site in sorted(old.items()):
             lit = _literal(b, key, site)
             learner, block, role = key
             if block < self.from_block:

@@ -40,12 +40,13 @@ def capacity() -> None:
                        help="Each takes up to 10 seconds.")
     if not st.button("Find capacity", type="primary", key="cap_run"):
         return
-    out = Path(tempfile.mkdtemp(prefix="rotaplan-capacity-"))
-    with st.status("Finding capacity…", expanded=True) as status:
+    with st.status("Finding capacity…", expanded=True) as status, \
+            tempfile.TemporaryDirectory(prefix="rotaplan-capacity-") as scratch:
         try:
             answer, _code = find_capacity(
-                sc, newcomer, out=out, time_limit=float(seconds), probes=int(probes),
-                probe_seconds=10.0, workers=2, seed=0, note=lambda text: st.write(text))
+                sc, newcomer, out=Path(scratch), time_limit=float(seconds),
+                probes=int(probes), probe_seconds=10.0, workers=2, seed=0,
+                note=lambda text: st.write(text))
         except CapacityError as exc:
             status.update(label="Cannot answer", state="error")
             st.error(str(exc))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,10 @@ def persist(note: str = "edited") -> int:
         _adopt(first.scenario_id, first.id)
     if text == ss().saved_yaml and ss().version_id is not None:
         return int(ss().version_id)
-    version = store().save_draft(ss().scenario_id, text, note)
+    solving = ss().get("job") is not None and ss().job_meta["version_id"] == ss().version_id
+    # fold into the open version only: never into one being solved or a newer draft
+    fold_into = -1 if solving or ss().version_id is None else int(ss().version_id)
+    version = store().save_draft(ss().scenario_id, text, note, fold_into=fold_into)
     ss().saved_yaml = text
     ss().version_id = version.id
     return version.id
@@ -225,6 +229,17 @@ def finish_job() -> bool:
         return False
     job.poll()
     ss().job = None
+    try:
+        return _record(job)
+    except KeyError:  # the scenario was deleted while it was being solved
+        ss().notice = "A solve finished, but its scenario had been deleted; the run is not kept."
+        return False
+    finally:
+        shutil.rmtree(job.out_dir, ignore_errors=True)
+
+
+def _record(job: SolveJob) -> bool:
+    """Store a finished job's run and open it."""
     meta = ss().job_meta
     out = job.out_dir
     if job.outcome is None:
@@ -254,7 +269,10 @@ def finish_job() -> bool:
         explanation=explanation.read_text() if explanation.exists() else None,
         message=message)
     ss().run_id = run.id
-    ss().goto = "Results"
+    if ss().get("page", "Solve") == "Solve":
+        ss().goto = "Results"
+    else:  # never switch away from a page the user is working on (an edit would be lost)
+        ss().notice = f"The solve finished ({run.status}): see the Results page."
     return True
 
 

@@ -194,3 +194,36 @@ def test_solve_alternatives_option(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "alt-2" / "assignments.csv").exists()
     assert "alternatives written" in result.output
+
+
+def test_replan_with_fairness_still_minimises_changes_first(demo: Scenario, old: Outcome,
+                                                            tmp_path: Path) -> None:
+    assert old.result.plan is not None
+    gone = str(old.result.plan.assignments["supervisor_id"].replace("", pd.NA).dropna().iloc[0])
+    changed = without_supervisor(demo, gone)
+    plain = replan(changed, old.result.plan, tmp_path / "plain", options=OPTIONS)
+    data = changed.model_dump()
+    data["objective"]["fairness"] = "minimax"
+    fair = replan(Scenario.model_validate(data), old.result.plan, tmp_path / "fair",
+                  options=OPTIONS)
+    assert plain.outcome.exit_code == fair.outcome.exit_code == EXIT_OK
+    assert fair.outcome.result.terms["changes"] == plain.outcome.result.terms["changes"]
+    assert fair.outcome.result.search["extended"]["status"] == "OPTIMAL"
+
+
+def test_a_learner_left_out_of_the_past_stays_out_of_it(demo: Scenario,
+                                                        tmp_path: Path) -> None:
+    """With allow_unplaced, a learner absent from the kept blocks is not placed there."""
+    data = demo.model_dump()
+    data["objective"]["allow_unplaced"] = True
+    sc = Scenario.model_validate(data)
+    first = solve_and_write(sc, tmp_path / "old", OPTIONS)
+    assert first.result.plan is not None
+    a = first.result.plan.assignments
+    leaver = str(a["learner_id"].iloc[0])
+    old_plan = Plan(a[a["learner_id"] != leaver].reset_index(drop=True),
+                    first.result.plan.timetable)
+    done = replan(sc, old_plan, tmp_path / "new", from_block=3, options=OPTIONS)
+    assert done.outcome.result.plan is not None
+    new = done.outcome.result.plan.assignments
+    assert leaver not in set(new.loc[new["block"] < 3, "learner_id"])

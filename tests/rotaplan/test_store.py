@@ -205,3 +205,17 @@ def test_save_draft_folds_edits_until_a_run_pins_the_version(tmp_path: Path) -> 
     assert d3.number == 3  # the solved version is kept as it was
     assert store.version(d2.id).yaml_text == "a: 3\n"
     assert [v.number for v in store.versions(v1.scenario_id)] == [3, 2, 1]
+
+
+def test_save_draft_folds_only_into_the_version_open_in_the_editor(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    v1 = store.create_scenario("demo", "a: 1\n", note="opened demo.yaml")
+    v2 = store.save_draft(v1.scenario_id, "a: 2\n", fold_into=v1.id)
+    assert v2.number == 2
+    # v1 reopened and edited: v2 (a newer draft) must not be overwritten
+    v3 = store.save_draft(v1.scenario_id, "a: 3\n", fold_into=v1.id)
+    assert v3.number == 3 and store.version(v2.id).yaml_text == "a: 2\n"
+    # the open draft folds; a version being solved (fold_into=-1) never does
+    assert store.save_draft(v1.scenario_id, "a: 4\n", fold_into=v3.id).id == v3.id
+    v5 = store.save_draft(v1.scenario_id, "a: 5\n", fold_into=-1)
+    assert v5.number == 4 and store.version(v3.id).yaml_text == "a: 4\n"

@@ -275,7 +275,7 @@ def test_awkward_ids_round_trip(ident: str) -> None:
     assert round_trip(data) == scenario_from(data)
 
 
-@pytest.mark.parametrize("ident", ["ward[2]", "[x"])
+@pytest.mark.parametrize("ident", ["ward[2]", "[x", "[x]"])
 def test_bracketed_ids_round_trip(ident: str) -> None:
     """Ids are allowed brackets by the contract; a list cell must keep them."""
     data = base_scenario()
@@ -636,3 +636,16 @@ def test_a_date_that_does_not_exist_is_a_problem_at_the_start_field() -> None:
     problems = validate(tables).errors
     assert [(p.table, p.column) for p in problems] == [("programme", "start")]
     assert "month must be in 1..12" in problems[0].message
+
+
+@pytest.mark.parametrize("text", [
+    "programme: {name: p, blocks: 1}\nsites: [{id: a, supervisors: 5}]\n",
+    "programme: {name: p, blocks: 1}\nsupervision: [a, b]\n",
+    "programme: {name: p, blocks: 1}\nobjective: 5\n",
+    "programme: {name: p, blocks: 1}\nprofessions: 5\n",
+    "programme: {name: p, blocks: 1}\ntracks: [1]\n",
+])
+def test_yaml_not_laid_out_as_a_scenario_is_a_value_error(text: str) -> None:
+    """Odd structures are refused in plain words (the UI shows them), never a crash."""
+    with pytest.raises(ValueError, match="not laid out as a scenario"):
+        from_text(text)

@@ -336,3 +336,29 @@ def test_solving_the_same_shipped_file_again_keeps_runs_together(app: AppTest,
     solve(other)
     saved = Store(db_url).list_scenarios()
     assert [(s.name, s.versions, s.runs) for s in saved] == [("demo", 1, 2)]
+
+
+def test_edits_during_a_solve_never_change_the_version_being_solved(app: AppTest,
+                                                                    db_url: str) -> None:
+    app.selectbox(key="shipped_choice").set_value("medium").run()
+    app.button(key="open_shipped").click().run()
+    first = row_of(app, "learners", app.session_state["tables"].frames["learners"]["id"][0])
+    edit(app, "learners", {"edited_rows": {first: {"name": "Before Solve"}}})
+    go(app, "Solve")
+    app.slider(key="time_limit").set_value(300).run()
+    app.number_input(key="workers").set_value(1).run()
+    app.button(key="solve").click().run()
+    solved = app.session_state["job_meta"]["version_id"]
+    go(app, "Scenario")
+    edit(app, "learners", {"edited_rows": {first: {"name": "During Solve"}}})
+    job = app.session_state["job"]
+    job.cancel()
+    assert job.wait(120)
+    app.run()
+    store = Store(db_url)
+    assert "Before Solve" in store.version(solved).yaml_text
+    assert "During Solve" not in store.version(solved).yaml_text
+    run = store.runs(scenario_id=app.session_state["scenario_id"])[0]
+    assert run.version_id == solved
+    assert app.session_state["page"] == "Scenario"  # no jump away from the editor
+    assert app.session_state["run_id"] == run.id
