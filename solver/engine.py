@@ -343,13 +343,13 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
         return _infeasible(result, scenario, started, extended=options.extend is not None)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         value_source = solver
+        if result.first_solution_seconds is None:
+            result.first_solution_seconds = watcher.first
+        result.best_bound = solver.best_objective_bound
     elif options.extend is not None:  # no plan from the last phase: say so, never report
         value_source = None            # the fairness phase's values as the extended search
         result.search = (result.search or {}) | {"extended": {
             "status": _STATUS.get(status, "UNKNOWN")}}
-        if result.first_solution_seconds is None:
-            result.first_solution_seconds = watcher.first
-        result.best_bound = solver.best_objective_bound
     if value_source is None:
         result.status = _STATUS.get(status, "UNKNOWN")
         result.solve_seconds = time.perf_counter() - started
