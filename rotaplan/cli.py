@@ -181,7 +181,9 @@ def replan(
     """Re-plan after a change, keeping early blocks and changing as little as possible.
 
     Changes to the old plan are minimised first and preference cost second. The
-    new plan is checked and written with changes.csv and supervisor_changes.csv.
+    new plan is checked and written with changes.csv, timetable_changes.csv and
+    supervisor_changes.csv. Blocks before --from-block keep their sites, sessions
+    and supervisors.
     """
     from rotaplan.export import read_plan_dir
     from rotaplan.replan import replan as run

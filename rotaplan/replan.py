@@ -32,12 +32,22 @@ class Replan:
         The checked solve (plan files in ``out``).
     changes
         One record per learner, block and role whose site changed (or who was
-        newly placed or left out), as :func:`rotaplan.compare.learner_changes`.
+        newly placed or left out), as :func:`rotaplan.compare.learner_changes`,
+        then one per placement kept at its site with another named supervisor
+        (``change`` ``"new supervisor"``); records carry ``old_supervisor`` and
+        ``new_supervisor``.
+    session_changes
+        One record per learner, block and session whose activity, site or
+        supervisor present differs (learners placed in both plans).
     supervisor_changes
         ``(supervisor, placements before, placements after)`` where they differ.
     impossible
         Kept placements the changed scenario no longer allows (the re-plan is
         then infeasible).
+    past_sessions_moved
+        Old weekly sessions before ``from_block`` no longer worked at that time
+        and site, because the changed scenario does not allow them (fewer
+        rooms, say); 0 when the early blocks are kept exactly.
     kept, placements
         Placements before ``from_block``, and all placements of the old plan.
     """
@@ -45,7 +55,9 @@ class Replan:
     outcome: Outcome
     changes: list[dict[str, Any]] = field(default_factory=list)
     supervisor_changes: list[tuple[str, int, int]] = field(default_factory=list)
+    session_changes: list[dict[str, Any]] = field(default_factory=list)
     impossible: list[str] = field(default_factory=list)
+    past_sessions_moved: int = 0
     kept: int = 0
     placements: int = 0
 
@@ -72,17 +84,35 @@ class Replan:
                     "allow either."]
         if self.outcome.result.plan is None:
             return []
-        moved = {c["learner_id"] for c in self.changes}
-        lines = [f"kept        {self.kept} placements before block {from_block} as they were",
-                 f"changed     {sum(1 for c in self.changes if c['change'] == 'moved')} of "
-                 f"{self.placements} placements; {len(moved)} learner(s) affected"]
+        moved = {c["learner_id"] for c in self.changes if c["change"] != "new supervisor"}
+        if from_block == 1:
+            lines = ["kept        nothing fixed (re-planning from block 1)"]
+        elif self.past_sessions_moved:
+            lines = [f"kept        {self.kept} placements before block {from_block} at their "
+                     f"sites; {self.past_sessions_moved} weekly session(s) there had to move "
+                     "(the changed scenario no longer allows them; see timetable_changes.csv)"]
+        else:
+            lines = [f"kept        {self.kept} placements before block {from_block} as they "
+                     "were (sites, sessions and supervisors)"]
+        lines.append(f"changed     {sum(1 for c in self.changes if c['change'] == 'moved')} of "
+                     f"{self.placements} placements; {len(moved)} learner(s) affected")
         for c in self.changes:
+            role = "" if c["role"] in ("rotation", None) else f" ({c['role']})"
             if c["change"] == "moved":
-                role = "" if c["role"] == "rotation" else f" ({c['role']})"
                 lines.append(f"  {c['learner_id']} block {c['block']}{role}: "
                              f"{c['a']} → {c['b']}")
-            else:
+            elif c["change"] != "new supervisor":
                 lines.append(f"  {c['learner_id']}: {c['change']}")
+        named = [c for c in self.changes if c["change"] == "new supervisor"]
+        if named:
+            lines.append(f"supervisor  {len(named)} placement(s) kept their site with another "
+                         "named supervisor:")
+            lines += [f"  {c['learner_id']} block {c['block']}"
+                      f"{'' if c['role'] == 'rotation' else ' (' + c['role'] + ')'} at {c['a']}: "
+                      f"{c['old_supervisor']} → {c['new_supervisor']}" for c in named]
+        learners = {c["learner_id"] for c in self.session_changes}
+        lines.append(f"timetables  {len(self.session_changes)} weekly session(s) differ (site, "
+                     f"time or supervisor present) for {len(learners)} learner(s)")
         if self.supervisor_changes:
             lines.append("supervisors whose placements changed:")
             lines += [f"  {sid}: {a} → {b}" for sid, a, b in self.supervisor_changes]
@@ -107,27 +137,98 @@ def replan(scenario: Scenario, old: Plan, out: Path, *, from_block: int = 1,
         Solver options (the extension and hints are set here).
     """
     pinned, impossible = pin_past(scenario, old, from_block)
+    base = replace(options or SolveOptions(), hint=False, candidate_limit=None, reference=old)
     keep = KeepAndMinimiseChanges(old, from_block)
-    base = options or SolveOptions()
-    outcome = pipeline.solve_and_write(pinned, out, replace(
-        base, extend=keep, hint=False, candidate_limit=None))
+    outcome = pipeline.solve_and_write(pinned, out, replace(base, extend=keep))
+    if (outcome.result.status == "INFEASIBLE" and from_block > 1 and not impossible
+            and not keep.impossible):
+        # The change may reach the early blocks' sessions only (fewer rooms, a
+        # session closed): keep their sites, and as many of their sessions as can be.
+        keep = KeepAndMinimiseChanges(old, from_block, keep_past_sessions=False)
+        outcome = pipeline.solve_and_write(pinned, out, replace(base, extend=keep))
     old_keys = placements_of(old)
     done = Replan(outcome, impossible=impossible + keep.impossible, placements=len(old_keys),
                   kept=sum(1 for (_, block, _) in old_keys if block < from_block))
     new = outcome.result.plan
     if new is None or outcome.exit_code != pipeline.EXIT_OK:
         return done
-    done.changes = learner_changes(old, new)
+    done.changes = _with_supervisors(learner_changes(old, new), old, new)
+    done.session_changes = timetable_changes(old, new)
+    done.past_sessions_moved = sum(  # old sessions no longer at that time and site
+        1 for c in done.session_changes if c["block"] < from_block and c["old_activity"]
+        and (c["old_activity"], c["old_site"]) != (c["new_activity"], c["new_site"]))
     done.supervisor_changes = [(c.id or "", int(c.fields[0].a), int(c.fields[0].b))
                                for c in supervisor_changes(old, new)]
     _write_csv(out / "changes.csv", ["learner_id", "block", "role", "change", "old_site",
-                                     "new_site"],
+                                     "new_site", "old_supervisor", "new_supervisor"],
                [[c["learner_id"], c["block"] or "", c["role"] or "", c["change"],
-                 c["a"] or "", c["b"] or ""] for c in done.changes])
+                 c["a"] or "", c["b"] or "", c["old_supervisor"], c["new_supervisor"]]
+                for c in done.changes])
     _write_csv(out / "supervisor_changes.csv", ["supervisor_id", "placements_before",
                                                 "placements_after"],
                [list(x) for x in done.supervisor_changes])
+    columns = ["learner_id", "block", "session", "old_activity", "old_site",
+               "old_supervisor", "new_activity", "new_site", "new_supervisor"]
+    _write_csv(out / "timetable_changes.csv", columns,
+               [[c[k] for k in columns] for c in done.session_changes])
     return done
+
+
+def _named(plan: Plan) -> dict[tuple[str, int, str], str]:
+    a = plan.assignments
+    return {(str(lid), int(block), str(role)): str(u) for lid, block, role, u in zip(
+        a["learner_id"], a["block"], a["role"], a["supervisor_id"], strict=True)}
+
+
+def _with_supervisors(changes: list[dict[str, Any]], old: Plan, new: Plan
+                      ) -> list[dict[str, Any]]:
+    """Site changes with their named supervisors, then same-site supervisor changes."""
+    before, after = _named(old), _named(new)
+    out = []
+    for c in changes:
+        key = (c["learner_id"], c["block"], c["role"])
+        out.append(c | {"old_supervisor": before.get(key, ""),
+                        "new_supervisor": after.get(key, "")})
+    sites_old, sites_new = placements_of(old), placements_of(new)
+    for key in sorted(before.keys() & after.keys()):
+        if sites_old.get(key) == sites_new.get(key) and before[key] != after[key]:
+            lid, block, role = key
+            out.append({"learner_id": lid, "change": "new supervisor", "block": block,
+                        "role": role, "a": sites_old[key], "b": sites_new[key],
+                        "old_supervisor": before[key], "new_supervisor": after[key]})
+    return out
+
+
+def timetable_changes(old: Plan, new: Plan) -> list[dict[str, Any]]:
+    """Weekly sessions whose activity, site or supervisor present differ.
+
+    Only learners placed in both plans are compared (a learner newly placed or
+    left out is reported by :func:`rotaplan.compare.learner_changes`).
+    """
+    def rows(plan: Plan) -> dict[tuple[str, int, str], tuple[str, str, str]]:
+        t = plan.timetable
+        return {(str(lid), int(block), str(d)): (str(act), str(site), str(u))
+                for lid, block, d, act, site, u in zip(
+                    t["learner_id"], t["block"], t["session"], t["activity"], t["site_id"],
+                    t["supervisor_id"], strict=True)}
+
+    a, b = rows(old), rows(new)
+    rank: dict[str, int] = {}  # sessions in timetable (week) order
+    for _, _, d in [*a, *b]:
+        rank.setdefault(d, len(rank))
+    both = set(old.assignments["learner_id"].astype(str)) & set(
+        new.assignments["learner_id"].astype(str))
+    off = ("", "", "")
+    out = []
+    for key in sorted((k for k in a.keys() | b.keys() if k[0] in both),
+                      key=lambda k: (k[0], k[1], rank[k[2]])):
+        was, now = a.get(key, off), b.get(key, off)
+        if was != now:
+            lid, block, d = key
+            out.append({"learner_id": lid, "block": block, "session": d,
+                        "old_activity": was[0], "old_site": was[1], "old_supervisor": was[2],
+                        "new_activity": now[0], "new_site": now[1], "new_supervisor": now[2]})
+    return out
 
 
 def pin_past(scenario: Scenario, old: Plan, from_block: int) -> tuple[Scenario, list[str]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from models import Scenario
+from models import Plan, Scenario
 from solver import explain, lns
 from solver.greedy import GreedyPlacement, greedy_placements, hint_model
 from solver.instance import Instance
@@ -83,6 +83,11 @@ class SolveOptions:
         A model extension (see :mod:`solver.extensions`): called with the built
         model after every rule unit, it may add constraints and returns extra
         named objective terms. An extended solve always uses the full model.
+        Terms marked ``tie_break`` are minimised in a last phase, with the rest
+        of the objective held at its best value.
+    reference
+        A plan whose named and present supervisors the plan keeps wherever the
+        new sites and sessions allow (re-planning).
     """
 
     time_limit: float = 60.0
@@ -94,6 +99,7 @@ class SolveOptions:
     candidate_limit: int | str | None = "auto"
     hint: bool = True
     extend: Callable[[Build], list[Term]] | None = field(default=None, repr=False)
+    reference: Plan | None = field(default=None, repr=False)
 
 
 class _Watcher(cp_model.CpSolverSolutionCallback):
@@ -290,7 +296,9 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
         hint_model(model, v, inst, greedy)
     costs = learner_costs(b)
     terms = objective_terms(b, costs)
-    extra = options.extend(b) if options.extend is not None else []
+    added = options.extend(b) if options.extend is not None else []
+    extra = [t for t in added if not t.tie_break]
+    later = [t for t in added if t.tie_break]
     total = sum(t.weight * t.expr for t in [*extra, *terms])
     proto = model.proto
     result.model_size = {"variables": len(proto.variables),
@@ -346,6 +354,10 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
         if result.first_solution_seconds is None:
             result.first_solution_seconds = watcher.first
         result.best_bound = solver.best_objective_bound
+        extended_bound = solver.best_objective_bound
+        if later:
+            value_source = _tie_break(model, solver, total, later, options, result, end,
+                                      started)
     elif options.extend is not None:  # no plan from the last phase: say so, never report
         value_source = None            # the fairness phase's values as the extended search
         result.search = (result.search or {}) | {"extended": {
@@ -360,7 +372,7 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
     def value(lit: Lit) -> int:
         return lit if isinstance(lit, int) else int(src.boolean_value(lit))
 
-    result.plan = recover(inst, v, value)
+    result.plan = recover(inst, v, value, reference=options.reference)
     result.placements = {key: site for key, lits in v.place.items()
                          for site, lit in lits.items() if value(lit)}
     result.working = {key for key, lit in v.works.items() if value(lit)}
@@ -373,12 +385,13 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
         # status says FEASIBLE; the extended search is reported beside it.
         result.search = (result.search or {}) | {"extended": {
             "status": result.status,
-            "objective": float(src.objective_value),
-            "bound": float(src.best_objective_bound),
-            "terms": {t.name: float(src.value(t.expr)) for t in extra},
-            "weights": {t.name: t.weight for t in extra},
+            "objective": float(src.value(total)),
+            "bound": float(extended_bound),
+            "terms": {t.name: float(src.value(t.expr)) for t in [*extra, *later]},
+            "weights": {t.name: t.weight for t in extra}
+            | {t.name: f"tie-break x{t.weight}" for t in later},
         }}
-        result.terms |= {t.name: float(src.value(t.expr)) for t in extra}
+        result.terms |= {t.name: float(src.value(t.expr)) for t in [*extra, *later]}
         result.status = "FEASIBLE"
         result.best_bound = None
         result.solve_seconds = time.perf_counter() - started
@@ -436,6 +449,26 @@ def _phase(name: str, solver: cp_model.CpSolver, status: cp_model.CpSolverStatus
         "branches": solver.num_branches,
         "conflicts": solver.num_conflicts,
     }
+
+
+def _tie_break(model: cp_model.CpModel, best: cp_model.CpSolver, total: Any,
+               later: list[Term], options: SolveOptions, result: SolveResult, end: float,
+               started: float) -> cp_model.CpSolver:
+    """Minimise tie-break terms with the objective held at its best value.
+
+    Returns the solver whose values make the plan: the tie-break phase's when
+    it found a plan (it starts from the best plan, so it always can unless
+    stopped), otherwise ``best``.
+    """
+    model.add(total <= round(best.objective_value))
+    _hint_from(model, best)
+    model.minimize(sum(t.weight * t.expr for t in later))
+    remaining = max(1.0, end - time.perf_counter())
+    solver, status, watcher = _run(model, options, "tie-break", remaining, started)
+    result.phases.append(_phase("tie-break", solver, status, watcher))
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return solver
+    return best
 
 
 def _hint_from(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:

@@ -6,10 +6,14 @@ and returns extra named objective terms. The contract's rules are untouched:
 every plan an extended solve finds is a valid plan of the scenario, checked
 like any other.
 
-- :class:`KeepAndMinimiseChanges` (re-planning): placements in blocks before
-  ``from_block`` are fixed as in the old plan; later placements that differ
-  from it cost ``weight`` each, a weight above any possible preference cost,
-  so fewer changes always come first and preferences second.
+- :class:`KeepAndMinimiseChanges` (re-planning): placements and weekly
+  sessions in blocks before ``from_block`` are fixed as in the old plan; later
+  placements that differ from it cost ``weight`` each, a weight above any
+  possible preference cost, so fewer changes always come first and
+  preferences second; last, among the plans that are best so, the one whose
+  later weekly sessions differ least from the old plan's is taken (a
+  tie-break phase). Supervisors are kept by the recovery (pass the old plan
+  as :attr:`SolveOptions.reference <solver.engine.SolveOptions>`).
 - :class:`DifferFrom` (alternatives): each earlier plan must differ from the
   new one in at least ``min_changes`` placements.
 """
@@ -45,6 +49,23 @@ def _literal(b: Build, key: Key, site: str) -> Lit | None:
     return b.v.place.get((info.index, block, role), {}).get(site)
 
 
+def clinical_sessions_of(plan: Plan) -> set[tuple[str, int, str, str]]:
+    """A plan's clinical sessions as ``(learner, block, role, session)``.
+
+    A fellow's role in a session is read from the site: the block's base site
+    or its partner site.
+    """
+    roles = {(lid, block, site): role for (lid, block, role), site in placements_of(plan).items()}
+    t = plan.timetable
+    out: set[tuple[str, int, str, str]] = set()
+    for lid, block, d, activity, site in zip(t["learner_id"], t["block"], t["session"],
+                                              t["activity"], t["site_id"], strict=True):
+        if activity == "clinical":
+            role = roles.get((str(lid), int(block), str(site)), "rotation")
+            out.add((str(lid), int(block), role, str(d)))
+    return out
+
+
 def _upper_bound_on_preferences(b: Build) -> int:
     """Largest total preference cost any plan could have."""
     sc = b.inst.scenario
@@ -65,19 +86,28 @@ class KeepAndMinimiseChanges:
         The plan in force.
     from_block
         First block that may change (blocks before it are kept as they were).
+    keep_past_sessions
+        Fix the weekly sessions before ``from_block`` too. When False they are
+        only kept where they can be, ahead of later sessions, in the
+        tie-break (for a change, such as fewer rooms, that reaches the past).
 
     Attributes
     ----------
     impossible
         Placements before ``from_block`` the scenario no longer allows, in words
         (filled when the model is built; the solve is then infeasible).
+    past_sessions_impossible
+        Weekly sessions before ``from_block`` the scenario no longer allows
+        (with ``keep_past_sessions`` the solve is then infeasible).
     weight
         The weight of one change (set when the model is built).
     """
 
     old: Plan
     from_block: int = 1
+    keep_past_sessions: bool = True
     impossible: list[str] = field(default_factory=list)
+    past_sessions_impossible: list[str] = field(default_factory=list)
     weight: int = 0
 
     def __call__(self, b: Build) -> list[Term]:
@@ -122,9 +152,53 @@ class KeepAndMinimiseChanges:
                     hinted.add(lit.index)
                     b.model.add_hint(lit, True)
                 changed.append(1 - lit)
-        return [Term("changes", self.weight, sum(changed),
-                     "placements that differ from the old plan (weighted above every "
-                     "preference cost)")]
+        past, later = self._sessions(b)
+        terms = [Term("changes", self.weight, sum(changed),
+                      "placements that differ from the old plan (weighted above every "
+                      "preference cost)")]
+        if past:
+            terms.append(Term("past_session_changes", len(later) + 1, sum(past),
+                              f"weekly sessions before block {self.from_block} that differ "
+                              "from the old plan (tie-break, first)", tie_break=True))
+        if later:
+            terms.append(Term("session_changes", 1, sum(later),
+                              "later weekly sessions that differ from the old plan "
+                              "(tie-break)", tie_break=True))
+        return terms
+
+    def _sessions(self, b: Build) -> tuple[list[cp_model.LinearExprT],
+                                           list[cp_model.LinearExprT]]:
+        """Fix (or count) past session differences; count later ones."""
+        old = clinical_sessions_of(self.old)
+        placed = {lid for (lid, _, _) in placements_of(self.old)}
+        past: list[cp_model.LinearExprT] = []
+        later: list[cp_model.LinearExprT] = []
+        for (index, block, role, session), lit in sorted(
+                b.v.works.items(), key=lambda kv: kv[0]):
+            learner = b.inst.learners[index].id
+            if learner not in placed:
+                continue
+            was = (learner, block, role, session) in old
+            differs: cp_model.LinearExprT = (1 - lit) if was else lit
+            if block >= self.from_block:
+                if not isinstance(differs, int) or differs:
+                    later.append(differs)
+                continue
+            if isinstance(lit, int):
+                if lit != was:
+                    what = "clinical" if was else "off"
+                    where = "" if role == "rotation" else f" ({role})"
+                    self.past_sessions_impossible.append(
+                        f"{learner} block {block}{where} {session} ({what} in the old plan) "
+                        "is no longer possible")
+                    if self.keep_past_sessions:
+                        b.model.add_bool_or([])
+                continue
+            if self.keep_past_sessions:
+                b.model.add(lit == int(was))
+            else:
+                past.append(differs)
+        return past, later
 
 
 @dataclass

@@ -31,12 +31,16 @@ class Term:
         The unweighted cost expression.
     description
         Plain words for reports.
+    tie_break
+        Minimised only after the rest of the objective, with that held at its
+        best value (a lexicographic last phase; model extensions only).
     """
 
     name: str
     weight: int
     expr: LinearLike
     description: str
+    tie_break: bool = False
 
 
 def learner_costs(b: Build) -> dict[int, LinearLike]:

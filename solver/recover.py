@@ -5,7 +5,9 @@ each placement, and who is present in each clinical session, are b-matchings
 per site and block (and per session) that the model's Hall inequalities
 guarantee to exist; they are found here with min-cost flows that prefer a
 learner's named supervisor to be the one present, and keep a fellow's base
-supervisor the same across blocks where they can.
+supervisor the same across blocks where they can. Given a reference plan
+(re-planning), they first keep its named and present supervisors wherever the
+new sites and sessions allow.
 """
 
 from __future__ import annotations
@@ -67,7 +69,21 @@ def _match(
     return chosen
 
 
-def recover(inst: Instance, v: Variables, value: Callable[[Lit], int]) -> Plan:
+def _reference_supervisors(reference: Plan | None) -> tuple[
+        dict[tuple[str, int, str], str], dict[tuple[str, int, str], str]]:
+    """A plan's named supervisors by (learner, block, role), present ones by session."""
+    if reference is None:
+        return {}, {}
+    a, t = reference.assignments, reference.timetable
+    named = {(str(lid), int(block), str(role)): str(u) for lid, block, role, u in zip(
+        a["learner_id"], a["block"], a["role"], a["supervisor_id"], strict=True)}
+    present = {(str(lid), int(block), str(d)): str(u) for lid, block, d, u in zip(
+        t["learner_id"], t["block"], t["session"], t["supervisor_id"], strict=True) if u}
+    return named, present
+
+
+def recover(inst: Instance, v: Variables, value: Callable[[Lit], int],
+            reference: Plan | None = None) -> Plan:
     """Build the plan from variable values.
 
     Parameters
@@ -78,8 +94,12 @@ def recover(inst: Instance, v: Variables, value: Callable[[Lit], int]) -> Plan:
         The model's variables.
     value
         Returns 0 or 1 for a literal in the solution.
+    reference
+        A plan whose supervisors are kept where possible (costs outrank the
+        other preferences of the matchings).
     """
     sc = inst.scenario
+    old_named, old_present = _reference_supervisors(reference)
     site_of: dict[tuple[int, int, Role], str] = {}
     for info in inst.learners:
         if not value(v.placed[info.index]):
@@ -102,9 +122,10 @@ def recover(inst: Instance, v: Variables, value: Callable[[Lit], int]) -> Plan:
         profs = frozenset(seat.info.profession for seat in seats)
         sups = inst.named_supervisors(site_id, block, profs)
 
-        def keep_base(seat: _Seat, u: Supervisor) -> int:
+        def keep_base(seat: _Seat, u: Supervisor, block: int = block) -> int:
             same = seat.role == BASE and previous_base.get(seat.info.index) == u.id
-            return 0 if same else 1
+            kept = old_named.get((seat.info.id, block, seat.role), u.id) == u.id
+            return (0 if kept else 2) + (0 if same else 1)
 
         match = _match(seats, sups,
                        lambda seat, u: sc.may_supervise(u.profession, seat.info.profession),
@@ -129,8 +150,10 @@ def recover(inst: Instance, v: Variables, value: Callable[[Lit], int]) -> Plan:
         sups = [u for u in site.supervisors
                 if d in sc.supervisor_sessions(site, u) and block not in u.unavailable_blocks
                 and u.capacity > 0]
-        def prefer_named(seat: _Seat, u: Supervisor, block: int = block) -> int:
-            return 0 if named[(seat.info.index, block, seat.role)] == u.id else 1
+        def prefer_named(seat: _Seat, u: Supervisor, block: int = block, d: str = d) -> int:
+            kept = old_present.get((seat.info.id, block, d), u.id) == u.id
+            same = named[(seat.info.index, block, seat.role)] == u.id
+            return (0 if kept else 2) + (0 if same else 1)
 
         match = _match(
             seats, sups,

@@ -18,6 +18,7 @@ from rotaplan.replan import alternatives, pin_past, replan
 from solver import SolveOptions
 from solver.extensions import placements_of
 from tests.conftest import INSTANCES, SHARED_CHECKER, shared_check
+from tests.solver.test_extensions import old_plan, tiny
 
 OPTIONS = SolveOptions(time_limit=60, workers=1, seed=0)
 
@@ -119,7 +120,49 @@ def test_replan_keeps_blocks_before_the_change(demo: Scenario, old: Outcome,
     later = new.assignments[new.assignments["block"] >= 3]
     assert leaving not in set(later["supervisor_id"])
     assert all(c["block"] is None or c["block"] >= 3 for c in done.changes)
+    # the early blocks are kept whole: named supervisors, sessions, supervisors present
+    for frame in ("assignments", "timetable"):
+        a, b = (getattr(p, frame) for p in (old.result.plan, new))
+        assert rows_before(a, 3) == rows_before(b, 3), frame
+    assert done.past_sessions_moved == 0 and "as they were (sites" in done.lines(3)[0]
+    assert all(c["block"] >= 3 for c in done.session_changes)
+    frame = pd.read_csv(tmp_path / "new" / "timetable_changes.csv")
+    assert len(frame) == len(done.session_changes)
     checked(changed, tmp_path / "new", tmp_path)
+
+
+def rows_before(frame: pd.DataFrame, block: int) -> list[tuple[str, ...]]:
+    """A plan file's rows before a block, as sorted string tuples."""
+    return sorted(map(tuple, frame[frame["block"] < block].astype(str).values.tolist()))
+
+
+def test_replan_moves_past_sessions_only_when_the_change_reaches_them(
+        tmp_path: Path) -> None:
+    """One Mon-AM room fewer at the ward: block 1 keeps its sites, one session moves."""
+    fewer = tiny({"Mon-AM": 1, "Mon-PM": 2})
+    done = replan(fewer, old_plan(), tmp_path / "new", from_block=2, options=OPTIONS)
+    assert done.outcome.exit_code == EXIT_OK, done.lines(2)
+    new = done.outcome.result.plan
+    assert new is not None
+    assert placements_of(new) == placements_of(old_plan())
+    assert done.past_sessions_moved == 1
+    assert "1 weekly session(s) there had to move" in done.lines(2)[0]
+    assert [(c["block"], c["old_activity"], c["new_activity"]) for c in done.session_changes
+            if c["block"] == 1] in ([(1, "clinical", ""), (1, "", "clinical")],
+                                    [(1, "", "clinical"), (1, "clinical", "")])
+    checked(fewer, tmp_path / "new", tmp_path)
+
+
+def test_replan_without_a_change_keeps_the_whole_plan(tmp_path: Path) -> None:
+    done = replan(tiny(), old_plan(), tmp_path / "new", options=OPTIONS)
+    assert done.outcome.result.plan is not None
+    for frame in ("assignments", "timetable"):
+        a, b = (getattr(p, frame) for p in (old_plan(), done.outcome.result.plan))
+        assert rows_before(a, 3) == rows_before(b, 3), frame
+    assert done.changes == [] and done.session_changes == []
+    assert pd.read_csv(tmp_path / "new" / "changes.csv").columns.tolist() == [
+        "learner_id", "block", "role", "change", "old_site", "new_site", "old_supervisor",
+        "new_supervisor"]
 
 
 def test_replan_explains_when_the_past_cannot_be_kept(demo: Scenario, old: Outcome,
