@@ -9,6 +9,7 @@ learners), so anyone can verify it.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,7 @@ class CapacityAnswer:
             "upper_bound": m.bound,
             "offered": m.offered,
             "seconds": round(m.seconds, 3),
+            "stopped": m.stopped,
             "added_ids": self.added_ids,
             "plan_dir": None if self.plan_dir is None else str(self.plan_dir),
             "bottlenecks": [b.to_json() for b in self.bottlenecks],
@@ -78,6 +80,11 @@ def headline(answer: CapacityAnswer) -> str:
     m = answer.maximum
     if m.status == "INFEASIBLE":
         return "The scenario has no plan even before adding anyone: run `rotaplan explain`."
+    if m.stopped:
+        if m.count is None:
+            return "Stopped before any answer was found."
+        return (f"Stopped: the programme can take at least {m.count} more "
+                f"{answer.newcomer}; at most {m.bound} (not proven).")
     if m.count is None:
         return f"No answer within the time limit (at most {m.bound} more)."
     if m.status == "OPTIMAL":
@@ -112,8 +119,14 @@ def bottleneck_lines(items: list[Bottleneck], most: int = 15) -> list[str]:
 
 def find_capacity(scenario: Scenario, newcomer: Newcomer, *, out: Path, time_limit: float,
                   probes: int, probe_seconds: float, workers: int, seed: int,
-                  note: Say) -> tuple[CapacityAnswer, int]:
+                  note: Say, stop: threading.Event | None = None
+                  ) -> tuple[CapacityAnswer, int]:
     """Find the maximum, write its checked plan, and value the bottlenecks.
+
+    Setting ``stop`` (from another thread) ends the work early: a maximum
+    search cut short returns its count so far with no plan; a stop while the
+    plan is built keeps the best plan found; bottlenecks not yet valued are
+    left untried.
 
     Returns
     -------
@@ -127,15 +140,18 @@ def find_capacity(scenario: Scenario, newcomer: Newcomer, *, out: Path, time_lim
     """
     words = newcomer.describe(scenario)
     note(f"finding how many more {words} fit (time limit {time_limit:g}s)...")
-    best = maximise(scenario, newcomer, time_limit=time_limit, workers=workers, seed=seed)
+    best = maximise(scenario, newcomer, time_limit=time_limit, workers=workers, seed=seed,
+                    stop=stop)
     answer = CapacityAnswer(words, best)
+    if best.stopped:
+        return answer, pipeline.EXIT_NO_PLAN
     if best.status == "INFEASIBLE" or best.count is None:
         code = pipeline.EXIT_INFEASIBLE if best.status == "INFEASIBLE" else pipeline.EXIT_NO_PLAN
         return answer, code
     grown, ids = with_newcomers(scenario, newcomer, best.count)
     note(f"building and checking the plan with {best.count} added...")
     outcome = pipeline.solve_and_write(grown, out, SolveOptions(
-        time_limit=max(10.0, time_limit), workers=workers, seed=seed))
+        time_limit=max(10.0, time_limit), workers=workers, seed=seed, stop=stop))
     if outcome.exit_code != pipeline.EXIT_OK or outcome.result.plan is None:
         note(f"the plan with {best.count} added could not be written "
              f"(status {outcome.result.status})")
@@ -152,7 +168,7 @@ def find_capacity(scenario: Scenario, newcomer: Newcomer, *, out: Path, time_lim
 
     answer.bottlenecks = value_bottlenecks(scenario, newcomer, best, found, probes=probes,
                                            seconds_each=probe_seconds, workers=workers,
-                                           seed=seed, on_probe=probing)
+                                           seed=seed, on_probe=probing, stop=stop)
     return answer, pipeline.EXIT_OK
 
 

@@ -20,6 +20,7 @@ otherwise it is reported as a lower bound.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -158,6 +159,8 @@ class Maximum:
         Candidates offered (the a-priori upper bound).
     seconds
         Solve time.
+    stopped
+        The search was stopped on request before its time limit.
     """
 
     status: str
@@ -165,11 +168,44 @@ class Maximum:
     bound: int | None
     offered: int
     seconds: float
+    stopped: bool = False
+
+
+def solve_until(solver: cp_model.CpSolver, model: cp_model.CpModel,
+                stop: threading.Event | None) -> cp_model.CpSolverStatus:
+    """Solve, stopping the search soon after ``stop`` is set (from any thread).
+
+    A watcher thread polls the event every 0.1 s, so the search stops even
+    while no solution or bound arrives.
+    """
+    if stop is None:
+        return solver.solve(model)
+    if stop.is_set():
+        return cp_model.UNKNOWN
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.1):
+            if stop.is_set():
+                solver.stop_search()
+
+    watcher = threading.Thread(target=watch, name="rotaplan-stop-watch", daemon=True)
+    watcher.start()
+    try:
+        return solver.solve(model)
+    finally:
+        done.set()
+        watcher.join()
 
 
 def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0,
-             workers: int = 2, seed: int = 0, offered: int | None = None) -> Maximum:
-    """Place as many newcomers as every rule allows (existing learners first)."""
+             workers: int = 2, seed: int = 0, offered: int | None = None,
+             stop: threading.Event | None = None) -> Maximum:
+    """Place as many newcomers as every rule allows (existing learners first).
+
+    Setting ``stop`` ends the search early; the best count so far is kept
+    (``stopped`` is then True and the status at best ``FEASIBLE``).
+    """
     started = time.perf_counter()
     k = candidate_bound(scenario, newcomer) if offered is None else offered
     if k == 0:
@@ -195,12 +231,13 @@ def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0
     solver.parameters.random_seed = seed
     if workers == 1:
         solver.parameters.linearization_level = 2
-    status = solver.solve(model)
+    status = solve_until(solver, model, stop)
     seconds = time.perf_counter() - started
+    stopped = stop is not None and stop.is_set() and status != cp_model.OPTIMAL
     if status == cp_model.INFEASIBLE:
         return Maximum("INFEASIBLE", None, None, k, seconds)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return Maximum("UNKNOWN", None, k, k, seconds)
+        return Maximum("UNKNOWN", None, k, k, seconds, stopped)
     count = sum(solver.value(v.placed[i]) for i in extras)
     if status == cp_model.OPTIMAL:
         bound = count
@@ -209,7 +246,7 @@ def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0
     else:
         bound = min(k, int(solver.best_objective_bound + 1e-6))
     name = "OPTIMAL" if status == cp_model.OPTIMAL else "FEASIBLE"
-    return Maximum(name, count, max(count, bound), k, seconds)
+    return Maximum(name, count, max(count, bound), k, seconds, stopped)
 
 
 @dataclass(frozen=True)
@@ -373,16 +410,17 @@ def value_bottlenecks(scenario: Scenario, newcomer: Newcomer, base: Maximum,
                       found: list[Bottleneck], *, probes: int = 8,
                       seconds_each: float = 10.0, workers: int = 2, seed: int = 0,
                       on_probe: Callable[[int, int, Bottleneck], None] | None = None,
-                      ) -> list[Bottleneck]:
+                      stop: threading.Event | None = None) -> list[Bottleneck]:
     """Re-solve the maximum with one more unit of each of the first ``probes`` resources.
 
     Returns every bottleneck (the probed ones with ``gain``), ranked by gain.
+    Once ``stop`` is set, the remaining resources are left untried.
     """
     if base.count is None:
         return found
     out: list[Bottleneck] = []
     for n, item in enumerate(found):
-        if n >= probes or item.edit is None:
+        if n >= probes or item.edit is None or (stop is not None and stop.is_set()):
             out.append(item)
             continue
         if on_probe is not None:
@@ -390,7 +428,10 @@ def value_bottlenecks(scenario: Scenario, newcomer: Newcomer, base: Maximum,
         relaxed = changed(scenario, item.edit)
         offered = max(base.count + 1, candidate_bound(relaxed, newcomer))
         more = maximise(relaxed, newcomer, time_limit=seconds_each, workers=workers,
-                        seed=seed, offered=min(MAX_CANDIDATES, offered))
+                        seed=seed, offered=min(MAX_CANDIDATES, offered), stop=stop)
+        if more.stopped:
+            out.append(item)  # cut short: no value to report
+            continue
         gain = None if more.count is None else max(0, more.count - base.count)
         exact = more.status == "OPTIMAL" and base.status == "OPTIMAL"
         out.append(_with_gain(item, gain, exact))
@@ -405,4 +446,4 @@ def _with_gain(item: Bottleneck, gain: int | None, exact: bool) -> Bottleneck:
 
 __all__ = ["Bottleneck", "CapacityError", "Maximum", "Newcomer", "candidate_bound", "changed",
            "maximise", "more_rooms", "more_site_places", "more_supervision", "saturated",
-           "value_bottlenecks", "with_newcomers"]
+           "solve_until", "value_bottlenecks", "with_newcomers"]

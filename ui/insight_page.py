@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
-from rotaplan.insight import find_capacity, headline
-from solver.capacity import CapacityError, Newcomer
+from models import Scenario
+from rotaplan.insight import headline
+from rotaplan.solve_job import CapacityJob
+from solver.capacity import Newcomer
 from solver.explain import diagnose
 from ui import state
+from ui.state import ss
 
 
 def capacity() -> None:
@@ -38,26 +38,60 @@ def capacity() -> None:
     seconds = cols[3].slider("Time limit (seconds)", 5, 300, 30, key="cap_seconds")
     probes = st.slider("Bottlenecks to value by re-solving", 0, 12, 4, key="cap_probes",
                        help="Each takes up to 10 seconds.")
-    if not st.button("Find capacity", type="primary", key="cap_run"):
+    job: CapacityJob | None = ss().get("cap_job")
+    busy = job is not None and job.running
+    if st.button("Find capacity", type="primary", key="cap_run", disabled=busy) and not busy:
+        if job is not None:
+            job.remove_files()
+        ss().cap_job = CapacityJob(sc, newcomer, time_limit=float(seconds),
+                                   probes=int(probes), probe_seconds=10.0, workers=2, seed=0)
+        st.rerun()  # redraw with the button disabled while the question runs
+    if busy:
+        capacity_progress()
         return
-    with st.status("Finding capacity…", expanded=True) as status, \
-            tempfile.TemporaryDirectory(prefix="rotaplan-capacity-") as scratch:
-        try:
-            answer, _code = find_capacity(
-                sc, newcomer, out=Path(scratch), time_limit=float(seconds),
-                probes=int(probes), probe_seconds=10.0, workers=2, seed=0,
-                note=lambda text: st.write(text))
-        except CapacityError as exc:
-            status.update(label="Cannot answer", state="error")
-            st.error(str(exc))
-            return
-        status.update(label="Done", state="complete", expanded=False)
-    st.subheader(headline(answer).replace("`rotaplan explain`", "the 'Why no plan?' page"))
+    if job is not None:
+        _capacity_answer(job, sc)
+
+
+@st.fragment(run_every=0.5)
+def capacity_progress() -> None:
+    """Live notes of the running capacity question, with Cancel (redrawn every half second)."""
+    job: CapacityJob | None = ss().get("cap_job")
+    if job is None:
+        return
+    notes = job.poll()
+    if not job.running:
+        st.rerun(scope="app")  # draw the answer
+        return
+    st.progress(min(1.0, job.elapsed / job.longest),
+                text=f"Finding capacity… {job.elapsed:.0f} s of at most {job.longest:.0f} s"
+                     + (" (stopping…)" if job.cancelled else ""))
+    for note in notes:
+        st.caption(note)
+    if st.button("Cancel", key="cap_cancel", disabled=job.cancelled,
+                 help="Stop now and keep what has been proven so far."):
+        job.cancel()
+
+
+def _capacity_answer(job: CapacityJob, sc: Scenario) -> None:
+    """The finished capacity question in plain words."""
+    job.poll()
+    if job.error is not None:
+        st.error(f"Cannot answer: {job.error}")
+        return
+    answer = job.answer
+    if answer is None:
+        return
+    if job.scenario != sc:
+        st.warning("This answer is for the scenario as it was before your latest edits: "
+                   "press Find capacity again to bring it up to date.")
+    words = headline(answer).replace("`rotaplan explain`", "the 'Why no plan?' page")
+    (st.warning if answer.maximum.stopped else st.subheader)(words)
     if answer.added_ids:
         st.caption("The plan for that maximum passed rotaplan's independent check. "
                    f"Added in it: {', '.join(answer.added_ids)}.")
     if not answer.bottlenecks:
-        if answer.maximum.count is not None:
+        if answer.maximum.count is not None and not answer.maximum.stopped:
             st.info("No resource at the sites they could use is full: the limit is elsewhere "
                     "(who may take them, working patterns, cover or site minimums).")
         return
@@ -75,6 +109,8 @@ def capacity() -> None:
     tried = [b for b in answer.bottlenecks if b.gain is not None]
     if tried and all(b.gain == 0 for b in tried):
         st.info("No single one-unit change lets one more in: several limits bind together.")
+    if job.cancelled:
+        st.caption("Stopped on request: bottlenecks marked 'not tried' were not valued.")
 
 
 def explanation() -> None:

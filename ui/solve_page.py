@@ -36,7 +36,7 @@ def render() -> None:
         st.error(f"The scenario has {len(check.errors)} problem(s); fix them on the "
                  "Scenario page before solving.")
     blocked = bool(check.errors) or check.scenario is None or job is not None
-    if st.button("Solve", type="primary", disabled=blocked, key="solve"):
+    if st.button("Solve", type="primary", disabled=blocked, key="solve") and not blocked:
         assert check.scenario is not None
         options = SolveOptions(time_limit=float(ss().time_limit), workers=int(ss().workers),
                                seed=int(ss().seed))

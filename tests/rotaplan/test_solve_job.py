@@ -12,8 +12,9 @@ import pytest
 from models import PLAN_FILES, Plan, Scenario, load_scenario
 from rotaplan import solve_job
 from rotaplan.checker import check_plan_dir
-from rotaplan.solve_job import ProgressLog, SolveJob
+from rotaplan.solve_job import CapacityJob, ProgressLog, SolveJob
 from solver import Progress, SolveOptions
+from solver.capacity import Newcomer
 from tests.conftest import INSTANCES, learner, scenario, scenario_from, site
 
 
@@ -154,3 +155,30 @@ def test_progress_log_keeps_values_within_a_phase() -> None:
     log.add(event("total", kind="bound"))
     assert (log.objective, log.bound) == (7, 2)
     assert len(log.events) == 2
+
+
+# --------------------------------------------------------------------------- capacity
+
+
+def test_capacity_job_answers_with_notes_and_a_checked_plan() -> None:
+    job = CapacityJob(load_scenario(INSTANCES / "demo.yaml"), Newcomer("physiotherapist"),
+                      time_limit=30, probes=1, workers=1)
+    try:
+        assert job.wait(180)
+        assert job.error is None and job.answer is not None and job.code == 0
+        assert job.answer.maximum.count == 3 and not job.answer.maximum.stopped
+        assert any("finding how many more" in note for note in job.notes)
+        assert (job.out_dir / "assignments.csv").exists()
+        assert job.longest == 30 + 30 + 10
+    finally:
+        job.remove_files()
+    assert not job.out_dir.exists()
+
+
+def test_capacity_job_reports_a_newcomer_it_cannot_describe_in_words() -> None:
+    job = CapacityJob(load_scenario(INSTANCES / "demo.yaml"), Newcomer("astronaut"),
+                      time_limit=5, probes=0, workers=1)
+    assert job.wait(60)
+    job.remove_files()
+    assert job.answer is None and job.error is not None and "astronaut" in job.error
+    assert job.details is None  # a plain message, not a traceback

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,15 @@ from typer.testing import CliRunner
 
 from models import Scenario, load_scenario
 from rotaplan.cli import app
+from rotaplan.insight import find_capacity, headline
+from rotaplan.pipeline import EXIT_NO_PLAN
 from solver import SolveOptions, build, solve
 from solver.capacity import (
     Newcomer,
     candidate_bound,
     maximise,
     saturated,
+    solve_until,
     value_bottlenecks,
     with_newcomers,
 )
@@ -249,3 +253,63 @@ def test_capacity_plan_passes_the_shared_checker(tmp_path: Path) -> None:
     assert "more physiotherapist learners" in result.output
     assert "What limits growth" in result.output
     shared_check(out / "scenario.yaml", out)
+
+
+# --------------------------------------------------------------------------- stopping
+
+
+def test_a_stop_set_before_the_start_answers_nothing_at_once() -> None:
+    stop = threading.Event()
+    stop.set()
+    found = maximise(load_scenario(INSTANCES / "demo.yaml"), NURSE, time_limit=60, stop=stop)
+    assert found.stopped and found.status == "UNKNOWN" and found.count is None
+
+
+def test_a_stop_from_another_thread_ends_a_long_search_and_keeps_its_count() -> None:
+    """Pharmacists on the medium ICS are not proven in 30 s; a stop after 2 s ends it."""
+    stop = threading.Event()
+    timer = threading.Timer(2.0, stop.set)
+    timer.start()
+    found = maximise(load_scenario(INSTANCES / "medium.yaml"), Newcomer("pharmacist"),
+                     time_limit=300, workers=1, stop=stop)
+    timer.join()
+    assert found.stopped and found.status in ("FEASIBLE", "UNKNOWN")
+    assert found.seconds < 60  # far below the 300 s limit: the stop ended it
+    assert found.bound is not None and (found.count is None or found.count <= found.bound)
+
+
+def test_solve_until_without_a_stop_is_a_plain_solve() -> None:
+    model = cp_model.CpModel()
+    x = model.new_int_var(0, 5, "x")
+    model.maximize(x)
+    solver = cp_model.CpSolver()
+    assert solve_until(solver, model, None) == cp_model.OPTIMAL and solver.value(x) == 5
+    assert solve_until(solver, model, threading.Event()) == cp_model.OPTIMAL
+
+
+def test_a_stopped_capacity_question_says_so_and_writes_no_plan(tmp_path: Path) -> None:
+    stop = threading.Event()
+    stop.set()
+    notes: list[str] = []
+    answer, code = find_capacity(load_scenario(INSTANCES / "demo.yaml"), NURSE, out=tmp_path,
+                                 time_limit=30, probes=2, probe_seconds=5, workers=1, seed=0,
+                                 note=notes.append, stop=stop)
+    assert code == EXIT_NO_PLAN and answer.plan_dir is None
+    assert headline(answer) == "Stopped before any answer was found."
+    assert answer.to_json()["stopped"] is True
+
+
+def test_unvalued_bottlenecks_stay_untried_after_a_stop() -> None:
+    sc = load_scenario(INSTANCES / "demo.yaml")
+    newcomer = Newcomer("physiotherapist")
+    best = maximise(sc, newcomer, time_limit=30, workers=1)
+    grown, _ = with_newcomers(sc, newcomer, best.count or 0)
+    plan = solve(grown, SolveOptions(time_limit=30, workers=1)).plan
+    assert plan is not None
+    found = saturated(grown, plan, newcomer)
+    assert found
+    stop = threading.Event()
+    stop.set()
+    valued = value_bottlenecks(sc, newcomer, best, found, probes=4, seconds_each=5,
+                               workers=1, stop=stop)
+    assert all(item.gain is None for item in valued) and len(valued) == len(found)

@@ -36,10 +36,11 @@ def app(db_url: str) -> Iterator[AppTest]:
     at.run()
     assert not at.exception
     yield at
-    job = at.session_state.get("job")
-    if job is not None:  # never leave a solver thread behind
-        job.cancel()
-        job.wait(60)
+    for key in ("job", "cap_job"):
+        job = at.session_state.get(key)
+        if job is not None:  # never leave a solver thread behind
+            job.cancel()
+            job.wait(60)
 
 
 def go(at: AppTest, page: str) -> None:
@@ -299,9 +300,38 @@ def test_capacity_answers_in_plain_words(app: AppTest) -> None:
     app.slider(key="cap_probes").set_value(1).run()
     app.button(key="cap_run").click().run()
     assert not app.exception
+    job = app.session_state["cap_job"]
+    assert job.wait(180)
+    app.run()
+    assert not app.exception, app.exception
     assert "The programme can take 3 more physiotherapist" in texts(app.subheader)
     table = next(d.value for d in app.dataframe if "What is full" in d.value.columns)
     assert len(table) >= 1 and table["Would let in"].iloc[0] != "not tried"
+    # the answer stays on the page through other reruns, and says when it is out of date
+    app.slider(key="cap_seconds").set_value(20).run()
+    assert "The programme can take 3 more physiotherapist" in texts(app.subheader)
+    job.remove_files()
+
+
+def test_capacity_question_runs_in_the_background_and_cancel_stops_it(app: AppTest) -> None:
+    """A question that takes minutes (pharmacists on the medium ICS) stops on Cancel."""
+    app.selectbox(key="shipped_choice").set_value("medium").run()
+    app.button(key="open_shipped").click().run()
+    go(app, "Capacity")
+    app.selectbox(key="cap_profession").set_value("pharmacist").run()
+    app.slider(key="cap_seconds").set_value(300).run()
+    app.button(key="cap_run").click().run()
+    job = app.session_state["cap_job"]
+    assert job.running and app.button(key="cap_run").disabled
+    assert "Finding capacity" in app.get("progress")[0].proto.text
+    time.sleep(2)
+    app.button(key="cap_cancel").click().run()
+    assert job.wait(60) and job.elapsed < 60
+    app.run()
+    assert not app.exception, app.exception
+    assert "Stopped" in texts(app.warning)
+    assert job.answer is not None and job.answer.maximum.stopped
+    job.remove_files()
 
 
 # --------------------------------------------------------------------------- history
