@@ -32,6 +32,7 @@ from ortools.sat.python import cp_model
 from models import Learner, Plan, Scenario
 from solver.instance import Instance
 from solver.rules import Build, post_all
+from solver.stopping import solve_until
 from solver.variables import create
 
 MAX_CANDIDATES = 500
@@ -169,33 +170,6 @@ class Maximum:
     offered: int
     seconds: float
     stopped: bool = False
-
-
-def solve_until(solver: cp_model.CpSolver, model: cp_model.CpModel,
-                stop: threading.Event | None) -> cp_model.CpSolverStatus:
-    """Solve, stopping the search soon after ``stop`` is set (from any thread).
-
-    A watcher thread polls the event every 0.1 s, so the search stops even
-    while no solution or bound arrives.
-    """
-    if stop is None:
-        return solver.solve(model)
-    if stop.is_set():
-        return cp_model.UNKNOWN
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(0.1):
-            if stop.is_set():
-                solver.stop_search()
-
-    watcher = threading.Thread(target=watch, name="rotaplan-stop-watch", daemon=True)
-    watcher.start()
-    try:
-        return solver.solve(model)
-    finally:
-        done.set()
-        watcher.join()
 
 
 def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0,
@@ -446,4 +420,4 @@ def _with_gain(item: Bottleneck, gain: int | None, exact: bool) -> Bottleneck:
 
 __all__ = ["Bottleneck", "CapacityError", "Maximum", "Newcomer", "candidate_bound", "changed",
            "maximise", "more_rooms", "more_site_places", "more_supervision", "saturated",
-           "solve_until", "value_bottlenecks", "with_newcomers"]
+           "value_bottlenecks", "with_newcomers"]

@@ -18,6 +18,7 @@ from solver.objective import Term, learner_costs, objective_terms, preference_up
 from solver.recover import recover
 from solver.result import SolveResult
 from solver.rules import Build, post_all
+from solver.stopping import solve_until
 from solver.variables import Lit, Variables, create
 
 _STATUS = {
@@ -163,7 +164,7 @@ def _run(
     solver.best_bound_callback = watcher.on_bound
     if options.stop is not None and options.stop.is_set():
         return solver, cp_model.UNKNOWN, watcher
-    status = solver.solve(model, watcher)
+    status = solve_until(solver, model, options.stop, watcher)
     watcher.ran = True
     return solver, status, watcher
 

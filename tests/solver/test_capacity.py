@@ -22,7 +22,6 @@ from solver.capacity import (
     candidate_bound,
     maximise,
     saturated,
-    solve_until,
     value_bottlenecks,
     with_newcomers,
 )
@@ -276,15 +275,6 @@ def test_a_stop_from_another_thread_ends_a_long_search_and_keeps_its_count() -> 
     assert found.stopped and found.status in ("FEASIBLE", "UNKNOWN")
     assert found.seconds < 60  # far below the 300 s limit: the stop ended it
     assert found.bound is not None and (found.count is None or found.count <= found.bound)
-
-
-def test_solve_until_without_a_stop_is_a_plain_solve() -> None:
-    model = cp_model.CpModel()
-    x = model.new_int_var(0, 5, "x")
-    model.maximize(x)
-    solver = cp_model.CpSolver()
-    assert solve_until(solver, model, None) == cp_model.OPTIMAL and solver.value(x) == 5
-    assert solve_until(solver, model, threading.Event()) == cp_model.OPTIMAL
 
 
 def test_a_stopped_capacity_question_says_so_and_writes_no_plan(tmp_path: Path) -> None:
