@@ -36,14 +36,21 @@ def invoke(*args: str) -> Any:
     return runner.invoke(app, ["sweep", *args], catch_exceptions=False)
 
 
+EXAMPLE = Path(__file__).parents[1] / "data" / "sweep" / "example.yaml"
+
+
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
-    """A copy of the contract's example scenario (skip where ../shared is absent)."""
+    """A copy of the contract's example scenario, shipped in tests/data/sweep."""
+    path = tmp_path / "example.yaml"
+    shutil.copy(EXAMPLE, path)
+    return path
+
+
+def test_the_shipped_example_matches_the_contracts() -> None:
     if not SHARED_EXAMPLE.exists():
         pytest.skip(NO_SHARED)
-    path = tmp_path / "example.yaml"
-    shutil.copy(SHARED_EXAMPLE, path)
-    return path
+    assert load_scenario(EXAMPLE) == load_scenario(SHARED_EXAMPLE)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
