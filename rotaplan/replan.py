@@ -19,7 +19,12 @@ from rotaplan.compare import learner_changes, supervisor_changes
 from rotaplan.pipeline import Outcome
 from rotaplan.report import kpis
 from solver import SolveOptions
-from solver.extensions import DifferFrom, KeepAndMinimiseChanges, placements_of
+from solver.extensions import (
+    DifferFrom,
+    KeepAndMinimiseChanges,
+    named_supervisors_of,
+    placements_of,
+)
 
 
 @dataclass
@@ -96,20 +101,21 @@ class Replan:
                      "were (sites, sessions and supervisors)"]
         lines.append(f"changed     {sum(1 for c in self.changes if c['change'] == 'moved')} of "
                      f"{self.placements} placements; {len(moved)} learner(s) affected")
+        named: list[str] = []
         for c in self.changes:
-            role = "" if c["role"] in ("rotation", None) else f" ({c['role']})"
+            where = f"  {c['learner_id']} block {c['block']}" + (
+                "" if c["role"] in ("rotation", None) else f" ({c['role']})")
             if c["change"] == "moved":
-                lines.append(f"  {c['learner_id']} block {c['block']}{role}: "
-                             f"{c['a']} → {c['b']}")
-            elif c["change"] != "new supervisor":
+                lines.append(f"{where}: {c['a']} → {c['b']}")
+            elif c["change"] == "new supervisor":
+                named.append(f"{where} at {c['a']}: {c['old_supervisor']} → "
+                             f"{c['new_supervisor']}")
+            else:
                 lines.append(f"  {c['learner_id']}: {c['change']}")
-        named = [c for c in self.changes if c["change"] == "new supervisor"]
         if named:
             lines.append(f"supervisor  {len(named)} placement(s) kept their site with another "
                          "named supervisor:")
-            lines += [f"  {c['learner_id']} block {c['block']}"
-                      f"{'' if c['role'] == 'rotation' else ' (' + c['role'] + ')'} at {c['a']}: "
-                      f"{c['old_supervisor']} → {c['new_supervisor']}" for c in named]
+            lines += named
         learners = {c["learner_id"] for c in self.session_changes}
         lines.append(f"timetables  {len(self.session_changes)} weekly session(s) differ (site, "
                      f"time or supervisor present) for {len(learners)} learner(s)")
@@ -174,16 +180,10 @@ def replan(scenario: Scenario, old: Plan, out: Path, *, from_block: int = 1,
     return done
 
 
-def _named(plan: Plan) -> dict[tuple[str, int, str], str]:
-    a = plan.assignments
-    return {(str(lid), int(block), str(role)): str(u) for lid, block, role, u in zip(
-        a["learner_id"], a["block"], a["role"], a["supervisor_id"], strict=True)}
-
-
 def _with_supervisors(changes: list[dict[str, Any]], old: Plan, new: Plan
                       ) -> list[dict[str, Any]]:
     """Site changes with their named supervisors, then same-site supervisor changes."""
-    before, after = _named(old), _named(new)
+    before, after = named_supervisors_of(old), named_supervisors_of(new)
     out = []
     for c in changes:
         key = (c["learner_id"], c["block"], c["role"])

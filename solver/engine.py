@@ -355,7 +355,7 @@ def _solve_on(inst: Instance, scenario: Scenario, options: SolveOptions, started
         if result.first_solution_seconds is None:
             result.first_solution_seconds = watcher.first
         result.best_bound = solver.best_objective_bound
-        extended_bound = solver.best_objective_bound
+        extended_bound = solver.best_objective_bound  # the tie-break phase has its own
         if later:
             value_source = _tie_break(model, solver, total, later, options, result, end,
                                       started)

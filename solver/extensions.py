@@ -49,6 +49,13 @@ def _literal(b: Build, key: Key, site: str) -> Lit | None:
     return b.v.place.get((info.index, block, role), {}).get(site)
 
 
+def named_supervisors_of(plan: Plan) -> dict[Key, str]:
+    """A plan's named supervisors as ``(learner, block, role) -> supervisor``."""
+    a = plan.assignments
+    return {(str(lid), int(block), str(role)): str(u) for lid, block, role, u in zip(
+        a["learner_id"], a["block"], a["role"], a["supervisor_id"], strict=True)}
+
+
 def clinical_sessions_of(plan: Plan) -> set[tuple[str, int, str, str]]:
     """A plan's clinical sessions as ``(learner, block, role, session)``.
 
@@ -96,9 +103,6 @@ class KeepAndMinimiseChanges:
     impossible
         Placements before ``from_block`` the scenario no longer allows, in words
         (filled when the model is built; the solve is then infeasible).
-    past_sessions_impossible
-        Weekly sessions before ``from_block`` the scenario no longer allows
-        (with ``keep_past_sessions`` the solve is then infeasible).
     weight
         The weight of one change (set when the model is built).
     """
@@ -107,7 +111,6 @@ class KeepAndMinimiseChanges:
     from_block: int = 1
     keep_past_sessions: bool = True
     impossible: list[str] = field(default_factory=list)
-    past_sessions_impossible: list[str] = field(default_factory=list)
     weight: int = 0
 
     def __call__(self, b: Build) -> list[Term]:
@@ -173,8 +176,7 @@ class KeepAndMinimiseChanges:
         placed = {lid for (lid, _, _) in placements_of(self.old)}
         past: list[cp_model.LinearExprT] = []
         later: list[cp_model.LinearExprT] = []
-        for (index, block, role, session), lit in sorted(
-                b.v.works.items(), key=lambda kv: kv[0]):
+        for (index, block, role, session), lit in b.v.works.items():
             learner = b.inst.learners[index].id
             if learner not in placed:
                 continue
@@ -185,14 +187,8 @@ class KeepAndMinimiseChanges:
                     later.append(differs)
                 continue
             if isinstance(lit, int):
-                if lit != was:
-                    what = "clinical" if was else "off"
-                    where = "" if role == "rotation" else f" ({role})"
-                    self.past_sessions_impossible.append(
-                        f"{learner} block {block}{where} {session} ({what} in the old plan) "
-                        "is no longer possible")
-                    if self.keep_past_sessions:
-                        b.model.add_bool_or([])
+                if lit != was and self.keep_past_sessions:
+                    b.model.add_bool_or([])  # false: that session is no longer possible
                 continue
             if self.keep_past_sessions:
                 b.model.add(lit == int(was))

@@ -20,6 +20,7 @@ from ortools.graph.python import min_cost_flow
 
 from models import Supervisor
 from models.plan import Plan
+from solver.extensions import named_supervisors_of
 from solver.instance import BASE, Instance, LearnerInfo, Role
 from solver.variables import Lit, Variables
 
@@ -74,12 +75,10 @@ def _reference_supervisors(reference: Plan | None) -> tuple[
     """A plan's named supervisors by (learner, block, role), present ones by session."""
     if reference is None:
         return {}, {}
-    a, t = reference.assignments, reference.timetable
-    named = {(str(lid), int(block), str(role)): str(u) for lid, block, role, u in zip(
-        a["learner_id"], a["block"], a["role"], a["supervisor_id"], strict=True)}
+    t = reference.timetable
     present = {(str(lid), int(block), str(d)): str(u) for lid, block, d, u in zip(
         t["learner_id"], t["block"], t["session"], t["supervisor_id"], strict=True) if u}
-    return named, present
+    return named_supervisors_of(reference), present
 
 
 def recover(inst: Instance, v: Variables, value: Callable[[Lit], int],

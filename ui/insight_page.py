@@ -60,12 +60,8 @@ def capacity_progress() -> None:
     if job is None:
         return
     notes = job.poll()
-    if not job.running:
-        st.rerun(scope="app")  # draw the answer
+    if not state.progress_bar(job, "Finding capacity", job.longest):
         return
-    st.progress(min(1.0, job.elapsed / job.longest),
-                text=f"Finding capacity… {job.elapsed:.0f} s of at most {job.longest:.0f} s"
-                     + (" (stopping…)" if job.cancelled else ""))
     for note in notes:
         st.caption(note)
     if st.button("Cancel", key="cap_cancel", disabled=job.cancelled,

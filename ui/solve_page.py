@@ -90,13 +90,8 @@ def progress() -> None:
     if job is None:
         return
     log = job.poll()
-    if not job.running:
-        st.rerun(scope="app")  # the app records the run and opens Results
-        return
-    limit = job.options.time_limit
-    st.progress(min(1.0, job.elapsed / limit),
-                text=f"Solving… {job.elapsed:.0f} s of at most {limit:.0f} s"
-                     + (" (stopping…)" if job.cancelled else ""))
+    if not state.progress_bar(job, "Solving", job.options.time_limit):
+        return  # the app records the run and opens Results
     cols = st.columns(4)
     cols[0].metric("Best plan (cost)", "—" if log.objective is None else f"{log.objective:g}")
     cols[1].metric("Proven lower bound", "—" if log.bound is None else f"{log.bound:g}")

@@ -314,3 +314,17 @@ def run_view(run_id: int) -> RunView:
     view = RunView(run, scenario, plan, text)
     cache[run_id] = view
     return view
+
+
+def progress_bar(job: Any, label: str, limit: float) -> bool:
+    """Draw a background job's progress bar; once it has ended, rerun the whole app.
+
+    Returns True while the job runs (the caller draws the rest of its progress).
+    """
+    if not job.running:
+        st.rerun(scope="app")  # the page draws the finished job's result
+        return False
+    st.progress(min(1.0, job.elapsed / limit),
+                text=f"{label}… {job.elapsed:.0f} s of at most {limit:.0f} s"
+                     + (" (stopping…)" if job.cancelled else ""))
+    return True

@@ -37,6 +37,11 @@ def old(demo: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     return outcome
 
 
+def first_named_supervisor(plan: Plan) -> str:
+    """The first supervisor the plan names (the one who will leave)."""
+    return str(plan.assignments["supervisor_id"].replace("", pd.NA).dropna().iloc[0])
+
+
 def without_supervisor(sc: Scenario, supervisor_id: str) -> Scenario:
     """The scenario after a supervisor leaves."""
     data = sc.model_dump()
@@ -77,7 +82,7 @@ def rotation_supervisors(plan: Plan, block: int) -> list[str]:
 def test_replan_after_a_supervisor_leaves_changes_little(demo: Scenario, old: Outcome,
                                                           tmp_path: Path) -> None:
     assert old.result.plan is not None
-    gone = str(old.result.plan.assignments["supervisor_id"].replace("", pd.NA).dropna().iloc[0])
+    gone = first_named_supervisor(old.result.plan)
     changed = without_supervisor(demo, gone)
     done = replan(changed, old.result.plan, tmp_path / "new", options=OPTIONS)
     assert done.outcome.exit_code == EXIT_OK
@@ -196,7 +201,7 @@ def test_pins_express_the_kept_rotation_blocks(demo: Scenario, old: Outcome) -> 
 
 def test_replan_command(demo: Scenario, old: Outcome, tmp_path: Path) -> None:
     assert old.result.plan is not None
-    gone = str(old.result.plan.assignments["supervisor_id"].replace("", pd.NA).dropna().iloc[0])
+    gone = first_named_supervisor(old.result.plan)
     path = tmp_path / "changed.yaml"
     path.write_text(dump_scenario(without_supervisor(demo, gone).model_dump(
         exclude_defaults=True)))
@@ -242,7 +247,7 @@ def test_solve_alternatives_option(tmp_path: Path) -> None:
 def test_replan_with_fairness_still_minimises_changes_first(demo: Scenario, old: Outcome,
                                                             tmp_path: Path) -> None:
     assert old.result.plan is not None
-    gone = str(old.result.plan.assignments["supervisor_id"].replace("", pd.NA).dropna().iloc[0])
+    gone = first_named_supervisor(old.result.plan)
     changed = without_supervisor(demo, gone)
     plain = replan(changed, old.result.plan, tmp_path / "plain", options=OPTIONS)
     data = changed.model_dump()
