@@ -23,9 +23,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from models import Scenario, parse_scenario_text
 from rotaplan.checker import check_rows
 from rotaplan.generate import dump_scenario, generate_scenario
+from rotaplan.models import Scenario, parse_scenario_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,7 +92,7 @@ def _gap(objective: float | None, bound: float | None) -> float | None:
 
 
 def _run_rotaplan(sc: Scenario, time_limit: float, workers: int) -> dict[str, Any]:
-    from solver import SolveOptions, solve
+    from rotaplan.solver import SolveOptions, solve
 
     result = solve(sc, SolveOptions(time_limit=time_limit, workers=workers))
     verified = None
@@ -149,8 +149,8 @@ def _run_mip(sc: Scenario, time_limit: float, workers: int) -> dict[str, Any]:
 
 
 def _run_greedy(sc: Scenario, time_limit: float, workers: int) -> dict[str, Any]:
-    from solver.greedy import greedy_placements
-    from solver.instance import Instance
+    from rotaplan.solver.greedy import greedy_placements
+    from rotaplan.solver.instance import Instance
 
     started = time.perf_counter()
     inst = Instance(sc)

@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # neither is imported at run time here: see the module docstr
     import highspy
     from ortools.sat.python import cp_model
 
-    from models import Scenario
+    from rotaplan.models import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 INF = math.inf
@@ -467,10 +467,10 @@ def build_product_model(scenario: Scenario) -> cp_model.CpModel:
     """
     from ortools.sat.python import cp_model
 
-    from solver.instance import Instance
-    from solver.objective import learner_costs, objective_terms
-    from solver.rules import Build, post_all
-    from solver.variables import create
+    from rotaplan.solver.instance import Instance
+    from rotaplan.solver.objective import learner_costs, objective_terms
+    from rotaplan.solver.rules import Build, post_all
+    from rotaplan.solver.variables import create
 
     if (scenario.objective.fairness or "none") == "minimax":
         raise UnsupportedModelError("minimax fairness (two-phase objective) is out of scope")
@@ -504,8 +504,8 @@ def solve_mip(scenario: Scenario, *, time_limit: float = 60.0, threads: int = 2)
         and the MIP size; status ``UNSUPPORTED`` with the reason in ``note``
         when the model cannot be linearised (minimax fairness included).
     """
-    from solver import explain
-    from solver.instance import Instance
+    from rotaplan.solver import explain
+    from rotaplan.solver.instance import Instance
 
     started = time.perf_counter()
     if explain.empty_domains(Instance(scenario)) is not None:

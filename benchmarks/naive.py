@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from models import Learner, Scenario, Site, Supervisor
+from rotaplan.models import Learner, Scenario, Site, Supervisor
 
 _STATUS = {
     cp_model.OPTIMAL: "OPTIMAL",

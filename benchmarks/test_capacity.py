@@ -20,11 +20,11 @@ import pytest
 from ortools.sat.python import cp_model
 
 from benchmarks.conftest import FULL
-from models import load_scenario
-from solver.capacity import Newcomer, candidate_bound, maximise, with_newcomers
-from solver.instance import Instance
-from solver.rules import Build, post_all
-from solver.variables import create
+from rotaplan.models import load_scenario
+from rotaplan.solver.capacity import Newcomer, candidate_bound, maximise, with_newcomers
+from rotaplan.solver.instance import Instance
+from rotaplan.solver.rules import Build, post_all
+from rotaplan.solver.variables import create
 
 MEDIUM = Path(__file__).resolve().parent.parent / "instances" / "medium.yaml"
 KNOWN_MAXIMUM = {"nurse": 9, "paramedic": 16, "pharmacist": 13}

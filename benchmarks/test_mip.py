@@ -23,7 +23,7 @@ from benchmarks.mip import (
     run_mips,
     solve_mip,
 )
-from models import load_scenario
+from rotaplan.models import load_scenario
 from tests.conftest import run, scenario_from, tweak
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from benchmarks.naive import NaiveResult, solve_naive
-from models import load_scenario
-from solver import SolveOptions, solve
+from rotaplan.models import load_scenario
+from rotaplan.solver import SolveOptions, solve
 from tests.conftest import (
     FELLOWSHIP,
     SHARED_EXAMPLE,

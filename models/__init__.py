@@ -1,8 +1,8 @@
 """Pure-data models of a rotaplan scenario, validated once on load."""
 
-from models.loader import Loaded, load, load_scenario, parse_scenario_text
-from models.problems import Problem, ScenarioError, format_path
-from models.scenario import (
+from rotaplan.models.loader import Loaded, load, load_scenario, parse_scenario_text
+from rotaplan.models.problems import Problem, ScenarioError, format_path
+from rotaplan.models.scenario import (
     DEFAULT_SESSIONS,
     FellowshipTrack,
     Learner,
@@ -37,6 +37,6 @@ __all__ = [
     "parse_scenario_text",
 ]
 
-from models.plan import ASSIGNMENT_COLUMNS, PLAN_FILES, TIMETABLE_COLUMNS, Plan
+from rotaplan.models.plan import ASSIGNMENT_COLUMNS, PLAN_FILES, TIMETABLE_COLUMNS, Plan
 
 __all__ += ["ASSIGNMENT_COLUMNS", "PLAN_FILES", "TIMETABLE_COLUMNS", "Plan"]

@@ -21,9 +21,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from models.problems import Path, Problem, ScenarioError
-from models.scenario import Scenario
-from models.validate import cross_check
+from rotaplan.models.problems import Path, Problem, ScenarioError
+from rotaplan.models.scenario import Scenario
+from rotaplan.models.validate import cross_check
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 

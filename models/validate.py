@@ -11,8 +11,8 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from models.problems import Path, Problem
-from models.scenario import Learner, Scenario, Site
+from rotaplan.models.problems import Path, Problem
+from rotaplan.models.scenario import Learner, Scenario, Site
 
 
 def _error(path: Path, message: str, *, at_key: bool = False) -> Problem:

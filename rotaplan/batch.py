@@ -36,10 +36,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from models import ScenarioError, parse_scenario_text
-from models.loader import MAX_FILE_BYTES
 from rotaplan import pipeline
-from solver import SolveOptions
+from rotaplan.models import ScenarioError, parse_scenario_text
+from rotaplan.models.loader import MAX_FILE_BYTES
+from rotaplan.solver import SolveOptions
 
 out_console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -12,7 +12,7 @@ import datetime as dt
 import altair as alt
 import pandas as pd
 
-from models import Plan, Scenario
+from rotaplan.models import Plan, Scenario
 from rotaplan.report import placement_costs
 
 GANTT_COLUMNS = ["learner", "learner_id", "profession", "role", "block", "block_start",

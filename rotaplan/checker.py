@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models import Learner, Scenario, Site, Supervisor
+from rotaplan.models import Learner, Scenario, Site, Supervisor
 
 ASSIGNMENT_HEADER = ["learner_id", "block", "role", "site_id", "supervisor_id"]
 TIMETABLE_HEADER = ["learner_id", "block", "session", "activity", "site_id", "supervisor_id"]

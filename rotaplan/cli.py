@@ -19,16 +19,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from models import ScenarioError, load
-from models.loader import Loaded
-from models.scenario import Scenario
 from rotaplan import pipeline
 from rotaplan.batch import batch_command
 from rotaplan.checker import check_plan_dir
+from rotaplan.models import ScenarioError, load
+from rotaplan.models.loader import Loaded
+from rotaplan.models.scenario import Scenario
 from rotaplan.report import summary_lines
+from rotaplan.solver import Progress, SolveOptions
 from rotaplan.spreadsheet import import_command
 from rotaplan.sweep import sweep_command
-from solver import Progress, SolveOptions
 
 app = typer.Typer(
     add_completion=False,
@@ -229,7 +229,7 @@ def explain(
 
     Exits 0 when the scenario has a plan, 3 when it is infeasible (as ``solve``).
     """
-    from solver.explain import diagnose
+    from rotaplan.solver.explain import diagnose
 
     sc = _load_or_exit(scenario).scenario
     found = diagnose(sc, time_limit)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from models import Plan, Scenario, ScenarioError, load
+from rotaplan.models import Plan, Scenario, ScenarioError, load
 from rotaplan.report import kpis
 
 EXIT_OK = 0

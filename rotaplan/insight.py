@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models import Scenario
 from rotaplan import pipeline
 from rotaplan.generate import dump_scenario
-from solver import SolveOptions
-from solver.capacity import (
+from rotaplan.models import Scenario
+from rotaplan.solver import SolveOptions
+from rotaplan.solver.capacity import (
     Bottleneck,
     CapacityError,
     Maximum,

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models import PLAN_FILES, Scenario
 from rotaplan.checker import CheckReport, check_plan_dir
-from solver import SolveOptions, SolveResult, solve
+from rotaplan.models import PLAN_FILES, Scenario
+from rotaplan.solver import SolveOptions, SolveResult, solve
 
 EXIT_OK = 0
 EXIT_INVALID = 2

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from models import Plan, Scenario
 from rotaplan import pipeline
 from rotaplan.compare import learner_changes, supervisor_changes
+from rotaplan.models import Plan, Scenario
 from rotaplan.pipeline import Outcome
 from rotaplan.report import kpis
-from solver import SolveOptions
-from solver.extensions import (
+from rotaplan.solver import SolveOptions
+from rotaplan.solver.extensions import (
     DifferFrom,
     KeepAndMinimiseChanges,
     named_supervisors_of,

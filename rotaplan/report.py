@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from models import Plan, Scenario
-from solver import SolveResult
+from rotaplan.models import Plan, Scenario
+from rotaplan.solver import SolveResult
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,11 @@ import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from models import Scenario
 from rotaplan.insight import CapacityAnswer, find_capacity
+from rotaplan.models import Scenario
 from rotaplan.pipeline import Outcome, solve_and_write
-from solver import Progress, SolveOptions
-from solver.capacity import CapacityError, Newcomer
+from rotaplan.solver import Progress, SolveOptions
+from rotaplan.solver.capacity import CapacityError, Newcomer
 
 
 @dataclass

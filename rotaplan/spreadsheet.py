@@ -33,7 +33,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from models import Scenario, ScenarioError, load
+from rotaplan.models import Scenario, ScenarioError, load
 from rotaplan.tables import (
     COLUMNS,
     ScenarioTables,

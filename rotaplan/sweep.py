@@ -63,7 +63,18 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import YAMLError
 
-from models import (
+from rotaplan import pipeline
+from rotaplan.batch import (
+    BatchError,
+    BatchResult,
+    err_console,
+    out_console,
+    print_table,
+    report_problems,
+    run_batch,
+)
+from rotaplan.generate import dump_scenario
+from rotaplan.models import (
     DEFAULT_SESSIONS,
     FellowshipTrack,
     Learner,
@@ -77,19 +88,8 @@ from models import (
     load,
     parse_scenario_text,
 )
-from rotaplan import pipeline
-from rotaplan.batch import (
-    BatchError,
-    BatchResult,
-    err_console,
-    out_console,
-    print_table,
-    report_problems,
-    run_batch,
-)
-from rotaplan.generate import dump_scenario
 from rotaplan.report import kpis
-from solver.capacity import Newcomer, with_newcomers
+from rotaplan.solver.capacity import Newcomer, with_newcomers
 
 MAX_VARIANTS = 500
 """Most variants one sweep may expand to."""

@@ -29,8 +29,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from models import Problem, Scenario, ScenarioError, format_path, parse_scenario_text
 from rotaplan.generate import dump_scenario
+from rotaplan.models import Problem, Scenario, ScenarioError, format_path, parse_scenario_text
 
 SETTING_COLUMNS = ["id", "name"]
 SITE_COLUMNS = ["id", "name", "setting", "capacity", "rooms", "min_learners", "open_sessions",

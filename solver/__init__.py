@@ -1,8 +1,8 @@
 """CP-SAT formulation of the rotaplan contract and the solve entry point."""
 
-from solver.engine import Progress, SolveOptions, build, solve
-from solver.result import Conflict, Explanation, SolveResult
-from solver.rules import RULES
+from rotaplan.solver.engine import Progress, SolveOptions, build, solve
+from rotaplan.solver.result import Conflict, Explanation, SolveResult
+from rotaplan.solver.rules import RULES
 
 __all__ = [
     "RULES",

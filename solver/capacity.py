@@ -29,12 +29,12 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from models import Learner, Plan, Scenario
-from solver.engine import SolveOptions, configure
-from solver.instance import Instance
-from solver.rules import Build, post_all
-from solver.stopping import solve_until
-from solver.variables import create
+from rotaplan.models import Learner, Plan, Scenario
+from rotaplan.solver.engine import SolveOptions, configure
+from rotaplan.solver.instance import Instance
+from rotaplan.solver.rules import Build, post_all
+from rotaplan.solver.stopping import solve_until
+from rotaplan.solver.variables import create
 
 MAX_CANDIDATES = 500
 """Most candidate learners offered in one capacity solve."""

@@ -10,16 +10,16 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from models import Plan, Scenario
-from solver import explain, lns
-from solver.greedy import GreedyPlacement, greedy_placements, hint_model
-from solver.instance import Instance
-from solver.objective import Term, learner_costs, objective_terms, preference_upper_bound
-from solver.recover import recover
-from solver.result import SolveResult
-from solver.rules import Build, post_all
-from solver.stopping import solve_until
-from solver.variables import Lit, Variables, create
+from rotaplan.models import Plan, Scenario
+from rotaplan.solver import explain, lns
+from rotaplan.solver.greedy import GreedyPlacement, greedy_placements, hint_model
+from rotaplan.solver.instance import Instance
+from rotaplan.solver.objective import Term, learner_costs, objective_terms, preference_upper_bound
+from rotaplan.solver.recover import recover
+from rotaplan.solver.result import SolveResult
+from rotaplan.solver.rules import Build, post_all
+from rotaplan.solver.stopping import solve_until
+from rotaplan.solver.variables import Lit, Variables, create
 
 _STATUS = {
     cp_model.OPTIMAL: "OPTIMAL",

@@ -15,9 +15,9 @@ from collections import defaultdict
 
 from ortools.sat.python import cp_model
 
-from models import Scenario
-from solver.instance import BASE, LOSS_WORDS, ROTATION, Instance, LearnerInfo
-from solver.result import Conflict, Explanation
+from rotaplan.models import Scenario
+from rotaplan.solver.instance import BASE, LOSS_WORDS, ROTATION, Instance, LearnerInfo
+from rotaplan.solver.result import Conflict, Explanation
 
 
 def internal(message: str) -> Explanation:
@@ -216,7 +216,7 @@ def explain_infeasible(scenario: Scenario, budget_seconds: float = 30.0) -> Expl
     budget_seconds
         Time for the core search and its minimisation.
     """
-    from solver.engine import build  # late import: engine imports this module
+    from rotaplan.solver.engine import build  # late import: engine imports this module
 
     started = time.perf_counter()
     inst = Instance(scenario)
@@ -321,7 +321,7 @@ def diagnose(scenario: Scenario, budget_seconds: float = 30.0, *,
         return empty
     counting = arithmetic(inst)
     if counting is None and not known_infeasible:
-        from solver.engine import build
+        from rotaplan.solver.engine import build
 
         b, _ = build(scenario, explain_mode=True)
         status, _ = _feasible(b.model, list(b.groups.values()), budget_seconds / 3)
@@ -339,7 +339,7 @@ def diagnose(scenario: Scenario, budget_seconds: float = 30.0, *,
 
 def _relaxations(scenario: Scenario, conflict: Conflict) -> list[tuple[str, object]]:
     """One-unit changes that loosen a conflict group, as (words, edit)."""
-    from solver.capacity import more_rooms, more_site_places, more_supervision
+    from rotaplan.solver.capacity import more_rooms, more_site_places, more_supervision
 
     blocks = scenario.programme.block_numbers
     if conflict.rule == "rooms" and len(conflict.ids) == 3:
@@ -362,8 +362,8 @@ def _relaxations(scenario: Scenario, conflict: Conflict) -> list[tuple[str, obje
 def suggestions(scenario: Scenario, conflicts: tuple[Conflict, ...],
                 seconds_each: float = 10.0, most: int = 8) -> list[str]:
     """Single one-unit changes, each tried by a solve, that make the scenario feasible."""
-    from solver.capacity import changed
-    from solver.engine import SolveOptions, solve
+    from rotaplan.solver.capacity import changed
+    from rotaplan.solver.engine import SolveOptions, solve
 
     tried: set[str] = set()
     out: list[str] = []

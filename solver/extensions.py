@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from models import Plan
-from solver.objective import Term
-from solver.rules import Build
-from solver.variables import Lit
+from rotaplan.models import Plan
+from rotaplan.solver.objective import Term
+from rotaplan.solver.rules import Build
+from rotaplan.solver.variables import Lit
 
 Key = tuple[str, int, str]
 """A placement: learner id, block, role."""

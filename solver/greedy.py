@@ -69,9 +69,9 @@ from itertools import combinations
 from ortools.graph.python import max_flow, min_cost_flow
 from ortools.sat.python import cp_model
 
-from models import Scenario, Site
-from solver.instance import BASE, PARTNER, ROTATION, Instance, LearnerInfo, Role
-from solver.variables import Variables
+from rotaplan.models import Scenario, Site
+from rotaplan.solver.instance import BASE, PARTNER, ROTATION, Instance, LearnerInfo, Role
+from rotaplan.solver.variables import Variables
 
 Key = tuple[int, int, Role]  # (learner index, block, role)
 _Sig = tuple[str, int, tuple[str, ...]]  # a seat: (profession, sessions needed, usable sessions)

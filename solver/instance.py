@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import combinations
 
-from models import Learner, Scenario, Site, Supervisor
+from rotaplan.models import Learner, Scenario, Site, Supervisor
 
 Role = str  # "rotation", "base" or "partner"
 ROTATION, BASE, PARTNER = "rotation", "base", "partner"

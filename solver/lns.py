@@ -25,9 +25,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from models import Scenario
-from solver.instance import Instance, Role
-from solver.result import SolveResult
+from rotaplan.models import Scenario
+from rotaplan.solver.instance import Instance, Role
+from rotaplan.solver.result import SolveResult
 
 Key = tuple[int, int, Role]
 SolveOn = Callable[..., SolveResult]

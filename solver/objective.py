@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from solver.instance import BASE
-from solver.rules import Build
+from rotaplan.solver.instance import BASE
+from rotaplan.solver.rules import Build
 
 LinearLike = cp_model.LinearExprT
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from ortools.graph.python import min_cost_flow
 
-from models import Supervisor
-from models.plan import Plan
-from solver.extensions import named_supervisors_of
-from solver.instance import BASE, Instance, LearnerInfo, Role
-from solver.variables import Lit, Variables
+from rotaplan.models import Supervisor
+from rotaplan.models.plan import Plan
+from rotaplan.solver.extensions import named_supervisors_of
+from rotaplan.solver.instance import BASE, Instance, LearnerInfo, Role
+from rotaplan.solver.variables import Lit, Variables
 
 
 class RecoveryError(RuntimeError):

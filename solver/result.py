@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from models import Plan
+from rotaplan.models import Plan
 
 STATUSES = ("OPTIMAL", "FEASIBLE", "INFEASIBLE", "UNKNOWN", "INVALID")
 

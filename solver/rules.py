@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from solver.instance import BASE, PARTNER, ROTATION, Instance, LearnerInfo, Role
-from solver.variables import Lit, Variables, clinical_at, negated
+from rotaplan.solver.instance import BASE, PARTNER, ROTATION, Instance, LearnerInfo, Role
+from rotaplan.solver.variables import Lit, Variables, clinical_at, negated
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from solver.instance import BASE, PARTNER, ROTATION, Instance, LearnerInfo, Role
+from rotaplan.solver.instance import BASE, PARTNER, ROTATION, Instance, LearnerInfo, Role
 
 Lit = cp_model.IntVar | int  # a Boolean variable or a constant 0/1
 

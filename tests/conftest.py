@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from models import Scenario, parse_scenario_text
 from rotaplan.checker import CheckReport, check_plan_dir
+from rotaplan.models import Scenario, parse_scenario_text
 from rotaplan.pipeline import solve_and_write
-from solver import SolveOptions, SolveResult, solve
+from rotaplan.solver import SolveOptions, SolveResult, solve
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCES = ROOT / "instances"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from models import load_scenario
 from rotaplan.checker import check_plan_dir
+from rotaplan.models import load_scenario
 from rotaplan.pipeline import solve_and_write
-from solver import SolveOptions
+from rotaplan.solver import SolveOptions
 from tests.conftest import (
     INSTANCES,
     SHARED_EXAMPLE,

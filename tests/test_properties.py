@@ -36,10 +36,10 @@ from hypothesis import HealthCheck, event, example, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from models import ScenarioError
 from rotaplan.checker import check_plan_dir
+from rotaplan.models import ScenarioError
 from rotaplan.pipeline import EXIT_INFEASIBLE, EXIT_OK, solve_and_write
-from solver import SolveOptions
+from rotaplan.solver import SolveOptions
 from tests.conftest import SHARED_CHECKER, needs_shared, scenario_from
 from tests.contract_index import ContractIndex
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import history_page, insight_page, results_page, scenario_page, solve_page, state
-from ui.state import ss
+from rotaplan.ui import history_page, insight_page, results_page, scenario_page, solve_page, state
+from rotaplan.ui.state import ss
 
 
 def main() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import state
-from ui.state import ss
+from rotaplan.ui import state
+from rotaplan.ui.state import ss
 
 
 def render() -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from models import Scenario
 from rotaplan.insight import headline
+from rotaplan.models import Scenario
 from rotaplan.solve_job import CapacityJob
-from solver.capacity import Newcomer
-from solver.explain import diagnose
-from ui import state
-from ui.state import ss
+from rotaplan.solver.capacity import Newcomer
+from rotaplan.solver.explain import diagnose
+from rotaplan.ui import state
+from rotaplan.ui.state import ss
 
 
 def capacity() -> None:

@@ -10,7 +10,6 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from models import Plan, Scenario
 from rotaplan import charts
 from rotaplan.compare import (
     diff_scenarios,
@@ -20,10 +19,11 @@ from rotaplan.compare import (
     utilisation,
 )
 from rotaplan.export import calendars, xlsx_bytes
+from rotaplan.models import Plan, Scenario
 from rotaplan.report import kpis
 from rotaplan.store import RunInfo
-from ui import state
-from ui.state import RunView, ss
+from rotaplan.ui import state
+from rotaplan.ui.state import RunView, ss
 
 
 def render() -> None:

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from rotaplan import tables
-from ui import state
-from ui.state import ss
+from rotaplan.ui import state
+from rotaplan.ui.state import ss
 
 PROBLEM = "problem"
 

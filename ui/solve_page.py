@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from rotaplan.solve_job import SolveJob
-from solver import SolveOptions
-from ui import state
-from ui.state import ss
+from rotaplan.solver import SolveOptions
+from rotaplan.ui import state
+from rotaplan.ui.state import ss
 
 FAIRNESS = {"none": "Lowest total preference cost",
             "minimax": "Fairest first (best worst-off learner), then lowest total"}

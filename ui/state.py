@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from models import Plan, Scenario, ScenarioError, parse_scenario_text
 from rotaplan import tables
+from rotaplan.models import Plan, Scenario, ScenarioError, parse_scenario_text
 from rotaplan.pipeline import EXIT_CHECK_FAILED, EXIT_OK
 from rotaplan.solve_job import SolveJob
 from rotaplan.store import RunInfo, Store, default_url

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from models import ScenarioError, load
 from rotaplan.cli import app
+from rotaplan.models import ScenarioError, load
 
 BROKEN = Path(__file__).resolve().parent.parent / "data" / "broken"
 CORPUS = sorted(BROKEN.glob("*.yaml"))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from models import (
+from rotaplan.models import (
     DEFAULT_SESSIONS,
     Learner,
     Scenario,

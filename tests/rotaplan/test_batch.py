@@ -13,7 +13,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from models import load_scenario
 from rotaplan import batch
 from rotaplan.batch import (
     SUMMARY_COLUMNS,
@@ -26,6 +25,7 @@ from rotaplan.batch import (
 )
 from rotaplan.checker import check_plan_dir
 from rotaplan.generate import dump_scenario, generate_scenario
+from rotaplan.models import load_scenario
 from tests.conftest import INSTANCES, SHARED_CHECKER, SHARED_EXAMPLE, shared_check
 
 runner = CliRunner()

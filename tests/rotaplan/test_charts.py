@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from models import Plan, Scenario, load_scenario
 from rotaplan import charts
+from rotaplan.models import Plan, Scenario, load_scenario
 from rotaplan.pipeline import solve_and_write
-from solver import SolveOptions
+from rotaplan.solver import SolveOptions
 from tests.conftest import INSTANCES, SHARED_EXAMPLE
 
 SOURCE = SHARED_EXAMPLE if SHARED_EXAMPLE.exists() else INSTANCES / "demo.yaml"

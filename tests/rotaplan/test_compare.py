@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from models import Plan, load
 from rotaplan.compare import run_compare
+from rotaplan.models import Plan, load
 from rotaplan.pipeline import solve_and_write
-from solver import SolveOptions
+from rotaplan.solver import SolveOptions
 from tests.conftest import INSTANCES, learner, scenario, site, sup
 
 DEMO = INSTANCES / "demo.yaml"

@@ -16,7 +16,6 @@ from icalendar import Calendar
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from models import Plan, Scenario, load_scenario, parse_scenario_text
 from rotaplan.cli import app
 from rotaplan.export import (
     SHEETS,
@@ -29,8 +28,9 @@ from rotaplan.export import (
     write_xlsx,
     xlsx_bytes,
 )
+from rotaplan.models import Plan, Scenario, load_scenario, parse_scenario_text
 from rotaplan.pipeline import solve_and_write
-from solver import SolveOptions
+from rotaplan.solver import SolveOptions
 from tests.conftest import (
     INSTANCES,
     SHARED_EXAMPLE,

@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from models import Plan, Scenario, load_scenario
 from rotaplan.checker import check_plan_dir
 from rotaplan.cli import app
 from rotaplan.compare import learner_changes
 from rotaplan.generate import dump_scenario
+from rotaplan.models import Plan, Scenario, load_scenario
 from rotaplan.pipeline import EXIT_OK, Outcome, solve_and_write
 from rotaplan.replan import alternatives, pin_past, replan
-from solver import SolveOptions
-from solver.extensions import placements_of
+from rotaplan.solver import SolveOptions
+from rotaplan.solver.extensions import placements_of
 from tests.conftest import INSTANCES, SHARED_CHECKER, shared_check
 from tests.solver.test_extensions import old_plan, tiny
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from models import PLAN_FILES, Plan, Scenario, load_scenario
 from rotaplan import solve_job
 from rotaplan.checker import check_plan_dir
+from rotaplan.models import PLAN_FILES, Plan, Scenario, load_scenario
 from rotaplan.solve_job import CapacityJob, ProgressLog, SolveJob
-from solver import Progress, SolveOptions
-from solver.capacity import Newcomer
+from rotaplan.solver import Progress, SolveOptions
+from rotaplan.solver.capacity import Newcomer
 from tests.conftest import INSTANCES, learner, scenario, scenario_from, site
 
 

@@ -20,8 +20,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from models import Scenario, load_scenario
 from rotaplan import spreadsheet
+from rotaplan.models import Scenario, load_scenario
 from rotaplan.spreadsheet import (
     FIELD_HELP,
     ImportResult,

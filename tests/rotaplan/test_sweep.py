@@ -11,8 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from models import load_scenario
 from rotaplan.checker import check_plan_dir
+from rotaplan.models import load_scenario
 from rotaplan.sweep import (
     KPI_COLUMNS,
     SweepError,

@@ -16,8 +16,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import Scenario, load_scenario, parse_scenario_text
 from rotaplan.generate import dump_scenario, generate_scenario
+from rotaplan.models import Scenario, load_scenario, parse_scenario_text
 from rotaplan.tables import (
     COLUMNS,
     ScenarioTables,

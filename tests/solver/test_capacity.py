@@ -12,12 +12,12 @@ import pytest
 from ortools.sat.python import cp_model
 from typer.testing import CliRunner
 
-from models import Scenario, load_scenario
 from rotaplan.cli import app
 from rotaplan.insight import find_capacity, headline
+from rotaplan.models import Scenario, load_scenario
 from rotaplan.pipeline import EXIT_NO_PLAN
-from solver import SolveOptions, build, solve
-from solver.capacity import (
+from rotaplan.solver import SolveOptions, build, solve
+from rotaplan.solver.capacity import (
     Newcomer,
     candidate_bound,
     maximise,
@@ -25,8 +25,8 @@ from solver.capacity import (
     value_bottlenecks,
     with_newcomers,
 )
-from solver.explain import arithmetic, diagnose
-from solver.instance import Instance
+from rotaplan.solver.explain import arithmetic, diagnose
+from rotaplan.solver.instance import Instance
 from tests.conftest import (
     INSTANCES,
     learner,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from models import load_scenario
-from solver import Progress, SolveOptions, solve
-from solver.rules import RULES
+from rotaplan.models import load_scenario
+from rotaplan.solver import Progress, SolveOptions, solve
+from rotaplan.solver.rules import RULES
 from tests.conftest import INSTANCES, base_scenario, run, scenario_from, tweak
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ortools.sat.python import cp_model
 
-from models import Scenario, load_scenario
-from solver import build, solve
-from solver.explain import explain_infeasible
-from solver.rules import Group
+from rotaplan.models import Scenario, load_scenario
+from rotaplan.solver import build, solve
+from rotaplan.solver.explain import explain_infeasible
+from rotaplan.solver.rules import Group
 from tests.conftest import INSTANCES, run, tweak
 
 

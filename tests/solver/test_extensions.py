@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import Plan, Scenario
-from solver import SolveOptions, solve
-from solver.extensions import KeepAndMinimiseChanges, clinical_sessions_of
+from rotaplan.models import Plan, Scenario
+from rotaplan.solver import SolveOptions, solve
+from rotaplan.solver.extensions import KeepAndMinimiseChanges, clinical_sessions_of
 from tests.conftest import learner, run, scenario, scenario_from, site, sup
 
 OPTIONS = SolveOptions(time_limit=20, workers=1, seed=0)

@@ -9,12 +9,12 @@ from itertools import combinations
 import pytest
 from ortools.sat.python import cp_model
 
-from models import Scenario, load_scenario, parse_scenario_text
 from rotaplan.generate import dump_scenario, generate_scenario
-from solver.engine import SolveOptions, build, configure
-from solver.greedy import GreedyPlacement, greedy_placements, hint_model
-from solver.instance import BASE, PARTNER, ROTATION, Instance
-from solver.objective import learner_costs, objective_terms
+from rotaplan.models import Scenario, load_scenario, parse_scenario_text
+from rotaplan.solver.engine import SolveOptions, build, configure
+from rotaplan.solver.greedy import GreedyPlacement, greedy_placements, hint_model
+from rotaplan.solver.instance import BASE, PARTNER, ROTATION, Instance
+from rotaplan.solver.objective import learner_costs, objective_terms
 from tests.conftest import INSTANCES, base_scenario, scenario_from
 
 OPTIMUM = {"demo": 167, "medium": 480}  # proven optimal preference costs

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from models import load_scenario
 from rotaplan.checker import check_rows
-from solver import SolveOptions, engine, lns, solve
-from solver.greedy import greedy_placements
-from solver.instance import Instance
-from solver.result import SolveResult
+from rotaplan.models import load_scenario
+from rotaplan.solver import SolveOptions, engine, lns, solve
+from rotaplan.solver.greedy import greedy_placements
+from rotaplan.solver.instance import Instance
+from rotaplan.solver.result import SolveResult
 from tests.conftest import INSTANCES, needs_shared, solve_write_check
 
 

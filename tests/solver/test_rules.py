@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
-from models import parse_scenario_text
 from rotaplan.checker import check_plan_dir, check_rows
-from solver import SolveResult
+from rotaplan.models import parse_scenario_text
+from rotaplan.solver import SolveResult
 from tests.conftest import FELLOWSHIP, learner, run, scenario, scenario_from, site, sup
 
 Data = dict[str, Any]

@@ -7,7 +7,7 @@ import time
 
 from ortools.sat.python import cp_model
 
-from solver.stopping import solve_until
+from rotaplan.solver.stopping import solve_until
 
 
 def small_model() -> tuple[cp_model.CpModel, cp_model.IntVar]:

@@ -112,7 +112,7 @@ def test_upload_opens_and_saves_the_file(app: AppTest, db_url: str) -> None:
 
 
 def test_upload_a_workbook_in_the_import_format(app: AppTest, db_url: str) -> None:
-    from models import load_scenario
+    from rotaplan.models import load_scenario
     from rotaplan.spreadsheet import template_bytes
 
     data = template_bytes(load_scenario(ROOT / "instances" / "infeasible.yaml"))
