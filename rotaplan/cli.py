@@ -19,16 +19,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from rotaplan import pipeline
-from rotaplan.batch import batch_command
+from rotaplan.analysis.kpis import summary_lines
 from rotaplan.checker import check_plan_dir
+from rotaplan.io.workbook import import_command
 from rotaplan.models import ScenarioError, load
 from rotaplan.models.loader import Loaded
 from rotaplan.models.scenario import Scenario
-from rotaplan.report import summary_lines
+from rotaplan.runs import pipeline
+from rotaplan.runs.batch import batch_command
+from rotaplan.runs.sweep import sweep_command
 from rotaplan.solver import Progress, SolveOptions
-from rotaplan.spreadsheet import import_command
-from rotaplan.sweep import sweep_command
 
 app = typer.Typer(
     add_completion=False,
@@ -141,7 +141,7 @@ def solve(
 def _alternatives(sc: Scenario, out: Path, best: pipeline.Outcome, count: int,
                   min_changes: int, options: SolveOptions) -> None:
     """Find, write and compare further plans (``solve --alternatives``)."""
-    from rotaplan.replan import alternatives as find
+    from rotaplan.runs.replan import alternatives as find
 
     err_console.print(f"looking for {count - 1} more plan(s), each differing from every "
                       f"earlier one in at least {min_changes} placement(s)...", markup=False)
@@ -185,8 +185,8 @@ def replan(
     supervisor_changes.csv. Blocks before --from-block keep their sites, sessions
     and supervisors.
     """
-    from rotaplan.export import read_plan_dir
-    from rotaplan.replan import replan as run
+    from rotaplan.io.export import read_plan_dir
+    from rotaplan.runs.replan import replan as run
 
     sc = _load_or_exit(scenario, out).scenario
     if from_block > sc.programme.blocks:
@@ -274,7 +274,7 @@ def capacity(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """How many more learners of a kind the programme can take, and what limits it."""
-    from rotaplan.insight import run_capacity
+    from rotaplan.analysis.capacity import run_capacity
 
     if add is None and like is None:
         err_console.print("say what to add: --add PROFESSION or --like LEARNER_ID", markup=False)
@@ -301,7 +301,7 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Compare two scenarios (what changed) or two plans (KPI deltas, who moved)."""
-    from rotaplan.compare import run_compare
+    from rotaplan.analysis.compare import run_compare
 
     text, code = run_compare(a, b, scenario, scenario_b, as_json)
     out_console.print(text, markup=False)
@@ -350,7 +350,7 @@ def export(
         show_default=False)] = None,
 ) -> None:
     """Export a plan as an Excel workbook and/or ICS calendars."""
-    from rotaplan.export import SHEETS, calendars, read_plan_dir, xlsx_bytes
+    from rotaplan.io.export import SHEETS, calendars, read_plan_dir, xlsx_bytes
 
     if xlsx is None and ics is None:
         err_console.print("say what to write: --xlsx FILE and/or --ics DIR", markup=False)

@@ -13,7 +13,7 @@ import yaml
 
 from rotaplan.checker import CheckReport, check_plan_dir
 from rotaplan.models import Scenario, parse_scenario_text
-from rotaplan.pipeline import solve_and_write
+from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions, SolveResult, solve
 
 ROOT = Path(__file__).resolve().parent.parent

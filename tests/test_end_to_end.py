@@ -9,7 +9,7 @@ import pytest
 
 from rotaplan.checker import check_plan_dir
 from rotaplan.models import load_scenario
-from rotaplan.pipeline import solve_and_write
+from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions
 from tests.conftest import (
     INSTANCES,

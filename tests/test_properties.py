@@ -38,7 +38,7 @@ from hypothesis.errors import InvalidArgument
 
 from rotaplan.checker import check_plan_dir
 from rotaplan.models import ScenarioError
-from rotaplan.pipeline import EXIT_INFEASIBLE, EXIT_OK, solve_and_write
+from rotaplan.runs.pipeline import EXIT_INFEASIBLE, EXIT_OK, solve_and_write
 from rotaplan.solver import SolveOptions
 from tests.conftest import SHARED_CHECKER, needs_shared, scenario_from
 from tests.contract_index import ContractIndex

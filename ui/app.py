@@ -1,6 +1,6 @@
 """rotaplan configurator: build a cohort, solve, understand and share the plan.
 
-Run with ``make ui``. Every solve goes through :func:`rotaplan.pipeline.solve_and_write`
+Run with ``make ui``. Every solve goes through :func:`rotaplan.runs.pipeline.solve_and_write`
 on a background thread, so a plan is shown only after rotaplan's independent
 checker has verified it. Scenarios and runs are saved in a database
 (``ROTAPLAN_DB_URL``, default a local SQLite file).

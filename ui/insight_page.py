@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from rotaplan.insight import headline
+from rotaplan.analysis.capacity import headline
 from rotaplan.models import Scenario
-from rotaplan.solve_job import CapacityJob
+from rotaplan.runs.jobs import CapacityJob
 from rotaplan.solver.capacity import Newcomer
 from rotaplan.solver.explain import diagnose
 from rotaplan.ui import state

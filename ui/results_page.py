@@ -10,18 +10,18 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from rotaplan import charts
-from rotaplan.compare import (
+from rotaplan.analysis import charts
+from rotaplan.analysis.compare import (
     diff_scenarios,
     learner_change_lines,
     learner_changes,
     scenario_change_lines,
     utilisation,
 )
-from rotaplan.export import calendars, xlsx_bytes
+from rotaplan.analysis.kpis import kpis
+from rotaplan.io.export import calendars, xlsx_bytes
 from rotaplan.models import Plan, Scenario
-from rotaplan.report import kpis
-from rotaplan.store import RunInfo
+from rotaplan.runs.store import RunInfo
 from rotaplan.ui import state
 from rotaplan.ui.state import RunView, ss
 

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from rotaplan import tables
+from rotaplan.io import tables
 from rotaplan.ui import state
 from rotaplan.ui.state import ss
 
@@ -99,7 +99,7 @@ def _source_bar() -> None:
                            key="download_yaml")
         valid = state.validation().scenario
         if valid is not None:
-            from rotaplan.spreadsheet import template_bytes
+            from rotaplan.io.workbook import template_bytes
 
             st.download_button("Download as a workbook", template_bytes(valid),
                                file_name=_file_name().replace(".yaml", ".xlsx"),

@@ -7,7 +7,7 @@ import os
 import pandas as pd
 import streamlit as st
 
-from rotaplan.solve_job import SolveJob
+from rotaplan.runs.jobs import SolveJob
 from rotaplan.solver import SolveOptions
 from rotaplan.ui import state
 from rotaplan.ui.state import ss

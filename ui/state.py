@@ -2,7 +2,7 @@
 
 Everything the user types lives in ``st.session_state`` (it survives reruns)
 and is saved to the store as a draft version (it survives a refresh: the URL
-carries ``?scenario=ID``). A solve runs on a :class:`~rotaplan.solve_job.SolveJob`
+carries ``?scenario=ID``). A solve runs on a :class:`~rotaplan.runs.jobs.SolveJob`
 thread; when it ends, :func:`finish_job` records the run against the version
 that was solved, so every plan can be traced to the scenario that made it.
 """
@@ -19,11 +19,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from rotaplan import tables
+from rotaplan.io import tables
 from rotaplan.models import Plan, Scenario, ScenarioError, parse_scenario_text
-from rotaplan.pipeline import EXIT_CHECK_FAILED, EXIT_OK
-from rotaplan.solve_job import SolveJob
-from rotaplan.store import RunInfo, Store, default_url
+from rotaplan.runs.jobs import SolveJob
+from rotaplan.runs.pipeline import EXIT_CHECK_FAILED, EXIT_OK
+from rotaplan.runs.store import RunInfo, Store, default_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = {p.stem: p for p in sorted((ROOT / "instances").glob("*.yaml"))}
@@ -124,7 +124,7 @@ def open_upload(name: str, data: bytes) -> str | None:
 
 def _open_workbook(name: str, data: bytes) -> str | None:
     """Open an uploaded workbook in the import format (see ``rotaplan import``)."""
-    from rotaplan.spreadsheet import read_workbook
+    from rotaplan.io.workbook import read_workbook
 
     found = read_workbook(io.BytesIO(data))
     if found.tables is None:

@@ -43,7 +43,7 @@ import yaml
 
 from rotaplan.checker import ASSIGNMENT_HEADER, TIMETABLE_HEADER, check_plan_dir, check_rows
 from rotaplan.models import Scenario, parse_scenario_text
-from rotaplan.pipeline import solve_and_write
+from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions
 from tests.conftest import SHARED_CHECKER, SHARED_EXAMPLE, needs_shared, scenario_from
 from tests.contract_index import ContractIndex

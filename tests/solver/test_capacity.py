@@ -12,10 +12,10 @@ import pytest
 from ortools.sat.python import cp_model
 from typer.testing import CliRunner
 
+from rotaplan.analysis.capacity import find_capacity, headline
 from rotaplan.cli import app
-from rotaplan.insight import find_capacity, headline
 from rotaplan.models import Scenario, load_scenario
-from rotaplan.pipeline import EXIT_NO_PLAN
+from rotaplan.runs.pipeline import EXIT_NO_PLAN
 from rotaplan.solver import SolveOptions, build, solve
 from rotaplan.solver.capacity import (
     Newcomer,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rotaplan.store import Store
+from rotaplan.runs.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "ui" / "app.py")
@@ -112,8 +112,8 @@ def test_upload_opens_and_saves_the_file(app: AppTest, db_url: str) -> None:
 
 
 def test_upload_a_workbook_in_the_import_format(app: AppTest, db_url: str) -> None:
+    from rotaplan.io.workbook import template_bytes
     from rotaplan.models import load_scenario
-    from rotaplan.spreadsheet import template_bytes
 
     data = template_bytes(load_scenario(ROOT / "instances" / "infeasible.yaml"))
     app.file_uploader(key="upload").upload("cohort.xlsx", data, "application/octet-stream")

@@ -1,4 +1,4 @@
-"""``rotaplan.spreadsheet``: scenarios from hub workbooks and CSV files, and templates.
+"""``rotaplan.io.workbook``: scenarios from hub workbooks and CSV files, and templates.
 
 Round trips must give back the same scenario; every problem must name the sheet
 (or file), the spreadsheet row (header = row 1) and the column (with its letter
@@ -20,9 +20,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from rotaplan import spreadsheet
-from rotaplan.models import Scenario, load_scenario
-from rotaplan.spreadsheet import (
+from rotaplan.io import workbook as spreadsheet
+from rotaplan.io.tables import COLUMNS, cell_text, from_scenario, validate
+from rotaplan.io.workbook import (
     FIELD_HELP,
     ImportResult,
     SheetProblem,
@@ -33,10 +33,10 @@ from rotaplan.spreadsheet import (
     template_bytes,
     write_template,
 )
-from rotaplan.tables import COLUMNS, cell_text, from_scenario, validate
+from rotaplan.models import Scenario, load_scenario
 from tests.conftest import INSTANCES, NO_SHARED, SHARED_EXAMPLE
 
-BROKEN_CSV = Path(__file__).resolve().parent.parent / "data" / "spreadsheets" / "broken-csv"
+BROKEN_CSV = Path(__file__).resolve().parents[2] / "data" / "spreadsheets" / "broken-csv"
 EXAMPLE = SHARED_EXAMPLE if SHARED_EXAMPLE.exists() else INSTANCES / "demo.yaml"
 
 ROUND_TRIP_FILES = [

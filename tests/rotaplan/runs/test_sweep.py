@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from rotaplan.checker import check_plan_dir
 from rotaplan.models import load_scenario
-from rotaplan.sweep import (
+from rotaplan.runs.sweep import (
     KPI_COLUMNS,
     SweepError,
     parse_set,
@@ -36,7 +36,7 @@ def invoke(*args: str) -> Any:
     return runner.invoke(app, ["sweep", *args], catch_exceptions=False)
 
 
-EXAMPLE = Path(__file__).parents[1] / "data" / "sweep" / "example.yaml"
+EXAMPLE = Path(__file__).parents[2] / "data" / "sweep" / "example.yaml"
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Every combination of the ``--set`` values (their cartesian product) is a
 *variant*: the scenario document with those edits applied, written to
-``DIR/variants/<name>.yaml`` and solved with :func:`rotaplan.batch.run_batch`
+``DIR/variants/<name>.yaml`` and solved with :func:`rotaplan.runs.batch.run_batch`
 (plans in ``DIR/<name>/``, each checked before it is written). A variant the
 loader rejects is reported as ``INVALID``, not a crash. ``DIR/variants.csv``
 maps each variant name to its values; ``DIR/sweep_summary.csv`` has one row
@@ -63,16 +63,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import YAMLError
 
-from rotaplan import pipeline
-from rotaplan.batch import (
-    BatchError,
-    BatchResult,
-    err_console,
-    out_console,
-    print_table,
-    report_problems,
-    run_batch,
-)
+from rotaplan.analysis.kpis import kpis
 from rotaplan.generate import dump_scenario
 from rotaplan.models import (
     DEFAULT_SESSIONS,
@@ -88,7 +79,16 @@ from rotaplan.models import (
     load,
     parse_scenario_text,
 )
-from rotaplan.report import kpis
+from rotaplan.runs import pipeline
+from rotaplan.runs.batch import (
+    BatchError,
+    BatchResult,
+    err_console,
+    out_console,
+    print_table,
+    report_problems,
+    run_batch,
+)
 from rotaplan.solver.capacity import Newcomer, with_newcomers
 
 MAX_VARIANTS = 500
@@ -638,7 +638,7 @@ def run_sweep(scenario: Path, params: dict[str, list[Any]], out: Path, *,
         Output directory: ``variants/``, one plan directory per variant,
         ``variants.csv``, ``batch_summary.csv`` and ``sweep_summary.csv``.
     jobs, workers, time_limit, seed, dask, progress
-        As for :func:`rotaplan.batch.run_batch`.
+        As for :func:`rotaplan.runs.batch.run_batch`.
 
     Raises
     ------

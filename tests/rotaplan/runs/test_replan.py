@@ -1,4 +1,4 @@
-"""Re-planning after a change, and alternative plans (solver.extensions, rotaplan.replan)."""
+"""Re-planning after a change, and alternative plans (solver.extensions, rotaplan.runs.replan)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from rotaplan.analysis.compare import learner_changes
 from rotaplan.checker import check_plan_dir
 from rotaplan.cli import app
-from rotaplan.compare import learner_changes
 from rotaplan.generate import dump_scenario
 from rotaplan.models import Plan, Scenario, load_scenario
-from rotaplan.pipeline import EXIT_OK, Outcome, solve_and_write
-from rotaplan.replan import alternatives, pin_past, replan
+from rotaplan.runs.pipeline import EXIT_OK, Outcome, solve_and_write
+from rotaplan.runs.replan import alternatives, pin_past, replan
 from rotaplan.solver import SolveOptions
 from rotaplan.solver.extensions import placements_of
 from tests.conftest import INSTANCES, SHARED_CHECKER, shared_check

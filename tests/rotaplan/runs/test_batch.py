@@ -13,8 +13,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from rotaplan import batch
-from rotaplan.batch import (
+from rotaplan.checker import check_plan_dir
+from rotaplan.generate import dump_scenario, generate_scenario
+from rotaplan.models import load_scenario
+from rotaplan.runs import batch
+from rotaplan.runs.batch import (
     SUMMARY_COLUMNS,
     BatchError,
     collect_files,
@@ -23,9 +26,6 @@ from rotaplan.batch import (
     run_batch,
     solve_file,
 )
-from rotaplan.checker import check_plan_dir
-from rotaplan.generate import dump_scenario, generate_scenario
-from rotaplan.models import load_scenario
 from tests.conftest import INSTANCES, SHARED_CHECKER, SHARED_EXAMPLE, shared_check
 
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""``rotaplan.store``: scenarios, versions and runs persisted with SQLAlchemy."""
+"""``rotaplan.runs.store``: scenarios, versions and runs persisted with SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rotaplan.store import ENV_VAR, Store, default_url
+from rotaplan.runs.store import ENV_VAR, Store, default_url
 
 TEXT_A = "programme:\n  name: A\n"
 TEXT_B = "programme:\n  name: B\n"

@@ -34,8 +34,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from icalendar import Calendar, Event, Timezone
 
+from rotaplan.analysis.kpis import kpis, placement_costs
 from rotaplan.models import ASSIGNMENT_COLUMNS, TIMETABLE_COLUMNS, Plan, Scenario, Supervisor
-from rotaplan.report import kpis, placement_costs
 
 SHEETS = ("Rotations", "Timetable", "Site occupancy", "Supervisor load", "Room use", "KPIs")
 """Workbook sheet names, in order."""

@@ -1,4 +1,4 @@
-"""``rotaplan.tables``: a scenario as editable text tables, and back.
+"""``rotaplan.io.tables``: a scenario as editable text tables, and back.
 
 Round trips must keep the scenario's meaning; problems must point at the table
 cell a user has to fix; editor change sets must apply by shown position.
@@ -17,8 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rotaplan.generate import dump_scenario, generate_scenario
-from rotaplan.models import Scenario, load_scenario, parse_scenario_text
-from rotaplan.tables import (
+from rotaplan.io.tables import (
     COLUMNS,
     ScenarioTables,
     TableProblem,
@@ -37,6 +36,7 @@ from rotaplan.tables import (
     to_yaml,
     validate,
 )
+from rotaplan.models import Scenario, load_scenario, parse_scenario_text
 from tests.conftest import INSTANCES, NO_SHARED, SHARED_EXAMPLE, base_scenario, scenario_from
 
 Data = dict[str, Any]

@@ -12,8 +12,8 @@ import datetime as dt
 import altair as alt
 import pandas as pd
 
+from rotaplan.analysis.kpis import placement_costs
 from rotaplan.models import Plan, Scenario
-from rotaplan.report import placement_costs
 
 GANTT_COLUMNS = ["learner", "learner_id", "profession", "role", "block", "block_start",
                  "block_end", "from", "to", "site", "site_id", "setting", "supervisor_id",

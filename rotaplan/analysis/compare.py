@@ -7,7 +7,7 @@ string) with an exit code: 0 when the comparison ran, 2 when the input is bad.
 
 Scenario changes come from a generic field-by-field diff of the validated
 models (keyed by id), so a new field in :mod:`models.scenario` is compared
-without any change here. Plan figures follow :func:`rotaplan.report.kpis`.
+without any change here. Plan figures follow :func:`rotaplan.analysis.kpis.kpis`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from rotaplan.analysis.kpis import kpis
 from rotaplan.models import Plan, Scenario, ScenarioError, load
-from rotaplan.report import kpis
 
 EXIT_OK = 0
 EXIT_INVALID = 2

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rotaplan import pipeline
 from rotaplan.generate import dump_scenario
 from rotaplan.models import Scenario
+from rotaplan.runs import pipeline
 from rotaplan.solver import SolveOptions
 from rotaplan.solver.capacity import (
     Bottleneck,

@@ -2,7 +2,7 @@
 
 Each scenario is one task, :func:`solve_file`, which receives the scenario's
 YAML *text* (never a built model), parses it, and solves it through
-:func:`rotaplan.pipeline.solve_and_write`, so every plan is checked before it
+:func:`rotaplan.runs.pipeline.solve_and_write`, so every plan is checked before it
 is written to ``DIR/<stem>/``. Tasks run in-process (``--jobs 1``), in a
 process pool (the default), or on Dask (``--dask local`` starts a loopback
 cluster; ``--dask tcp://HOST:PORT`` uses a running one, whose workers must see
@@ -36,9 +36,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rotaplan import pipeline
 from rotaplan.models import ScenarioError, parse_scenario_text
 from rotaplan.models.loader import MAX_FILE_BYTES
+from rotaplan.runs import pipeline
 from rotaplan.solver import SolveOptions
 
 out_console = Console(highlight=False, soft_wrap=True)

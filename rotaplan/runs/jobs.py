@@ -20,9 +20,9 @@ import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from rotaplan.insight import CapacityAnswer, find_capacity
+from rotaplan.analysis.capacity import CapacityAnswer, find_capacity
 from rotaplan.models import Scenario
-from rotaplan.pipeline import Outcome, solve_and_write
+from rotaplan.runs.pipeline import Outcome, solve_and_write
 from rotaplan.solver import Progress, SolveOptions
 from rotaplan.solver.capacity import CapacityError, Newcomer
 
@@ -156,7 +156,7 @@ class SolveJob(_Job):
 
 
 class CapacityJob(_Job):
-    """A capacity question (:func:`rotaplan.insight.find_capacity`) on a background thread.
+    """A capacity question (:func:`~rotaplan.analysis.capacity.find_capacity`), in the background.
 
     Parameters
     ----------

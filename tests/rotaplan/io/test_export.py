@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from rotaplan.cli import app
-from rotaplan.export import (
+from rotaplan.io.export import (
     SHEETS,
     calendars,
     parse_session,
@@ -29,7 +29,7 @@ from rotaplan.export import (
     xlsx_bytes,
 )
 from rotaplan.models import Plan, Scenario, load_scenario, parse_scenario_text
-from rotaplan.pipeline import solve_and_write
+from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions
 from tests.conftest import (
     INSTANCES,

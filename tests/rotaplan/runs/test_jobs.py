@@ -1,4 +1,4 @@
-"""``rotaplan.solve_job``: a solve on a background thread, with progress and Cancel."""
+"""``rotaplan.runs.jobs``: a solve on a background thread, with progress and Cancel."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from rotaplan import solve_job
 from rotaplan.checker import check_plan_dir
 from rotaplan.models import PLAN_FILES, Plan, Scenario, load_scenario
-from rotaplan.solve_job import CapacityJob, ProgressLog, SolveJob
+from rotaplan.runs import jobs as solve_job
+from rotaplan.runs.jobs import CapacityJob, ProgressLog, SolveJob
 from rotaplan.solver import Progress, SolveOptions
 from rotaplan.solver.capacity import Newcomer
 from tests.conftest import INSTANCES, learner, scenario, scenario_from, site

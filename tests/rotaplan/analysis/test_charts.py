@@ -1,4 +1,4 @@
-"""``rotaplan.charts``: tidy plan data frames checked against the plan, and charts that build.
+"""``rotaplan.analysis.charts``: tidy plan frames checked against the plan; charts that build.
 
 The contract example (or the demo when ../shared is absent) is solved once;
 every frame is compared with counts taken directly from the plan's rows.
@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from rotaplan import charts
+from rotaplan.analysis import charts
 from rotaplan.models import Plan, Scenario, load_scenario
-from rotaplan.pipeline import solve_and_write
+from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions
 from tests.conftest import INSTANCES, SHARED_EXAMPLE
 

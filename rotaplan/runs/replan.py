@@ -1,6 +1,6 @@
 """Re-planning after a change, and alternative plans.
 
-Both go through :func:`rotaplan.pipeline.solve_and_write`, so every plan is
+Both go through :func:`rotaplan.runs.pipeline.solve_and_write`, so every plan is
 checked against the scenario before it is written, and both use a model
 extension from :mod:`solver.extensions`.
 """
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from rotaplan import pipeline
-from rotaplan.compare import learner_changes, supervisor_changes
+from rotaplan.analysis.compare import learner_changes, supervisor_changes
+from rotaplan.analysis.kpis import kpis
 from rotaplan.models import Plan, Scenario
-from rotaplan.pipeline import Outcome
-from rotaplan.report import kpis
+from rotaplan.runs import pipeline
+from rotaplan.runs.pipeline import Outcome
 from rotaplan.solver import SolveOptions
 from rotaplan.solver.extensions import (
     DifferFrom,
@@ -37,7 +37,7 @@ class Replan:
         The checked solve (plan files in ``out``).
     changes
         One record per learner, block and role whose site changed (or who was
-        newly placed or left out), as :func:`rotaplan.compare.learner_changes`,
+        newly placed or left out), as :func:`rotaplan.analysis.compare.learner_changes`,
         then one per placement kept at its site with another named supervisor
         (``change`` ``"new supervisor"``); records carry ``old_supervisor`` and
         ``new_supervisor``.
@@ -203,7 +203,7 @@ def timetable_changes(old: Plan, new: Plan) -> list[dict[str, Any]]:
     """Weekly sessions whose activity, site or supervisor present differ.
 
     Only learners placed in both plans are compared (a learner newly placed or
-    left out is reported by :func:`rotaplan.compare.learner_changes`).
+    left out is reported by :func:`rotaplan.analysis.compare.learner_changes`).
     """
     def rows(plan: Plan) -> dict[tuple[str, int, str], tuple[str, str, str]]:
         t = plan.timetable

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from rotaplan.compare import run_compare
+from rotaplan.analysis.compare import run_compare
 from rotaplan.models import Plan, load
-from rotaplan.pipeline import solve_and_write
+from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions
 from tests.conftest import INSTANCES, learner, scenario, site, sup
 

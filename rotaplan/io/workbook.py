@@ -1,12 +1,12 @@
 """Build a scenario from the spreadsheets a training hub keeps (``rotaplan import``).
 
-A workbook (.xlsx) holds one sheet per table of :mod:`rotaplan.tables`
+A workbook (.xlsx) holds one sheet per table of :mod:`rotaplan.io.tables`
 (Programme, Settings, Sites, Rooms, Supervisors, Learners, Supervision); CSV
 files hold one table each, named by the file stem (``learners.csv``). Sheet
 names and column headers are matched loosely: case is ignored and spaces,
 underscores and hyphens are equivalent (``Site ID`` is ``site_id``). Cells
-become the text cells of :class:`~rotaplan.tables.ScenarioTables`, which are
-validated by :func:`rotaplan.tables.validate`; every problem is pointed back at
+become the text cells of :class:`~rotaplan.io.tables.ScenarioTables`, which are
+validated by :func:`rotaplan.io.tables.validate`; every problem is pointed back at
 a sheet (or file), a spreadsheet row (the header is row 1) and a column, as
 ``Learners!C5 (profession): unknown profession 'physio'``.
 
@@ -33,8 +33,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from rotaplan.models import Scenario, ScenarioError, load
-from rotaplan.tables import (
+from rotaplan.io.tables import (
     COLUMNS,
     ScenarioTables,
     TableProblem,
@@ -46,6 +45,7 @@ from rotaplan.tables import (
     to_yaml,
     validate,
 )
+from rotaplan.models import Scenario, ScenarioError, load
 
 MAX_BYTES = 10 * 1024 * 1024
 """Largest workbook or CSV file read (bytes)."""

@@ -1,0 +1,1 @@
+"""Reading plans: KPIs, comparisons, capacity answers and charts."""
