@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from rotaplan.checker import check_rows
-from rotaplan.generate import dump_scenario, generate_scenario
+from rotaplan.generate import generate_scenario
 from rotaplan.models import Scenario, parse_scenario_text
+from rotaplan.models.yaml_format import dump_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,12 +104,12 @@ def _run_rotaplan(sc: Scenario, time_limit: float, workers: int) -> dict[str, An
     return {
         "status": result.status, "objective": result.objective,
         "best_bound": result.best_bound,
-        "first_solution_seconds": result.first_solution_seconds,
-        "proof_seconds": result.solve_seconds if result.status == "OPTIMAL" else None,
-        "build_seconds": result.build_seconds,
-        "variables": result.model_size.get("variables"),
-        "constraints": result.model_size.get("constraints"), "verified": verified,
-        "note": _search_note(result.search),
+        "first_solution_seconds": result.stats.first_solution_seconds,
+        "proof_seconds": result.stats.solve_seconds if result.status == "OPTIMAL" else None,
+        "build_seconds": result.stats.build_seconds,
+        "variables": result.stats.model_size.get("variables"),
+        "constraints": result.stats.model_size.get("constraints"), "verified": verified,
+        "note": _search_note(result.stats.search),
     }
 
 

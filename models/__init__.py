@@ -1,6 +1,6 @@
 """Pure-data models of a rotaplan scenario, validated once on load."""
 
-from rotaplan.models.loader import Loaded, load, load_scenario, parse_scenario_text
+from rotaplan.models.loader import Loaded, load, load_scenario, parse_scenario_text, read_document
 from rotaplan.models.problems import Problem, ScenarioError, format_path
 from rotaplan.models.scenario import (
     DEFAULT_SESSIONS,
@@ -35,6 +35,7 @@ __all__ = [
     "load",
     "load_scenario",
     "parse_scenario_text",
+    "read_document",
 ]
 
 from rotaplan.models.plan import ASSIGNMENT_COLUMNS, PLAN_FILES, TIMETABLE_COLUMNS, Plan

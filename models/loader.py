@@ -1,9 +1,10 @@
 """Load a scenario YAML file, keeping the position of every key and value.
 
-YAML is read with ruamel.yaml's round-trip parser (YAML 1.2: ``NO`` stays a
-string, duplicate keys are errors) and no tag is ever constructed into an
-object. Every problem (syntax, shape, cross-references, impossible input) is
-collected and raised at once as :class:`~models.problems.ScenarioError`.
+YAML is read by :func:`rotaplan.models.yaml_format.parse` (ruamel.yaml's
+round-trip parser, YAML 1.2: ``NO`` stays a string, duplicate keys are errors)
+and no tag is ever constructed into an object. Every problem (syntax, shape,
+cross-references, impossible input) is collected and raised at once as
+:class:`~rotaplan.models.problems.ScenarioError`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
-from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from rotaplan.models.problems import Path, Problem, ScenarioError
 from rotaplan.models.scenario import Scenario
 from rotaplan.models.validate import cross_check
+from rotaplan.models.yaml_format import parse as parse_yaml
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
@@ -371,6 +371,57 @@ def _failed_paths(
     return out
 
 
+def _plain_document(text: str, file: str) -> tuple[dict[str, Any], _Plainer]:
+    """Parse YAML text into a plain mapping, recording positions (the one YAML parser).
+
+    Raises
+    ------
+    ScenarioError
+        On a syntax error, a tag, an alias bomb or a document that is not a mapping.
+    """
+    try:
+        tree = parse_yaml(text)
+    except YAMLError as exc:
+        raise ScenarioError(file, [_yaml_problem(exc)]) from None
+    except Exception as exc:  # ruamel raises a few non-YAMLError types on odd input
+        raise ScenarioError(file, [Problem((), f"YAML syntax: {exc}", 1, 1)]) from None
+    plainer = _Plainer()
+    if tree is not None:
+        root = _position(lambda: (tree.lc.line, tree.lc.col))
+        plainer.positions.values[()] = root or (1, 1)
+    try:
+        data = plainer.convert(tree, ())
+    except _TooLargeError:
+        message = (f"the document expands to more than {MAX_NODES:,} values "
+                   "(deeply nested YAML aliases?)")
+        raise ScenarioError(file, [Problem((), message, 1, 1)]) from None
+    if not isinstance(data, dict):
+        line, col = plainer.positions.locate(())
+        problems = [*plainer.problems, Problem(
+            (), "the scenario must be a YAML mapping (key: value)", line, col)]
+        raise ScenarioError(file, problems)
+    return data, plainer
+
+
+def read_document(text: str, file: str = "<scenario>") -> dict[str, Any]:
+    """The plain data of a YAML document that may not (yet) be a valid scenario.
+
+    The same parser as :func:`parse_scenario_text` (YAML 1.2, so ``NO`` stays a
+    string; duplicate keys and tags are errors; an alias budget), without the
+    scenario validation. Dates are left as text.
+
+    Raises
+    ------
+    ScenarioError
+        On a syntax error, a tag, an alias bomb or a document that is not a mapping.
+    """
+    data, plainer = _plain_document(text, file)
+    errors = [p for p in plainer.problems if p.severity == "error"]
+    if errors:
+        raise ScenarioError(file, errors)
+    return _filtered(data, (), {})
+
+
 def parse_scenario_text(text: str, file: str = "<scenario>") -> Loaded:
     """Parse and validate scenario YAML text.
 
@@ -391,34 +442,8 @@ def parse_scenario_text(text: str, file: str = "<scenario>") -> Loaded:
     ScenarioError
         With every problem found, each with line and column.
     """
-    yaml = YAML(typ="rt", pure=True)
-    yaml.allow_duplicate_keys = False
-    # Read timestamps as text: the model parses dates, so a bad date is an error
-    # with a position rather than a parser crash.
-    yaml.constructor.add_constructor("tag:yaml.org,2002:timestamp",
-                                     RoundTripConstructor.construct_yaml_str)
-    try:
-        tree = yaml.load(text)
-    except YAMLError as exc:
-        raise ScenarioError(file, [_yaml_problem(exc)]) from None
-    except Exception as exc:  # ruamel raises a few non-YAMLError types on odd input
-        raise ScenarioError(file, [Problem((), f"YAML syntax: {exc}", 1, 1)]) from None
-    plainer = _Plainer()
-    if tree is not None:
-        root = _position(lambda: (tree.lc.line, tree.lc.col))
-        plainer.positions.values[()] = root or (1, 1)
-    try:
-        data = plainer.convert(tree, ())
-    except _TooLargeError:
-        message = (f"the document expands to more than {MAX_NODES:,} values "
-                   "(deeply nested YAML aliases?)")
-        raise ScenarioError(file, [Problem((), message, 1, 1)]) from None
+    data, plainer = _plain_document(text, file)
     problems = list(plainer.problems)
-    if not isinstance(data, dict):
-        line, col = plainer.positions.locate(())
-        problems.append(Problem((), "the scenario must be a YAML mapping (key: value)",
-                                line, col))
-        raise ScenarioError(file, problems)
     scenario, index_maps = _validate_with_repairs(data, plainer.positions, problems)
     if scenario is not None:
         already = {p.path for p in problems}

@@ -1,11 +1,12 @@
-"""A plan as data: placements and weekly timetables (contract §8), as DataFrames."""
+"""A plan as data: placements and weekly timetables (contract §8), as DataFrames.
+
+Reading and writing plan folders is :mod:`rotaplan.io.plan_dir`'s job.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -46,29 +47,3 @@ class Plan:
     def empty(cls) -> Plan:
         """A plan with no rows (every learner left out)."""
         return cls.from_rows([], [])
-
-    def write(self, directory: str | Path, summary: Mapping[str, Any]) -> list[Path]:
-        """Write ``assignments.csv``, ``timetable.csv`` and ``summary.json``.
-
-        Returns
-        -------
-        list[Path]
-            The files written.
-        """
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = [out / name for name in PLAN_FILES]
-        self.assignments.to_csv(paths[0], index=False, lineterminator="\n")
-        self.timetable.to_csv(paths[1], index=False, lineterminator="\n")
-        paths[2].write_text(json.dumps(dict(summary), indent=2, default=str) + "\n")
-        return paths
-
-    @classmethod
-    def read(cls, directory: str | Path) -> Plan:
-        """Read a plan written by :meth:`write` (or by anything following §8)."""
-        d = Path(directory)
-        a = pd.read_csv(d / "assignments.csv", dtype=str, keep_default_na=False)
-        t = pd.read_csv(d / "timetable.csv", dtype=str, keep_default_na=False)
-        a["block"] = a["block"].astype(int)
-        t["block"] = t["block"].astype(int)
-        return cls(a, t)

@@ -276,3 +276,7 @@ class Scenario(Model):
         if site.setting in prefs:
             return prefs.index(site.setting)
         return len(prefs)
+
+    def placement_cost(self, learner: Learner, site: Site) -> int:
+        """A placement's preference cost: the rank cost of §7."""
+        return self.preference_cost(learner, site)

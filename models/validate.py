@@ -101,13 +101,6 @@ def _checks(sc: Scenario) -> Iterator[Problem]:
                          at_key=True)
         yield from _unknown(allowed, professions, ("supervision", learner_prof), "profession")
 
-    obj = sc.objective
-    if obj.allow_unplaced and obj.fairness == "minimax":
-        yield _warning(("objective", "fairness"),
-                       "with allow_unplaced, minimax ranks fairness first (contract §7): a "
-                       "learner left out has cost 0, so learners may be left out rather than "
-                       "placed at a higher preference cost")
-
     # Tracks.
     rot, fel = sc.tracks.rotation, sc.tracks.fellowship
     yield from _unknown(rot.cover, settings, ("tracks", "rotation", "cover"), "setting")

@@ -25,25 +25,21 @@ byte-identical YAML.
 
 Usage::
 
-    python -m rotaplan.generate --size 30 --seed 2027 --out my.yaml
-    python -m rotaplan.generate --shipped instances
+    rotaplan generate --size 30 --seed 2027 --out my.yaml
+    rotaplan generate --shipped instances
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import datetime
-import io
 import math
 import random
-import re
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-__all__ = ["dump_scenario", "generate_scenario", "main", "make_infeasible"]
+from rotaplan.models.yaml_format import dump_scenario
+
+__all__ = ["describe", "generate_scenario", "infeasible_header", "make_infeasible", "write_shipped"]
 
 SESSIONS = ["Mon-AM", "Mon-PM", "Tue-AM", "Tue-PM", "Wed-AM", "Wed-PM",
             "Thu-AM", "Thu-PM", "Fri-AM", "Fri-PM"]
@@ -596,7 +592,7 @@ of their unavailable blocks, and the scenario becomes feasible."""
 def make_infeasible(seed: int) -> dict[str, Any]:
     """A small scenario that passes input validation but has no plan.
 
-    Its explanation is in ``_infeasible_header(data)``; ``main`` writes it as the
+    Its explanation is in ``infeasible_header(data)``; ``main`` writes it as the
     leading comment of ``infeasible.yaml``.
     """
     rng = random.Random(seed)
@@ -673,87 +669,14 @@ def make_infeasible(seed: int) -> dict[str, Any]:
             "sites": sites, "learners": learners}
 
 
-def _infeasible_header(data: dict[str, Any]) -> str:
+def infeasible_header(data: dict[str, Any]) -> str:
     physios = [lr["id"] for lr in data["learners"] if lr["profession"] == "physiotherapist"]
     return INFEASIBLE_HEADER.format(physios=", ".join(physios), stroke="kl-hasu",
                                     sup="kl-hasu-pt1", other="gy-stroke")
 
 
-# --------------------------------------------------------------------------- YAML
+# --------------------------------------------------------------------------- shipped
 
-_FLOW_LEARNER_KEYS = {"id", "name", "profession", "track", "preferences"}
-
-
-def _flow(obj: Any) -> Any:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    if isinstance(obj, dict):
-        m = CommentedMap((k, _flow(v)) for k, v in obj.items())
-        m.fa.set_flow_style()
-        return m
-    if isinstance(obj, list):
-        q = CommentedSeq(_flow(v) for v in obj)
-        q.fa.set_flow_style()
-        return q
-    return obj
-
-
-def _block(obj: Any, path: tuple[str, ...] = ()) -> Any:
-    """Block style for structure, flow style for leaves (lists, small maps, supervisors)."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    if isinstance(obj, dict):
-        if path and path[-1] in ("settings", "supervisors"):
-            return _flow(obj)
-        if path and path[-1] in ("capacity", "rooms", "min_learners", "pinned"):
-            return _flow(obj)
-        if path and path[-1] == "learners" and set(obj) <= _FLOW_LEARNER_KEYS:
-            return _flow(obj)
-        m = CommentedMap()
-        for k, v in obj.items():
-            if path == ("programme",) and k == "start" and isinstance(v, str) \
-                    and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
-                with contextlib.suppress(ValueError):  # not a real date: the loader says why
-                    v = datetime.date.fromisoformat(v)
-            m[k] = _block(v, (*path, str(k)))
-        return m
-    if isinstance(obj, list):
-        if all(not isinstance(v, (dict, list)) for v in obj):
-            return _flow(obj)
-        q = CommentedSeq()
-        for v in obj:
-            q.append(_block(v, path))
-        return q
-    return obj
-
-
-def dump_scenario(data: dict[str, Any], header: str | None = None) -> str:
-    """YAML text of a scenario dict: block structure, flow leaves, optional # header."""
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096
-    buf = io.StringIO()
-    yaml.dump(_block(data), buf)
-    lines = buf.getvalue().splitlines()
-    out: list[str] = []
-    if header:
-        out += [f"# {ln}".rstrip() for ln in header.strip("\n").splitlines()]
-        out.append("")
-    section = ""
-    for i, ln in enumerate(lines):
-        if ln and not ln[0].isspace() and not ln.startswith("#"):
-            section = ln.split(":")[0]
-            if i:
-                out.append("")  # a blank line before each top-level section
-        elif section == "sites" and ln.startswith("  - id:") and not lines[i - 1].endswith(":"):
-            out.append("")  # and between sites
-        out.append(ln)
-    return "\n".join(out) + "\n"
-
-
-# --------------------------------------------------------------------------- CLI
 
 SHIPPED = {
     "demo": dict(size=30, seed=2027, blocks=4),
@@ -777,8 +700,7 @@ def describe(data: dict[str, Any]) -> str:
 def _generated_header(data: dict[str, Any], args: str, what: str) -> str:
     return (f"{what}\n{describe(data)}.\n"
             f"Generated by rotaplan.generate ({args}); do not edit by hand:\n"
-            "regenerate with `rotaplan generate --shipped instances` or\n"
-            "`python -m rotaplan.generate --shipped instances`.")
+            "regenerate with `rotaplan generate --shipped instances`.")
 
 
 def write_shipped(directory: str | Path) -> list[Path]:
@@ -797,7 +719,7 @@ def write_shipped(directory: str | Path) -> list[Path]:
         p.write_text(dump_scenario(data, _generated_header(data, args, what[stem])))
         written.append(p)
     data = make_infeasible(INFEASIBLE_SEED)
-    header = _infeasible_header(data) + (
+    header = infeasible_header(data) + (
         f"\n\n{describe(data)}.\nGenerated by rotaplan.generate.make_infeasible(seed="
         f"{INFEASIBLE_SEED}); do not edit by hand:\n"
         "regenerate with `rotaplan generate --shipped instances`.")
@@ -805,52 +727,3 @@ def write_shipped(directory: str | Path) -> list[Path]:
     p.write_text(dump_scenario(data, header))
     written.append(p)
     return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="rotaplan generate",
-        description="Generate a seeded, realistic rotaplan scenario (YAML).")
-    ap.add_argument("--size", type=int, help="number of learners")
-    ap.add_argument("--seed", type=int, help="random seed (same arguments, same file)")
-    ap.add_argument("--blocks", type=int, default=4, help="number of blocks (>= 4)")
-    ap.add_argument("--name", help="programme name")
-    ap.add_argument("--fellow-share", type=float, default=0.15)
-    ap.add_argument("--part-time-share", type=float, default=0.2)
-    ap.add_argument("--tightness", type=float, default=1.0,
-                    help="above 1 means less supervisor capacity per learner")
-    ap.add_argument("--infeasible", action="store_true",
-                    help="write the small deliberately infeasible scenario for --seed")
-    ap.add_argument("--out", help="output file (default: standard output)")
-    ap.add_argument("--shipped", metavar="DIR",
-                    help="regenerate demo.yaml, medium.yaml and infeasible.yaml into DIR")
-    args = ap.parse_args(argv)
-    if args.shipped:
-        for p in write_shipped(args.shipped):
-            print(f"wrote {p}", file=sys.stderr)
-        return 0
-    if args.seed is None or (args.size is None and not args.infeasible):
-        ap.error("--size and --seed are required (or --shipped DIR)")
-    try:
-        if args.infeasible:
-            data = make_infeasible(args.seed)
-            text = dump_scenario(data, _infeasible_header(data))
-        else:
-            data = generate_scenario(args.size, seed=args.seed, blocks=args.blocks,
-                                     name=args.name, fellow_share=args.fellow_share,
-                                     part_time_share=args.part_time_share,
-                                     tightness=args.tightness)
-            cmd = f"size={args.size}, seed={args.seed}, blocks={args.blocks}"
-            text = dump_scenario(data, f"{describe(data)}.\nGenerated by rotaplan.generate "
-                                       f"({cmd}).")
-    except ValueError as e:
-        ap.error(str(e))
-    if args.out:
-        Path(args.out).write_text(text)
-    else:
-        sys.stdout.write(text)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

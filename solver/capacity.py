@@ -29,87 +29,23 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from rotaplan.models import Learner, Plan, Scenario
-from rotaplan.solver.engine import SolveOptions, configure
+from rotaplan.models import Plan, Scenario
+from rotaplan.models.edits import (
+    Newcomer,
+    changed,
+    more_rooms,
+    more_site_places,
+    more_supervision,
+    with_newcomers,
+)
+from rotaplan.models.vocabulary import Status
+from rotaplan.solver.build import formulate
 from rotaplan.solver.instance import Instance
-from rotaplan.solver.rules import Build, post_all
+from rotaplan.solver.params import Budget, configure
 from rotaplan.solver.stopping import solve_until
-from rotaplan.solver.variables import create
 
 MAX_CANDIDATES = 500
 """Most candidate learners offered in one capacity solve."""
-
-
-class CapacityError(ValueError):
-    """The capacity question cannot be asked of this scenario (bad template)."""
-
-
-@dataclass(frozen=True)
-class Newcomer:
-    """The kind of learner to add.
-
-    Attributes
-    ----------
-    profession
-        Their profession (must be one of the scenario's).
-    track
-        ``rotation`` or ``fellowship``.
-    like
-        Id of an existing learner to copy (profession, track, pattern,
-        preferences, pins); overrides ``profession`` and ``track``.
-    """
-
-    profession: str | None = None
-    track: str = "rotation"
-    like: str | None = None
-
-    def template(self, scenario: Scenario) -> Learner:
-        """The learner every candidate is a copy of (id to be replaced)."""
-        if self.like is not None:
-            if self.like not in scenario.learner_by_id:
-                raise CapacityError(f"--like {self.like}: no learner with that id")
-            return scenario.learner_by_id[self.like]
-        if self.profession not in scenario.professions:
-            raise CapacityError(f"profession {self.profession!r} is not in the scenario's "
-                                f"professions ({', '.join(scenario.professions)})")
-        if self.track == "fellowship" and scenario.tracks.fellowship is None:
-            raise CapacityError("the scenario has no fellowship track")
-        if self.track == "fellowship":
-            return Learner(id="template", profession=self.profession, track="fellowship")
-        return Learner(id="template", profession=self.profession)
-
-    def describe(self, scenario: Scenario) -> str:
-        """Plain words: 'full-time rotation nurse' or 'copies of L017 (nurse, fellowship)'."""
-        t = self.template(scenario)
-        if self.like is not None:
-            return f"copies of {self.like} ({t.profession}, {t.track} track)"
-        return f"{t.profession} learners (full-time, {t.track} track, every block)"
-
-
-def with_newcomers(scenario: Scenario, newcomer: Newcomer, count: int) -> tuple[Scenario,
-                                                                               list[str]]:
-    """The scenario plus ``count`` copies of the newcomer, and their ids."""
-    template = newcomer.template(scenario)
-    taken = set(scenario.learner_by_id)
-    stem = f"new-{template.profession}"
-    ids: list[str] = []
-    k = 1
-    while len(ids) < count:
-        candidate = f"{stem}-{k:03d}"
-        if candidate not in taken:
-            ids.append(candidate)
-        k += 1
-    data = scenario.model_dump()
-    copy = template.model_dump()
-    data["learners"] += [copy | {"id": i, "name": None} for i in ids]
-    return Scenario.model_validate(data), ids
-
-
-def changed(scenario: Scenario, edit: Callable[[dict[str, Any]], None]) -> Scenario:
-    """A copy of the scenario with ``edit`` applied to its data (validated again)."""
-    data = scenario.model_dump()
-    edit(data)
-    return Scenario.model_validate(data)
 
 
 def candidate_bound(scenario: Scenario, newcomer: Newcomer) -> int:
@@ -165,7 +101,7 @@ class Maximum:
         The search was stopped on request before its time limit.
     """
 
-    status: str
+    status: Status
     count: int | None
     bound: int | None
     offered: int
@@ -184,14 +120,13 @@ def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0
     started = time.perf_counter()
     k = candidate_bound(scenario, newcomer) if offered is None else offered
     if k == 0:
-        return Maximum("OPTIMAL", 0, 0, 0, time.perf_counter() - started)
+        return Maximum(Status.OPTIMAL, 0, 0, 0, time.perf_counter() - started)
     big, _ = with_newcomers(scenario, newcomer, k)
     inst = Instance(big)
     first_new = len(scenario.learners)
     extras = list(range(first_new, first_new + k))
-    model = cp_model.CpModel()
-    v = create(model, inst, optional=extras)
-    post_all(Build(model, inst, v))
+    form = formulate(inst, optional=extras)
+    model, v = form.model, form.b.v
     for a, b in itertools.pairwise(extras):
         model.add(v.placed[a] >= v.placed[b])  # interchangeable: place a prefix
     newcomers = sum(v.placed[i] for i in extras)
@@ -205,14 +140,14 @@ def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0
     # nurses, paramedics and pharmacists in 5-15 s, where CP-SAT's default pair of
     # workers has not closed the gap after 60 s (bound 17 vs 9 for nurses);
     # benchmarks/test_capacity.py measures both in one run
-    configure(solver, SolveOptions(workers=workers, seed=seed), time_limit)
+    configure(solver, budget=Budget(time_limit), workers=workers, seed=seed)
     status = solve_until(solver, model, stop)
     seconds = time.perf_counter() - started
     stopped = stop is not None and stop.is_set() and status != cp_model.OPTIMAL
     if status == cp_model.INFEASIBLE:
-        return Maximum("INFEASIBLE", None, None, k, seconds)
+        return Maximum(Status.INFEASIBLE, None, None, k, seconds)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return Maximum("UNKNOWN", None, k, k, seconds, stopped)
+        return Maximum(Status.UNKNOWN, None, k, k, seconds, stopped)
     count = sum(solver.value(v.placed[i]) for i in extras)
     if status == cp_model.OPTIMAL:
         bound = count
@@ -220,7 +155,7 @@ def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0
         bound = k  # the weighted objective's bound does not separate the two counts
     else:
         bound = min(k, int(solver.best_objective_bound + 1e-6))
-    name = "OPTIMAL" if status == cp_model.OPTIMAL else "FEASIBLE"
+    name = Status.OPTIMAL if status == cp_model.OPTIMAL else Status.FEASIBLE
     return Maximum(name, count, max(count, bound), k, seconds, stopped)
 
 
@@ -285,7 +220,7 @@ def saturated(scenario: Scenario, plan: Plan, newcomer: Newcomer) -> list[Bottle
         if full:
             found.append(Bottleneck(
                 "site-capacity", (site.id,), f"places at {site.id}", full,
-                f"+1 place at {site.id}", edit=more_site_places(site.id, blocks)))
+                f"+1 place at {site.id}", edit=more_site_places(site.id)))
 
     used_sup = Counter(zip(a["supervisor_id"], a["block"], strict=True))
     me_prof = me.profession
@@ -349,38 +284,6 @@ def _setting_places(inst: Instance, index: int, profession: str) -> dict[str, in
     return dict(out)
 
 
-def more_site_places(site_id: str, blocks: list[int]) -> Callable[[dict[str, Any]], None]:
-    def edit(data: dict[str, Any]) -> None:
-        site = next(s for s in data["sites"] if s["id"] == site_id)
-        cap = site["capacity"]
-        if isinstance(cap, dict):
-            site["capacity"] = {b: int(n) + 1 for b, n in cap.items()}
-        elif cap is not None:
-            site["capacity"] = cap + 1
-    return edit
-
-
-def more_supervision(sup_id: str) -> Callable[[dict[str, Any]], None]:
-    def edit(data: dict[str, Any]) -> None:
-        for site in data["sites"]:
-            for sup in site["supervisors"]:
-                if sup["id"] == sup_id:
-                    sup["capacity"] += 1
-    return edit
-
-
-def more_rooms(site_id: str, session: str) -> Callable[[dict[str, Any]], None]:
-    def edit(data: dict[str, Any]) -> None:
-        site = next(s for s in data["sites"] if s["id"] == site_id)
-        rooms = site["rooms"]
-        if isinstance(rooms, dict):
-            base = int(rooms.get(session, rooms.get("default", 0)) or 0)
-            site["rooms"] = rooms | {session: base + 1}
-        elif rooms is not None:
-            site["rooms"] = {"default": rooms, session: int(rooms) + 1}
-    return edit
-
-
 def value_bottlenecks(scenario: Scenario, newcomer: Newcomer, base: Maximum,
                       found: list[Bottleneck], *, probes: int = 8,
                       seconds_each: float = 10.0, workers: int = 2, seed: int = 0,
@@ -408,7 +311,7 @@ def value_bottlenecks(scenario: Scenario, newcomer: Newcomer, base: Maximum,
             out.append(item)  # cut short: no value to report
             continue
         gain = None if more.count is None else max(0, more.count - base.count)
-        exact = more.status == "OPTIMAL" and base.status == "OPTIMAL"
+        exact = more.status == Status.OPTIMAL and base.status == Status.OPTIMAL
         out.append(_with_gain(item, gain, exact))
     out.sort(key=lambda x: (-(x.gain if x.gain is not None else -1), -len(x.blocks)))
     return out
@@ -419,6 +322,5 @@ def _with_gain(item: Bottleneck, gain: int | None, exact: bool) -> Bottleneck:
                       item.edit)
 
 
-__all__ = ["Bottleneck", "CapacityError", "Maximum", "Newcomer", "candidate_bound", "changed",
-           "maximise", "more_rooms", "more_site_places", "more_supervision", "saturated",
-           "value_bottlenecks", "with_newcomers"]
+__all__ = ["Bottleneck", "Maximum", "candidate_bound", "maximise", "saturated",
+           "value_bottlenecks"]

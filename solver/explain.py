@@ -10,14 +10,21 @@ the rest is feasible) within a time budget.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
 from rotaplan.models import Scenario
+from rotaplan.models.edits import Edit, changed, more_rooms, more_site_places, more_supervision
+from rotaplan.models.vocabulary import Rule
+from rotaplan.solver.build import formulate
 from rotaplan.solver.instance import BASE, LOSS_WORDS, ROTATION, Instance, LearnerInfo
+from rotaplan.solver.params import Budget, configure
 from rotaplan.solver.result import Conflict, Explanation
+from rotaplan.solver.stopping import solve_until
 
 
 def internal(message: str) -> Explanation:
@@ -191,19 +198,82 @@ def _room_limited(site: object, sc: Scenario) -> bool:
                for d in site.open_in(sc.programme))  # type: ignore[attr-defined]
 
 
-def _feasible(
-    model: cp_model.CpModel, assumptions: list[cp_model.IntVar], seconds: float
-) -> tuple[cp_model.CpSolverStatus, list[int]]:
+def _feasible(model: cp_model.CpModel, assumptions: list[cp_model.IntVar], seconds: float,
+              stop: threading.Event | None = None) -> tuple[cp_model.CpSolverStatus, list[int]]:
     model.clear_assumptions()
     model.add_assumptions(assumptions)
     solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.max_time_in_seconds = max(0.05, seconds)
-    solver.parameters.random_seed = 0
-    status = solver.solve(model)
+    configure(solver, budget=Budget(max(0.05, seconds)), workers=1, seed=0)
+    status = solve_until(solver, model, stop)
     core = list(solver.sufficient_assumptions_for_infeasibility()) \
         if status == cp_model.INFEASIBLE else []
     return status, core
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What :func:`diagnose` found.
+
+    Attributes
+    ----------
+    feasible
+        True: a plan exists. False: proven infeasible (``explanation`` says why).
+        None: neither was proven within the time limit.
+    explanation
+        Why there is no plan (None when a plan exists or nothing was proven).
+    """
+
+    feasible: bool | None
+    explanation: Explanation | None = None
+
+
+def proof_without_search(inst: Instance) -> Explanation | None:
+    """Empty candidate sets or a failed counting check: infeasible without any search."""
+    return empty_domains(inst) or arithmetic(inst)
+
+
+def core(inst: Instance, deadline: float, stop: threading.Event | None = None
+         ) -> Explanation | None:
+    """A set of constraint groups that cannot all hold, as small as time allows.
+
+    CP-SAT returns a sufficient set of groups; a deletion filter then drops each
+    group whose removal leaves the rest infeasible, until the set is minimal or
+    ``deadline`` (a :func:`time.perf_counter` time) passes. None when not even a
+    first core was found in time.
+    """
+    form = formulate(inst, explain=True)
+    lit_group = {lit.index: group for group, lit in form.b.groups.items()}
+    lits = dict(form.b.groups)
+    status, found = _feasible(form.model, list(lits.values()),
+                              max(0.05, (deadline - time.perf_counter()) / 2), stop)
+    if status != cp_model.INFEASIBLE:
+        return None
+    current = [lit_group[i] for i in found] or list(lits)
+    minimal = True
+    index = 0
+    while index < len(current):
+        left = deadline - time.perf_counter()
+        if left <= 0 or (stop is not None and stop.is_set()):
+            minimal = False
+            break
+        trial = current[:index] + current[index + 1:]
+        status, smaller = _feasible(form.model, [lits[g] for g in trial], min(left, 10.0),
+                                    stop)
+        if status == cp_model.INFEASIBLE:
+            kept = {lit_group[i] for i in smaller} if smaller else set(trial)
+            current = [g for g in trial if g in kept]
+        else:
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                minimal = False  # timed out: keep the group, but do not claim minimality
+            index += 1
+    conflicts = tuple(Conflict(g.rule, g.ids, g.text) for g in current)
+    rules = sorted({c.rule for c in conflicts})
+    notes = () if minimal else ("the conflict was not proven minimal within the time limit",)
+    return Explanation(
+        f"No plan exists: these {len(conflicts)} constraint group(s) cannot all hold "
+        f"({', '.join(rules)}).",
+        conflicts, minimal=minimal, details=tuple(_details(inst, conflicts)), notes=notes,
+    )
 
 
 def explain_infeasible(scenario: Scenario, budget_seconds: float = 30.0) -> Explanation:
@@ -216,44 +286,13 @@ def explain_infeasible(scenario: Scenario, budget_seconds: float = 30.0) -> Expl
     budget_seconds
         Time for the core search and its minimisation.
     """
-    from rotaplan.solver.engine import build  # late import: engine imports this module
-
-    started = time.perf_counter()
     inst = Instance(scenario)
-    empty = empty_domains(inst)
-    if empty is not None:
-        return empty
-    b, _ = build(scenario, explain_mode=True)
-    lit_group = {lit.index: group for group, lit in b.groups.items()}
-    lits = {group: lit for group, lit in b.groups.items()}
-    status, core = _feasible(b.model, list(lits.values()), budget_seconds / 2)
-    if status != cp_model.INFEASIBLE:
-        return Explanation("No plan was found, but no conflict could be isolated in time "
-                           f"(CP-SAT said {cp_model.CpSolver().status_name(status)}).", ())
-    current = [lit_group[i] for i in core] or list(lits)
-    minimal = True
-    index = 0
-    while index < len(current):
-        left = budget_seconds - (time.perf_counter() - started)
-        if left <= 0:
-            minimal = False
-            break
-        trial = current[:index] + current[index + 1:]
-        status, smaller = _feasible(b.model, [lits[g] for g in trial], min(left, 10.0))
-        if status == cp_model.INFEASIBLE:
-            kept = {lit_group[i] for i in smaller} if smaller else set(trial)
-            current = [g for g in trial if g in kept]
-        else:
-            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                minimal = False  # timed out: keep the group, but do not claim minimality
-            index += 1
-    conflicts = tuple(Conflict(g.rule, g.ids, g.text) for g in current)
-    rules = sorted({c.rule for c in conflicts})
-    return Explanation(
-        f"No plan exists: these {len(conflicts)} constraint group(s) cannot all hold "
-        f"({', '.join(rules)}).",
-        conflicts, minimal=minimal, details=tuple(_details(inst, conflicts)),
-    )
+    deadline = time.perf_counter() + budget_seconds
+    found = empty_domains(inst) or core(inst, deadline)
+    if found is None:
+        return Explanation("No plan was found, but no conflict could be isolated in time.",
+                           ())
+    return found
 
 
 def _details(inst: Instance, conflicts: tuple[Conflict, ...]) -> list[str]:
@@ -306,49 +345,68 @@ def _details(inst: Instance, conflicts: tuple[Conflict, ...]) -> list[str]:
 
 
 def diagnose(scenario: Scenario, budget_seconds: float = 30.0, *,
-             known_infeasible: bool = False, suggest_seconds: float = 10.0
-             ) -> Explanation | None:
-    """Why a scenario has no plan (None if it has one).
+             known_infeasible: bool = False, stop: threading.Event | None = None
+             ) -> Diagnosis:
+    """Whether a scenario has a plan and, if not, why, within ``budget_seconds`` in all.
 
-    Empty candidate sets answer at once. Otherwise a minimal conflicting set of
-    constraint groups is found (the counting checks, when they fail, are added
-    as details and stand in if the core search runs out of time), and single
-    one-unit relaxations of the resources in it are tried.
+    Empty candidate sets and counting checks answer at once. Otherwise a
+    feasibility solve decides; an infeasible scenario gets a conflicting set of
+    constraint groups (minimal where time allows) and one-unit relaxations of
+    the resources in it, each verified by a feasibility solve (never by a full
+    solve, so nothing explains itself again). Every step stops at the deadline.
     """
-    inst = Instance(scenario)
+    return diagnose_instance(Instance(scenario), budget_seconds,
+                             known_infeasible=known_infeasible, stop=stop)
+
+
+def diagnose_instance(inst: Instance, budget_seconds: float, *, known_infeasible: bool = False,
+                      stop: threading.Event | None = None,
+                      proof: Explanation | None = None) -> Diagnosis:
+    """:func:`diagnose` on an instance the caller already built (its full domains)."""
+    started = time.perf_counter()
+    deadline = started + max(0.5, budget_seconds)
     empty = empty_domains(inst)
     if empty is not None:
-        return empty
-    counting = arithmetic(inst)
+        return Diagnosis(False, empty)
+    counting = proof if proof is not None else arithmetic(inst)
     if counting is None and not known_infeasible:
-        from rotaplan.solver.engine import build
-
-        b, _ = build(scenario, explain_mode=True)
-        status, _ = _feasible(b.model, list(b.groups.values()), budget_seconds / 3)
+        form = formulate(inst)
+        status, _ = _feasible(form.model, [], (deadline - time.perf_counter()) / 3, stop)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return None
-    found = explain_infeasible(scenario, budget_seconds)
-    if not found.conflicts:
-        return counting or found
-    hints = suggestions(scenario, found.conflicts, seconds_each=suggest_seconds)
+            return Diagnosis(True)
+        if status != cp_model.INFEASIBLE:
+            return Diagnosis(None)
+    # keep a third of the time for the fixes; the core gets the rest
+    core_deadline = started + (deadline - started) * 2 / 3
+    found = core(inst, core_deadline, stop)
+    if found is None:
+        if counting is not None:
+            return Diagnosis(False, counting)
+        return Diagnosis(False, Explanation(
+            "No plan exists, but no conflict could be isolated within the time limit.", (),
+            notes=("try a longer --time-limit",)))
+    hints, covered = suggestions(inst.scenario, found.conflicts, deadline, stop)
     details = found.details
     if counting is not None:
         details = tuple(f"counting check: {c.text}" for c in counting.conflicts) + details
-    return Explanation(found.summary, found.conflicts, found.minimal, details, tuple(hints))
+    notes = found.notes
+    if not hints:
+        notes += (("no single one-unit change of the resources in the conflict fixes it"
+                   if covered else "not every possible fix could be tried within the time "
+                   "limit"),)
+    return Diagnosis(False, Explanation(found.summary, found.conflicts, found.minimal,
+                                        details, tuple(hints), notes))
 
 
-def _relaxations(scenario: Scenario, conflict: Conflict) -> list[tuple[str, object]]:
+def _relaxations(scenario: Scenario, conflict: Conflict) -> list[tuple[str, Edit]]:
     """One-unit changes that loosen a conflict group, as (words, edit)."""
-    from rotaplan.solver.capacity import more_rooms, more_site_places, more_supervision
-
-    blocks = scenario.programme.block_numbers
-    if conflict.rule == "rooms" and len(conflict.ids) == 3:
+    if conflict.rule == Rule.ROOMS and len(conflict.ids) == 3:
         room_site, _, session = conflict.ids
         return [(f"one more room at {room_site} on {session}", more_rooms(room_site, session))]
-    if conflict.rule == "site-capacity":
+    if conflict.rule == Rule.SITE_CAPACITY:
         place_site = conflict.ids[0]
-        return [(f"one more place at {place_site}", more_site_places(place_site, blocks))]
-    if conflict.rule == "supervisor-capacity" and len(conflict.ids) >= 3:
+        return [(f"one more place at {place_site}", more_site_places(place_site))]
+    if conflict.rule == Rule.SUPERVISOR_CAPACITY and len(conflict.ids) >= 3:
         site_id, _, *professions = conflict.ids
         at = scenario.site_by_id.get(site_id)
         if at is None:
@@ -359,22 +417,47 @@ def _relaxations(scenario: Scenario, conflict: Conflict) -> list[tuple[str, obje
     return []
 
 
-def suggestions(scenario: Scenario, conflicts: tuple[Conflict, ...],
-                seconds_each: float = 10.0, most: int = 8) -> list[str]:
-    """Single one-unit changes, each tried by a solve, that make the scenario feasible."""
-    from rotaplan.solver.capacity import changed
-    from rotaplan.solver.engine import SolveOptions, solve
+def feasible(scenario: Scenario, seconds: float, stop: threading.Event | None = None
+             ) -> bool | None:
+    """Whether a scenario has a plan: True, False, or None when not decided in time.
 
+    A satisfiability solve of the model (no objective, no explanation).
+    """
+    inst = Instance(scenario)
+    if proof_without_search(inst) is not None:
+        return False
+    form = formulate(inst)
+    status, _ = _feasible(form.model, [], seconds, stop)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return True
+    return False if status == cp_model.INFEASIBLE else None
+
+
+def suggestions(scenario: Scenario, conflicts: tuple[Conflict, ...], deadline: float,
+                stop: threading.Event | None = None, most: int = 8) -> tuple[list[str], bool]:
+    """One-unit changes that make the scenario feasible, each verified by a solve.
+
+    Returns the changes that work and whether every candidate change was tried
+    and decided before ``deadline``.
+    """
     tried: set[str] = set()
     out: list[str] = []
-    for conflict in conflicts:
-        for words, edit in _relaxations(scenario, conflict):
-            if words in tried or len(tried) >= most:
-                continue
-            tried.add(words)
-            relaxed = changed(scenario, edit)  # type: ignore[arg-type]
-            result = solve(relaxed, SolveOptions(time_limit=seconds_each, workers=1,
-                                                 hint=True))
-            if result.has_plan:
-                out.append(f"{words} would make it feasible")
-    return out
+    covered = True
+    candidates = [pair for conflict in conflicts for pair in _relaxations(scenario, conflict)]
+    for words, edit in candidates:
+        if words in tried:
+            continue
+        if len(tried) >= most:
+            covered = False
+            break
+        left = deadline - time.perf_counter()
+        if left <= 0.05 or (stop is not None and stop.is_set()):
+            covered = False
+            break
+        tried.add(words)
+        verdict = feasible(changed(scenario, edit), min(left, 5.0), stop)
+        if verdict is True:
+            out.append(f"{words} would make it feasible")
+        elif verdict is None:
+            covered = False
+    return out, covered

@@ -24,8 +24,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from rotaplan.models import Scenario
+from rotaplan.models.vocabulary import Status
 from rotaplan.solver.instance import Instance, Role
 from rotaplan.solver.result import SolveResult
 
@@ -67,11 +69,16 @@ class SearchLog:
         return dataclasses.asdict(self)
 
 
-def rank_key(result: SolveResult) -> tuple[float, float]:
-    """Order of plans: worst learner first under minimax, then the objective."""
-    worst = result.worst_learner_cost if result.fairness == "minimax" else 0
-    return (float(worst or 0), float(result.objective if result.objective is not None
-                                      else float("inf")))
+def rank_key(result: SolveResult, penalty: int = 0) -> tuple[float, float]:
+    """Order of plans: worst learner first under minimax, then the objective.
+
+    Under minimax a learner left out counts as ``penalty`` (``unplaced_penalty``, §7).
+    """
+    worst = 0
+    if result.stats.fairness == "minimax":
+        worst = max(result.worst_learner_cost or 0, penalty if result.unplaced else 0)
+    return (float(worst), float(result.objective if result.objective is not None
+                                else float("inf")))
 
 
 class Neighbourhoods:
@@ -137,11 +144,11 @@ class Neighbourhoods:
 
 def improve(
     inst: Instance, scenario: Scenario, incumbent: SolveResult, sites: dict[Key, str],
-    *, solve_on: SolveOn, options: object, started: float, deadline: float, seed: int,
+    *, solve_on: SolveOn, options: Any, clock: Any, seed: int,
     log: SearchLog | None = None, report: Callable[[SolveResult], None] | None = None,
     target: float | None = None,
 ) -> tuple[SolveResult, dict[Key, str]]:
-    """Improve a plan by neighbourhood solves until ``deadline``.
+    """Improve a plan by neighbourhood solves until the clock runs out.
 
     Parameters
     ----------
@@ -153,11 +160,12 @@ def improve(
     incumbent, sites
         The plan to improve and its sites per (learner, block, role).
     solve_on
-        The engine's model-and-solve function.
+        The engine's neighbourhood solve: ``(inst, options, clock, incumbent,
+        end) -> SolveResult`` on the instance's focused domains.
     options
         The engine's solve options (``stop`` is honoured between solves).
-    started, deadline
-        ``time.perf_counter()`` at the start of the solve, and when to stop.
+    clock
+        The engine's clock (wall and deterministic time left).
     seed
         Seed of the neighbourhood choice.
     log
@@ -176,13 +184,13 @@ def improve(
     chooser = Neighbourhoods(inst, seed)
     best, best_sites = incumbent, dict(sites)
     stop = getattr(options, "stop", None)
-    quiet = dataclasses.replace(options, on_progress=None)  # type: ignore[type-var]
     size = min(log.size, len(inst.learners))
     index_of = {info.id: info.index for info in inst.learners}
     everyone = set(index_of.values())
+    penalty = scenario.objective.unplaced_penalty if scenario.objective.allow_unplaced else 0
     while True:
-        left = deadline - time.perf_counter()
-        if left < 1.0 or (stop is not None and stop.is_set()):
+        left = clock.left()
+        if left < 1.0 or clock.exhausted() or (stop is not None and stop.is_set()):
             break
         if target is not None and best.objective is not None and best.objective <= target:
             break
@@ -191,13 +199,11 @@ def improve(
         unplaced = everyone - placed
         free, allowed = chooser.choose(best_sites, costs, unplaced, size)
         inst.focus(free, best_sites, allowed)
-        fresh = SolveResult(status="UNKNOWN", seed=best.seed, workers=best.workers,
-                            time_limit=best.time_limit, fairness=best.fairness)
         slice_end = time.perf_counter() + min(SLICE_SECONDS, left)
-        attempt = solve_on(inst, scenario, quiet, started, fresh, best, slice_end,
-                           relaxed_bound=False)
+        attempt = solve_on(inst, options, clock, best, slice_end)
         log.neighbourhoods += 1
-        proven = bool(attempt.phases) and all(p["status"] == "OPTIMAL" for p in attempt.phases)
+        proven = bool(attempt.stats.phases) and all(
+            p.status == Status.OPTIMAL for p in attempt.stats.phases)
         quick = time.perf_counter() < slice_end - SLICE_SECONDS / 2
         if proven:
             log.proven += 1
@@ -205,9 +211,9 @@ def improve(
                 size = min(MAX_SIZE, len(inst.learners), int(size * 1.25) + 1)
         else:
             size = max(MIN_SIZE, int(size * 0.7))
-        if attempt.has_plan and rank_key(attempt) < rank_key(best):
+        if attempt.has_plan and rank_key(attempt, penalty) < rank_key(best, penalty):
             log.improvements += 1
-            attempt.first_solution_seconds = incumbent.first_solution_seconds
+            attempt.stats.first_solution_seconds = incumbent.stats.first_solution_seconds
             attempt.best_bound = incumbent.best_bound  # a neighbourhood's bound is not global
             best, best_sites = attempt, dict(attempt.placements)
             if report is not None:

@@ -1,4 +1,9 @@
-"""Result of a solve: status, objective, bound, gap, timings, plan, explanation."""
+"""What a solve gives back: a small result (the plan and its figures) and its statistics.
+
+Like PyVRP's ``Result`` and ``Statistics``: :class:`SolveResult` says what was
+found and how good it is; :class:`Statistics` says how the search went (time,
+phases, model size), for summaries and benchmarks.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ from typing import Any
 import pandas as pd
 
 from rotaplan.models import Plan
+from rotaplan.models.vocabulary import Status
 
-STATUSES = ("OPTIMAL", "FEASIBLE", "INFEASIBLE", "UNKNOWN", "INVALID")
+STATUSES = tuple(Status)
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,9 @@ class Explanation:
     details
         Further lines (for example, why candidate sites were excluded).
     suggestions
-        Single one-unit changes that would make the scenario feasible.
+        Changes that would make the scenario feasible, each verified by a solve.
+    notes
+        What the search could not finish (time ran out), in plain words.
     """
 
     summary: str
@@ -54,18 +62,22 @@ class Explanation:
     minimal: bool = False
     details: tuple[str, ...] = ()
     suggestions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def render(self) -> str:
         """Plain-text explanation, one conflict per line."""
         head = "minimal conflict" if self.minimal else "conflict"
-        lines = [self.summary, f"{head} ({len(self.conflicts)} constraint group(s)):"]
-        lines += [f"  - [{c.rule}] {c.text}" for c in self.conflicts]
+        lines = [self.summary]
+        if self.conflicts:
+            lines.append(f"{head} ({len(self.conflicts)} constraint group(s)):")
+            lines += [f"  - [{c.rule}] {c.text}" for c in self.conflicts]
         if self.details:
             lines.append("why the options are limited:")
             lines += [f"  - {d}" for d in self.details]
         if self.suggestions:
-            lines.append("single changes that would make it feasible (each checked by a solve):")
+            lines.append("changes that would make it feasible (each checked by a solve):")
             lines += [f"  - {d}" for d in self.suggestions]
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -76,29 +88,116 @@ class Explanation:
             "conflicts": [asdict(c) | {"ids": list(c.ids)} for c in self.conflicts],
             "details": list(self.details),
             "suggestions": list(self.suggestions),
+            "notes": list(self.notes),
         }
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One CP-SAT call of a solve (a lexicographic phase or a stage).
+
+    Attributes
+    ----------
+    name
+        ``fairness``, ``total``, ``tie-break``, ``first plan`` ...
+    status
+        CP-SAT's status for this call.
+    objective, best_bound
+        The call's own objective and bound (of its own model: a stage's bound
+        is not a bound of the problem).
+    seconds
+        Wall time of the call.
+    first_solution_seconds
+        Since the start of the solve, when the call found its first solution.
+    branches, conflicts
+        Search effort.
+    deterministic_time
+        CP-SAT's deterministic time used.
+    stopped_before_start
+        A stop request came before the call began.
+    """
+
+    name: str
+    status: Status
+    objective: float | None = None
+    best_bound: float | None = None
+    seconds: float = 0.0
+    first_solution_seconds: float | None = None
+    branches: int = 0
+    conflicts: int = 0
+    deterministic_time: float = 0.0
+    stopped_before_start: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (``phase`` is the name)."""
+        out: dict[str, Any] = {"phase": self.name} | asdict(self)
+        del out["name"]
+        if not self.stopped_before_start:
+            del out["stopped_before_start"]
+        return out
+
+
+@dataclass
+class Statistics:
+    """How a solve went: timings, phases, model size, search organisation.
+
+    Attributes
+    ----------
+    first_solution_seconds, solve_seconds, build_seconds
+        Time to the first plan, in total (model building included), and to
+        build the model(s).
+    seed, workers, time_limit, deterministic_time
+        The run's settings.
+    fairness
+        ``none``, ``minimax`` or ``weighted``.
+    phases
+        One entry per CP-SAT call that counts for the result.
+    model_size
+        Variables and constraints of the (last) model, per rule.
+    candidate_limit
+        Cap on candidate sites, when one was used.
+    search
+        How the solve was organised (stages, neighbourhood search counts, an
+        extended objective's own figures).
+    """
+
+    first_solution_seconds: float | None = None
+    solve_seconds: float = 0.0
+    build_seconds: float = 0.0
+    seed: int = 0
+    workers: int = 2
+    time_limit: float = 60.0
+    deterministic_time: float | None = None
+    fairness: str = "none"
+    phases: list[Phase] = field(default_factory=list)
+    model_size: dict[str, int] = field(default_factory=dict)
+    candidate_limit: int | None = None
+    search: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class SolveResult:
-    """Everything a solve produced.
+    """What a solve found.
 
     Attributes
     ----------
     status
-        ``OPTIMAL``, ``FEASIBLE``, ``INFEASIBLE``, ``UNKNOWN`` or ``INVALID``.
+        :class:`~rotaplan.models.vocabulary.Status`.
     objective
-        The default objective of the plan (penalty plus preference cost), or None.
+        The contract's objective of the plan, or None.
     best_bound
-        Proven lower bound on that objective (for minimax, of the second phase).
+        A proven lower bound on the objective *of the whole problem* (never a
+        bound of a restricted or staged model), or None.
     preference_cost, unplaced
         Parts of the objective.
     terms
         Cost of each named objective term, unweighted.
     worst_learner_cost
-        Largest per-learner preference cost in the plan.
-    first_solution_seconds, solve_seconds
-        Time to the first plan and in total (model building included).
+        Largest cost of a placed learner.
+    learner_costs
+        Each placed learner's cost.
+    unplaced_ids
+        Learners left out, in scenario order.
     plan
         The plan, or None.
     explanation
@@ -106,71 +205,64 @@ class SolveResult:
     placements, working
         (learner index, block, role) -> site of the plan, and the (learner index,
         block, role, session) worked clinically: used to restart a search from it.
-    search
-        How the solve was organised (stages, neighbourhood search counts).
+    stats
+        How the search went.
     """
 
-    status: str
+    status: Status
     objective: float | None = None
     best_bound: float | None = None
     preference_cost: int | None = None
     unplaced: int | None = None
     terms: dict[str, float] = field(default_factory=dict)
     worst_learner_cost: int | None = None
-    first_solution_seconds: float | None = None
-    solve_seconds: float = 0.0
-    build_seconds: float = 0.0
-    seed: int = 0
-    workers: int = 2
-    time_limit: float = 60.0
-    fairness: str = "none"
-    phases: list[dict[str, Any]] = field(default_factory=list)
-    model_size: dict[str, int] = field(default_factory=dict)
+    learner_costs: dict[str, int] = field(default_factory=dict)
+    unplaced_ids: list[str] = field(default_factory=list)
     plan: Plan | None = None
     explanation: Explanation | None = None
-    learner_costs: dict[str, int] = field(default_factory=dict)
-    candidate_limit: int | None = None
     placements: dict[tuple[int, int, str], str] = field(default_factory=dict, repr=False)
     working: set[tuple[int, int, str, str]] = field(default_factory=set, repr=False)
-    search: dict[str, Any] = field(default_factory=dict)
+    stats: Statistics = field(default_factory=Statistics)
 
     @property
     def gap(self) -> float | None:
         """Relative gap between objective and bound (0 when proven optimal)."""
         if self.objective is None or self.best_bound is None:
             return None
-        if self.status == "OPTIMAL":
+        if self.status == Status.OPTIMAL:
             return 0.0
         return abs(self.objective - self.best_bound) / max(1.0, abs(self.objective))
 
     @property
     def has_plan(self) -> bool:
         """True when a plan was found (OPTIMAL or FEASIBLE)."""
-        return self.plan is not None and self.status in ("OPTIMAL", "FEASIBLE")
+        return self.plan is not None and self.status.has_plan
 
     def summary(self) -> dict[str, Any]:
-        """The ``summary.json`` content (contract §8 keys first)."""
+        """The ``summary.json`` content (contract §8 keys first, then statistics)."""
+        s = self.stats
         return {
             "status": self.status,
             "objective": self.objective,
             "best_bound": self.best_bound,
             "preference_cost": self.preference_cost,
             "unplaced": self.unplaced,
-            "solve_seconds": round(self.solve_seconds, 3),
+            "solve_seconds": round(s.solve_seconds, 3),
             "gap": None if self.gap is None else round(self.gap, 6),
             "terms": self.terms,
             "worst_learner_cost": self.worst_learner_cost,
-            "first_solution_seconds": None if self.first_solution_seconds is None
-            else round(self.first_solution_seconds, 3),
-            "build_seconds": round(self.build_seconds, 3),
-            "fairness": self.fairness,
-            "seed": self.seed,
-            "workers": self.workers,
-            "time_limit": self.time_limit,
-            "phases": self.phases,
-            "model_size": self.model_size,
-            "candidate_limit": self.candidate_limit,
-            "search": self.search,
+            "first_solution_seconds": None if s.first_solution_seconds is None
+            else round(s.first_solution_seconds, 3),
+            "build_seconds": round(s.build_seconds, 3),
+            "fairness": s.fairness,
+            "seed": s.seed,
+            "workers": s.workers,
+            "time_limit": s.time_limit,
+            "deterministic_time": s.deterministic_time,
+            "phases": [p.to_json() for p in s.phases],
+            "model_size": s.model_size,
+            "candidate_limit": s.candidate_limit,
+            "search": s.search,
         }
 
     def summary_frame(self) -> pd.DataFrame:
@@ -191,3 +283,7 @@ class SolveResult:
         return pd.DataFrame(
             [{"learner_id": k, "preference_cost": c} for k, c in self.learner_costs.items()]
         )
+
+
+__all__ = ["STATUSES", "Conflict", "Explanation", "Phase", "SolveResult", "Statistics",
+           "Status"]

@@ -11,7 +11,7 @@ from rotaplan.checker import check_plan_dir
 from rotaplan.models import load_scenario
 from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions
-from tests.conftest import (
+from tests.helpers import (
     INSTANCES,
     SHARED_EXAMPLE,
     needs_shared,
@@ -102,8 +102,9 @@ def test_model_is_identical_across_hash_seeds() -> None:
     import subprocess
     import sys
 
-    code = ("import hashlib; from models import load_scenario; from solver import build; "
-            f"b, _ = build(load_scenario(r'{INSTANCES / 'demo.yaml'}')); "
+    code = ("import hashlib; from rotaplan.models import load_scenario; "
+            "from rotaplan.solver import formulate; from rotaplan.solver.instance import Instance; "
+            f"b = formulate(Instance(load_scenario(r'{INSTANCES / 'demo.yaml'}'))).b; "
             "print(hashlib.sha256(str(b.model.proto).encode()).hexdigest())")
     digests = {
         subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,

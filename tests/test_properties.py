@@ -37,11 +37,12 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from rotaplan.checker import check_plan_dir
+from rotaplan.exit_codes import ExitCode
 from rotaplan.models import ScenarioError
-from rotaplan.runs.pipeline import EXIT_INFEASIBLE, EXIT_OK, solve_and_write
+from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions
-from tests.conftest import SHARED_CHECKER, needs_shared, scenario_from
 from tests.contract_index import ContractIndex
+from tests.helpers import SHARED_CHECKER, needs_shared, scenario_from
 
 SESSIONS = ["Mon-AM", "Mon-PM", "Tue-AM", "Tue-PM"]
 SETTINGS = ["acute", "community", "primary"]
@@ -449,12 +450,12 @@ def solve_and_verify(data: dict[str, Any]) -> Solved:
         result = outcome.result
         assert result.status in ("OPTIMAL", "INFEASIBLE"), result.status
         if result.status == "INFEASIBLE":
-            assert outcome.exit_code == EXIT_INFEASIBLE
+            assert outcome.exit_code == ExitCode.INFEASIBLE
             assert result.explanation is not None and result.explanation.conflicts
             assert result.explanation.render().strip()
             assert (out / "explanation.txt").read_text().strip()
             return Solved("INFEASIBLE", None)
-        assert outcome.exit_code == EXIT_OK, outcome.check.render() if outcome.check else ""
+        assert outcome.exit_code == ExitCode.OK, outcome.check.render() if outcome.check else ""
         report = check_plan_dir(sc, out)
         assert report.ok, report.render()
         assert result.objective is not None

@@ -7,8 +7,8 @@ import streamlit as st
 
 from rotaplan.analysis.capacity import headline
 from rotaplan.models import Scenario
+from rotaplan.models.edits import Newcomer
 from rotaplan.runs.jobs import CapacityJob
-from rotaplan.solver.capacity import Newcomer
 from rotaplan.solver.explain import diagnose
 from rotaplan.ui import state
 from rotaplan.ui.state import ss
@@ -123,9 +123,14 @@ def explanation() -> None:
     if not st.button("Explain", type="primary", key="why_run"):
         return
     with st.spinner("Looking for the conflict…"):
-        found = diagnose(check.scenario, float(seconds))
-    if found is None:
+        diagnosis = diagnose(check.scenario, float(seconds))
+    if diagnosis.feasible:
         st.success("This scenario has a plan: nothing to explain. Solve it on the Solve page.")
+        return
+    found = diagnosis.explanation
+    if found is None:
+        st.warning("Neither a plan nor a proof that none exists was found within the time "
+                   "limit; try a longer time limit.")
         return
     st.error(found.summary)
     head = "These cannot all hold together" + (
@@ -140,5 +145,5 @@ def explanation() -> None:
         st.markdown("**Single changes that would make a plan possible** (each checked by a "
                     "solve)")
         st.markdown("\n".join(f"- {d}" for d in found.suggestions))
-    else:
-        st.info("No single one-unit change fixes it: several must change together.")
+    for note in found.notes:
+        st.info(note)

@@ -19,7 +19,9 @@ from rotaplan.analysis.compare import (
     utilisation,
 )
 from rotaplan.analysis.kpis import kpis
-from rotaplan.io.export import calendars, xlsx_bytes
+from rotaplan.io.ics import calendars
+from rotaplan.io.xlsx import xlsx_bytes
+from rotaplan.models.vocabulary import Status
 from rotaplan.models import Plan, Scenario
 from rotaplan.runs.store import RunInfo
 from rotaplan.ui import state
@@ -72,30 +74,44 @@ def render() -> None:
         _downloads(view, sc, plan)
 
 
+TERM_WORDS = {"unplaced": "learners left out (penalty)", "preference": "preferences",
+              "organisation_changes": "organisation changes", "idle_blocks": "idle blocks",
+              "worst_learner": "worst-off learner"}
+"""Objective terms in plain words."""
+
+
 def _headline(view: RunView, sc: Scenario, plan: Plan) -> None:
     run = view.run
     k = kpis(sc, plan)
-    proven = run.status == "OPTIMAL"
+    proven = run.status == Status.OPTIMAL
     st.success(f"**{run.status}**: "
                + ("the best possible plan (proven). " if proven else "a good plan, not proven "
                   "best within the time limit. ")
                + "Every rule was verified by rotaplan's independent checker.")
     cols = st.columns(6)
     cols[0].metric("Placed", f"{k.placed}/{k.learners}")
-    cols[1].metric("First choice", f"{k.first_choice}/{k.with_preferences}",
+    cols[1].metric("First choice", f"{k.first_choice}/{k.learners_with_preferences}",
                    help="Learners with preferences placed at least once at their first choice")
-    share = f"{100 * k.top3_placements / k.placements:.0f}%" if k.placements else "–"
+    share = "–" if k.top3_share is None else f"{100 * k.top3_share:.0f}%"
     cols[2].metric("Top-3 placements", share,
-                   help=f"{k.top3_placements} of {k.placements} placements")
+                   help=f"{k.top3_placements} of {k.placements_with_preferences} placements")
     cols[3].metric("Worst-off learner", k.worst_learner_cost,
                    help="Largest preference cost of one learner over the year (0 is best)")
     used = utilisation(sc, plan)
     cols[4].metric("Site places used", "–" if used is None else f"{used:g}%")
     gap = "" if run.bound is None or not run.objective else (
         f"gap {100 * max(0.0, run.objective - run.bound) / abs(run.objective):.1f}%")
+    terms = run.summary.get("terms") or {}
+    split = ", ".join(f"{TERM_WORDS.get(name, name)} {value:g}"
+                      for name, value in terms.items())
     cols[5].metric("Cost", "–" if run.objective is None else f"{run.objective:g}",
-                   help=f"Lower is better. Bound {run.bound}. {gap} "
+                   help=f"Lower is better: {split or 'no terms'}. Bound {run.bound}. {gap} "
                         f"Solved in {run.seconds:.1f} s.")
+    if split:
+        st.caption(f"Cost = {split}.")
+    if k.left_out:
+        st.warning(f"{len(k.left_out)} learner(s) left out (no placement this year): "
+                   + ", ".join(state.learner_label(sc, x) for x in k.left_out))
 
 
 def _no_plan(view: RunView) -> None:
@@ -105,7 +121,7 @@ def _no_plan(view: RunView) -> None:
         st.markdown("**Why:**")
         st.code(run.explanation, language=None)
         st.info("The 'Why no plan?' page explains it in more depth and tests single fixes.")
-    elif run.status == "UNKNOWN":
+    elif run.status == Status.UNKNOWN:
         st.info("No plan was found within the time limit. Try a longer limit on the Solve page.")
 
 

@@ -19,14 +19,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from rotaplan.exit_codes import ExitCode
 from rotaplan.io import tables
 from rotaplan.models import Plan, Scenario, ScenarioError, parse_scenario_text
 from rotaplan.runs.jobs import SolveJob
-from rotaplan.runs.pipeline import EXIT_CHECK_FAILED, EXIT_OK
 from rotaplan.runs.store import RunInfo, Store, default_url
+from rotaplan.shipped import shipped
 
-ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = {p.stem: p for p in sorted((ROOT / "instances").glob("*.yaml"))}
+SHIPPED = shipped()
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 PAGES = ["Scenario", "Solve", "Results", "Capacity", "Why no plan?", "History"]
 
@@ -250,18 +250,18 @@ def _record(job: SolveJob) -> bool:
         return True
     result, code = job.outcome.result, job.outcome.exit_code
     summary = _read_json(out / "summary.json")
-    status = "CHECK FAILED" if code == EXIT_CHECK_FAILED else result.status
+    status = "CHECK FAILED" if code == ExitCode.CHECK_FAILED else result.status
     message = None
     if job.cancelled:
         message = f"Stopped by Cancel after {job.elapsed:.1f} s; the best plan found is kept."
-    if code == EXIT_CHECK_FAILED:
+    if code == ExitCode.CHECK_FAILED:
         message = ("The solver's plan failed rotaplan's independent check, so it is not "
                    "shown as a plan: " + "; ".join(summary.get("check_failed", [])[:5]))
-    has_plan = code == EXIT_OK and result.plan is not None
+    has_plan = job.outcome.wrote_plan and result.plan is not None
     explanation = out / "explanation.txt"
     run = store().record_run(
         meta["version_id"], status=status, objective=result.objective,
-        bound=result.best_bound, seconds=result.solve_seconds,
+        bound=result.best_bound, seconds=result.stats.solve_seconds,
         options=meta["options"] | {"cancelled": job.cancelled, "terms": result.terms},
         summary=summary,
         assignments_csv=(out / "assignments.csv").read_text() if has_plan else None,
@@ -328,3 +328,10 @@ def progress_bar(job: Any, label: str, limit: float) -> bool:
                 text=f"{label}… {job.elapsed:.0f} s of at most {limit:.0f} s"
                      + (" (stopping…)" if job.cancelled else ""))
     return True
+
+
+def learner_label(scenario: Scenario, learner_id: str) -> str:
+    """A learner as people know them: ``Alex Green (L001)``, or the id alone."""
+    learner = scenario.learner_by_id.get(learner_id)
+    name = learner.name if learner is not None else None
+    return f"{name} ({learner_id})" if name else learner_id

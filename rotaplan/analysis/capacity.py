@@ -8,27 +8,21 @@ learners), so anyone can verify it.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rotaplan.generate import dump_scenario
+from rotaplan.exit_codes import ExitCode
+from rotaplan.io.plan_dir import write_text
 from rotaplan.models import Scenario
+from rotaplan.models.edits import Newcomer, with_newcomers
+from rotaplan.models.vocabulary import Status
+from rotaplan.models.yaml_format import dump_scenario
 from rotaplan.runs import pipeline
 from rotaplan.solver import SolveOptions
-from rotaplan.solver.capacity import (
-    Bottleneck,
-    CapacityError,
-    Maximum,
-    Newcomer,
-    maximise,
-    saturated,
-    value_bottlenecks,
-    with_newcomers,
-)
+from rotaplan.solver.capacity import Bottleneck, Maximum, maximise, saturated, value_bottlenecks
 
 Say = Callable[[str], None]
 
@@ -64,7 +58,7 @@ class CapacityAnswer:
             "newcomer": self.newcomer,
             "status": m.status,
             "max_additional": m.count,
-            "exact": m.status == "OPTIMAL",
+            "exact": m.status == Status.OPTIMAL,
             "upper_bound": m.bound,
             "offered": m.offered,
             "seconds": round(m.seconds, 3),
@@ -78,7 +72,7 @@ class CapacityAnswer:
 def headline(answer: CapacityAnswer) -> str:
     """One sentence: the number and how sure it is."""
     m = answer.maximum
-    if m.status == "INFEASIBLE":
+    if m.status == Status.INFEASIBLE:
         return "The scenario has no plan even before adding anyone: run `rotaplan explain`."
     if m.stopped:
         if m.count is None:
@@ -87,7 +81,7 @@ def headline(answer: CapacityAnswer) -> str:
                 f"{answer.newcomer}; at most {m.bound} (not proven).")
     if m.count is None:
         return f"No answer within the time limit (at most {m.bound} more)."
-    if m.status == "OPTIMAL":
+    if m.status == Status.OPTIMAL:
         return f"The programme can take {m.count} more {answer.newcomer} (proven maximum)."
     return (f"The programme can take at least {m.count} more {answer.newcomer}; at most "
             f"{m.bound} (not proven within the time limit: try a longer --time-limit).")
@@ -120,7 +114,7 @@ def bottleneck_lines(items: list[Bottleneck], most: int = 15) -> list[str]:
 def find_capacity(scenario: Scenario, newcomer: Newcomer, *, out: Path, time_limit: float,
                   probes: int, probe_seconds: float, workers: int, seed: int,
                   note: Say, stop: threading.Event | None = None
-                  ) -> tuple[CapacityAnswer, int]:
+                  ) -> tuple[CapacityAnswer, ExitCode]:
     """Find the maximum, write its checked plan, and value the bottlenecks.
 
     Setting ``stop`` (from another thread) ends the work early: a maximum
@@ -130,12 +124,12 @@ def find_capacity(scenario: Scenario, newcomer: Newcomer, *, out: Path, time_lim
 
     Returns
     -------
-    tuple[CapacityAnswer, int]
+    tuple[CapacityAnswer, ExitCode]
         The answer and the exit code (0 when a plan for the maximum was written).
 
     Raises
     ------
-    CapacityError
+    rotaplan.models.edits.EditError
         If the newcomer cannot be described (unknown profession or learner).
     """
     words = newcomer.describe(scenario)
@@ -144,22 +138,25 @@ def find_capacity(scenario: Scenario, newcomer: Newcomer, *, out: Path, time_lim
                     stop=stop)
     answer = CapacityAnswer(words, best)
     if best.stopped:
-        return answer, pipeline.EXIT_NO_PLAN
-    if best.status == "INFEASIBLE" or best.count is None:
-        code = pipeline.EXIT_INFEASIBLE if best.status == "INFEASIBLE" else pipeline.EXIT_NO_PLAN
+        return answer, ExitCode.NO_PLAN
+    if best.status == Status.INFEASIBLE or best.count is None:
+        code = ExitCode.INFEASIBLE if best.status == Status.INFEASIBLE else ExitCode.NO_PLAN
         return answer, code
     grown, ids = with_newcomers(scenario, newcomer, best.count)
     note(f"building and checking the plan with {best.count} added...")
+    header = f"{scenario.programme.name} with {best.count} more {words} (rotaplan capacity)"
+
+    def grown_scenario(staging: Path, _: object) -> None:
+        write_text(staging / "scenario.yaml",
+                   dump_scenario(grown.model_dump(exclude_defaults=True), header=header))
+
     outcome = pipeline.solve_and_write(grown, out, SolveOptions(
-        time_limit=max(10.0, time_limit), workers=workers, seed=seed, stop=stop))
-    if outcome.exit_code != pipeline.EXIT_OK or outcome.result.plan is None:
+        time_limit=max(10.0, time_limit), workers=workers, seed=seed, stop=stop),
+        extras=grown_scenario)
+    if not outcome.wrote_plan or outcome.result.plan is None:
         note(f"the plan with {best.count} added could not be written "
              f"(status {outcome.result.status})")
         return answer, outcome.exit_code
-    (out / "scenario.yaml").write_text(dump_scenario(
-        grown.model_dump(exclude_defaults=True),
-        header=f"{scenario.programme.name} with {best.count} more {words} (rotaplan capacity)"),
-        encoding="utf-8")
     answer.added_ids, answer.plan_dir = ids, out
     found = saturated(grown, outcome.result.plan, newcomer)
 
@@ -169,37 +166,4 @@ def find_capacity(scenario: Scenario, newcomer: Newcomer, *, out: Path, time_lim
     answer.bottlenecks = value_bottlenecks(scenario, newcomer, best, found, probes=probes,
                                            seconds_each=probe_seconds, workers=workers,
                                            seed=seed, on_probe=probing, stop=stop)
-    return answer, pipeline.EXIT_OK
-
-
-def run_capacity(scenario: Scenario, *, add: str | None, track: str, like: str | None,
-                 out: Path, time_limit: float, probes: int, probe_seconds: float,
-                 workers: int, seed: int, as_json: bool, say: Say, note: Say) -> int:
-    """Answer the capacity question, write the plan, print the answer; return the exit code."""
-    newcomer = Newcomer(profession=add, track=track, like=like)
-    try:
-        answer, code = find_capacity(scenario, newcomer, out=out, time_limit=time_limit,
-                                     probes=probes, probe_seconds=probe_seconds,
-                                     workers=workers, seed=seed, note=note)
-    except CapacityError as exc:
-        note(str(exc))
-        return pipeline.EXIT_INVALID
-    if code != pipeline.EXIT_OK:
-        say(json.dumps(answer.to_json(), indent=2) if as_json else headline(answer))
-        return code
-    ids = answer.added_ids
-    if as_json:
-        say(json.dumps(answer.to_json(), indent=2))
-        return pipeline.EXIT_OK
-    say(headline(answer))
-    if ids:
-        say(f"Added in the plan: {', '.join(ids)}.")
-    say(f"Plan for that maximum written to {out}/ (checked), with the grown scenario "
-        f"in {out}/scenario.yaml.")
-    say("")
-    for line in bottleneck_lines(answer.bottlenecks):
-        say(line)
-    say("")
-    say("'+N' is how many more could be taken with that one change (re-solved; "
-        "'at least' when a re-solve was not proven optimal).")
-    return pipeline.EXIT_OK
+    return answer, ExitCode.OK

@@ -2,11 +2,12 @@
 
 ``rotaplan compare A B`` takes either two scenario files (YAML) or two plan
 directories (``assignments.csv``, ``timetable.csv``, ``summary.json``).
-:func:`run_compare` does the whole job and returns the text to print (or a JSON
-string) with an exit code: 0 when the comparison ran, 2 when the input is bad.
+:func:`compare_inputs` does the whole job and returns a :class:`Comparison`;
+:func:`render` and :func:`to_json` turn it into text (bad input raises
+:class:`InputError`).
 
 Scenario changes come from a generic field-by-field diff of the validated
-models (keyed by id), so a new field in :mod:`models.scenario` is compared
+models (keyed by id), so a new field in :mod:`rotaplan.models.scenario` is compared
 without any change here. Plan figures follow :func:`rotaplan.analysis.kpis.kpis`.
 """
 
@@ -19,13 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from rotaplan.analysis.kpis import kpis
+from rotaplan.io import plan_dir
+from rotaplan.io.plan_dir import PlanDirError, read_summary
 from rotaplan.models import Plan, Scenario, ScenarioError, load
-
-EXIT_OK = 0
-EXIT_INVALID = 2
 
 Record = dict[str, Any]
 
@@ -112,40 +110,31 @@ def _is_number(value: Any) -> bool:
 # --------------------------------------------------------------------------- entry point
 
 
-def run_compare(
-    a: Path, b: Path, scenario: Path | None, scenario_b: Path | None, as_json: bool
-) -> tuple[str, int]:
-    """Compare two scenario files or two plan directories.
+def compare_inputs(a: Path, b: Path, scenario: Path | None = None,
+                   scenario_b: Path | None = None) -> Comparison:
+    """Compare two scenario files or two plan folders.
 
     Parameters
     ----------
     a, b
-        Two scenario YAML files, or two plan directories.
+        Two scenario YAML files, or two plan folders.
     scenario
         For plans: the scenario of plan A, also used for B unless ``scenario_b``
         is given. Without it only the summary figures and placements are compared.
     scenario_b
         For plans: the scenario of plan B, when it differs from A's.
-    as_json
-        Return one JSON object instead of text (errors become ``{"error": ...}``).
 
-    Returns
-    -------
-    tuple[str, int]
-        The text (or JSON) to print, and the exit code: 0 ok, 2 bad input.
+    Raises
+    ------
+    InputError
+        When the inputs cannot be compared (missing, unreadable, mixed kinds).
     """
-    try:
-        kind = input_kind(a, b)
-        if kind == "scenarios":
-            if scenario is not None or scenario_b is not None:
-                raise InputError("--scenario and --scenario-b are only for comparing two plans")
-            result = compare_scenarios(a, b)
-        else:
-            result = compare_plans(a, b, scenario, scenario_b)
-    except InputError as exc:
-        message = str(exc)
-        return (json.dumps({"error": message}) if as_json else message), EXIT_INVALID
-    return (to_json(result) if as_json else render(result)), EXIT_OK
+    kind = input_kind(a, b)
+    if kind == "scenarios":
+        if scenario is not None or scenario_b is not None:
+            raise InputError("--scenario and --scenario-b are only for comparing two plans")
+        return compare_scenarios(a, b)
+    return compare_plans(a, b, scenario, scenario_b)
 
 
 def input_kind(a: Path, b: Path) -> str:
@@ -285,19 +274,15 @@ class PlanData:
 
 
 def read_plan(path: Path) -> PlanData:
-    """Read a plan directory; a plan without CSV files (e.g. infeasible) has no placements."""
-    summary_file = path / "summary.json"
-    if not summary_file.is_file():
-        raise InputError(f"{path}: not a plan directory (there is no summary.json)")
+    """Read a plan folder; a plan without CSV files (e.g. infeasible) has no placements."""
     try:
-        summary = json.loads(summary_file.read_text(encoding="utf-8"))
-        if not isinstance(summary, dict):
-            raise ValueError("summary.json does not hold a JSON object")
+        summary = read_summary(path)
+        if summary is None:
+            raise InputError(f"{path}: not a plan folder (there is no summary.json)")
         has_csv = (path / "assignments.csv").is_file() and (path / "timetable.csv").is_file()
-        plan = Plan.read(path) if has_csv else Plan.empty()
-        plan.assignments["supervisor_id"] = plan.assignments["supervisor_id"].fillna("")
-    except (ValueError, KeyError, OSError, pd.errors.ParserError) as exc:
-        raise InputError(f"{path}: cannot read the plan files: {exc}") from None
+        plan = plan_dir.read_plan(path) if has_csv else Plan.empty()
+    except PlanDirError as exc:
+        raise InputError(str(exc)) from None
     return PlanData(path, plan, summary)
 
 

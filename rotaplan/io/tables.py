@@ -27,10 +27,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from rotaplan.generate import dump_scenario
-from rotaplan.models import Problem, Scenario, ScenarioError, format_path, parse_scenario_text
+from rotaplan.models import (
+    Problem,
+    Scenario,
+    ScenarioError,
+    format_path,
+    parse_scenario_text,
+    read_document,
+)
+from rotaplan.models.yaml_format import dump_scenario
 
 SETTING_COLUMNS = ["id", "name"]
 SITE_COLUMNS = ["id", "name", "setting", "capacity", "rooms", "min_learners", "open_sessions",
@@ -241,19 +247,21 @@ def _items(doc: Mapping[str, Any], key: str) -> list[Any]:
 
 
 def from_text(text: str) -> ScenarioTables:
-    """Tables of scenario YAML text (loaded with a safe loader; no code runs).
+    """Tables of scenario YAML text, read by the loader's parser (the only one).
+
+    YAML 1.2 as everywhere else (``id: NO`` stays ``NO``), duplicate keys and
+    tags are errors, and the alias budget holds; no code runs.
 
     Raises
     ------
     ValueError
-        If the text is not YAML or not a mapping.
+        If the text is not YAML or not a mapping, in plain words with the line.
     """
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"not readable YAML: {exc}") from None
-    if not isinstance(doc, Mapping):
-        raise ValueError("a scenario must be a YAML mapping (key: value)")
+        doc = read_document(text, "scenario")
+    except ScenarioError as exc:
+        first = "; ".join(p.render("line") for p in exc.errors[:3])
+        raise ValueError(f"not readable YAML: {first}") from None
     try:
         return from_document(doc)
     except (TypeError, AttributeError, KeyError, ValueError):

@@ -27,11 +27,9 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Annotated, Any, NoReturn
+from typing import IO, Any
 
 import pandas as pd
-import typer
-from rich.console import Console
 
 from rotaplan.io.tables import (
     COLUMNS,
@@ -45,7 +43,7 @@ from rotaplan.io.tables import (
     to_yaml,
     validate,
 )
-from rotaplan.models import Scenario, ScenarioError, load
+from rotaplan.models import Scenario
 
 MAX_BYTES = 10 * 1024 * 1024
 """Largest workbook or CSV file read (bytes)."""
@@ -1061,88 +1059,3 @@ def write_template(path: Path | str | IO[bytes], scenario: Scenario | None = Non
         Path(path).write_bytes(data)
     else:
         path.write(data)
-
-
-# --------------------------------------------------------------------------- CLI
-
-_out = Console(highlight=False, soft_wrap=True)
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
-EXIT_INVALID = 2
-
-
-def import_command(
-    inputs: Annotated[list[Path] | None, typer.Argument(
-        help="A workbook (.xlsx) with one sheet per table, or CSV files named after their "
-             "tables (programme.csv, sites.csv, learners.csv, ...).",
-        show_default=False)] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Scenario YAML to write.", show_default=False)] = None,
-    template: Annotated[Path | None, typer.Option(
-        "--template", help="Instead, write a workbook in the import format to this file "
-                           "(empty with a README sheet, or filled from --from).",
-        show_default=False)] = None,
-    from_scenario_path: Annotated[Path | None, typer.Option(
-        "--from", help="With --template: the scenario YAML to fill the workbook with.",
-        show_default=False)] = None,
-) -> None:
-    """Build a scenario from a hub's spreadsheets (.xlsx workbook or CSV files).
-
-    Every problem is reported at once with its sheet, row and column; nothing is
-    written unless the scenario is valid (exit 2 otherwise).
-    """
-    if template is not None:
-        _template(template, from_scenario_path, inputs, out)
-        return
-    if from_scenario_path is not None:
-        _fail("--from goes with --template (it fills a template workbook from a scenario)")
-    if not inputs:
-        _fail("give a workbook (.xlsx) or CSV files to import, or --template FILE.xlsx")
-    if out is None:
-        _fail("say where to write the scenario: --out SCENARIO.yaml")
-    result = read_files(inputs)
-    for note in result.notes:
-        _err.print(f"note: {note}", markup=False)
-    for problem in result.problems:
-        _err.print(problem.render(), markup=False)
-    if not result.ok:
-        _fail(f"{len(result.errors)} error(s): nothing written.")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(result.yaml_text(), encoding="utf-8")
-    except OSError as exc:
-        _fail(f"cannot write {out}: {exc.strerror or exc}")
-    sc = result.scenario
-    assert sc is not None
-    _out.print(f"wrote {out}: {len(sc.learners)} learners, {len(sc.sites)} sites, "
-               f"{sum(len(s.supervisors) for s in sc.sites)} supervisors "
-               f"(from {', '.join(result.sources)})", markup=False)
-
-
-def _template(path: Path, scenario_path: Path | None, inputs: list[Path] | None,
-              out: Path | None) -> None:
-    if inputs or out is not None:
-        _fail("--template writes a workbook; give no files to import and no --out with it")
-    scenario = None
-    if scenario_path is not None:
-        try:
-            loaded = load(scenario_path)
-        except ScenarioError as exc:
-            _err.print(exc.render(), markup=False)
-            _fail(f"{len(exc.errors)} error(s): the scenario is invalid; nothing written.")
-        scenario = loaded.scenario
-    if path.suffix.lower() != ".xlsx":
-        _fail(f"--template writes an Excel workbook: give a .xlsx file name, not '{path.name}'")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_template(path, scenario)
-    except OSError as exc:
-        _fail(f"cannot write {path}: {exc.strerror or exc}")
-    what = (f"filled from {scenario_path}" if scenario is not None
-            else "empty, with a README sheet")
-    _out.print(f"wrote {path} ({what}); fill it in and run `rotaplan import {path.name} "
-               "--out scenario.yaml`", markup=False)
-
-
-def _fail(message: str) -> NoReturn:
-    _err.print(message, markup=False)
-    raise typer.Exit(EXIT_INVALID)

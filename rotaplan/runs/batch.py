@@ -29,20 +29,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
+from rotaplan.exit_codes import ExitCode
+from rotaplan.models.vocabulary import Status
 from rotaplan.models import ScenarioError, parse_scenario_text
 from rotaplan.models.loader import MAX_FILE_BYTES
 from rotaplan.runs import pipeline
 from rotaplan.solver import SolveOptions
-
-out_console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SUMMARY_COLUMNS = ["scenario", "status", "objective", "bound", "gap", "placed", "time",
                    "exit_code", "plan_dir"]
@@ -83,7 +77,7 @@ class BatchResult:
     """
 
     rows: list[dict[str, Any]]
-    exit_code: int
+    exit_code: ExitCode
     summary_csv: Path
     jobs: int = 1
     warnings: list[str] = field(default_factory=list)
@@ -135,14 +129,14 @@ def solve_file(name: str, text: str, out_dir: str, time_limit: float, workers: i
     except ScenarioError as exc:
         errors = [p.render(file) for p in exc.errors]
         pipeline.write_invalid(out_dir, errors)
-        row = empty_row(name, "INVALID", out_dir, pipeline.EXIT_INVALID,
+        row = empty_row(name, Status.INVALID, out_dir, ExitCode.INVALID,
                         time.perf_counter() - started)
         return row | {"errors": errors}
     options = SolveOptions(time_limit=time_limit, workers=workers, seed=seed)
     outcome = pipeline.solve_and_write(scenario, out_dir, options)
     result = outcome.result
-    ok = outcome.exit_code == pipeline.EXIT_OK
-    status = "CHECK_FAILED" if outcome.exit_code == pipeline.EXIT_CHECK_FAILED else result.status
+    ok = outcome.exit_code == ExitCode.OK
+    status = "CHECK_FAILED" if outcome.exit_code == ExitCode.CHECK_FAILED else result.status
     return {
         "scenario": name,
         "status": status,
@@ -384,14 +378,15 @@ def write_summary(rows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def _progress_bar(enabled: bool) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err_console, disable=not enabled)
+Row = dict[str, Any]
+"""One scenario's summary row (:data:`ROW_KEYS`)."""
 
 
 def run_batch(paths: list[Path], out: Path, *, jobs: int | None = None, workers: int = 1,
               time_limit: float = 60.0, seed: int = 0, dask: str | None = None,
-              progress: bool = True) -> BatchResult:
+              on_start: Callable[[int], None] | None = None,
+              on_row: Callable[[Row], None] | None = None,
+              on_warning: Callable[[str], None] | None = None) -> BatchResult:
     """Solve every scenario named by ``paths``, writing each plan to ``out/<stem>/``.
 
     Parameters
@@ -407,8 +402,13 @@ def run_batch(paths: list[Path], out: Path, *, jobs: int | None = None, workers:
     dask
         None for a process pool, ``"local"`` for a loopback Dask cluster, or
         the address of a running Dask scheduler.
-    progress
-        Show a progress bar on stderr.
+    on_start
+        Called once with the number of scenarios, before any is solved.
+    on_row
+        Called with each scenario's row as it finishes (a crashed task gives an
+        ``ERROR`` row with its ``error``).
+    on_warning
+        Called with each warning (fewer jobs than asked, an oversubscribed cluster).
 
     Raises
     ------
@@ -426,7 +426,7 @@ def run_batch(paths: list[Path], out: Path, *, jobs: int | None = None, workers:
         if text is None:
             assert problem is not None
             pipeline.write_invalid(plan_dir, [problem])
-            rows.append(empty_row(name, "INVALID", plan_dir, pipeline.EXIT_INVALID)
+            rows.append(empty_row(name, Status.INVALID, plan_dir, ExitCode.INVALID)
                         | {"errors": [problem]})
         else:
             tasks.append(_Task(name, text, plan_dir, str(path)))
@@ -435,37 +435,40 @@ def run_batch(paths: list[Path], out: Path, *, jobs: int | None = None, workers:
     def warn(message: str | None) -> None:
         if message:
             warnings.append(message)
-            err_console.print(f"warning: {message}", markup=False)
+            if on_warning is not None:
+                on_warning(message)
 
-    with _progress_bar(progress) as bar:
-        tick = bar.add_task("solving", total=len(files), completed=len(rows))
+    if on_start is not None:
+        on_start(len(files))
+    for row in rows:
+        if on_row is not None:
+            on_row(row)
 
-        def gather(finished: Iterator[Finished]) -> None:
-            for task, row, exc in finished:
-                if row is None:
-                    message = f"{type(exc).__name__}: {exc}"
-                    bar.console.print(f"{task.name}: the task failed: {message}",
-                                      markup=False)
-                    row = empty_row(task.name, ERROR, task.out_dir,
-                                    pipeline.EXIT_CHECK_FAILED) | {"error": message}
-                rows.append(row)
-                bar.update(tick, advance=1, description=f"{row['scenario']}: {row['status']}")
+    def gather(finished: Iterator[Finished]) -> None:
+        for task, row, exc in finished:
+            if row is None:
+                message = f"{type(exc).__name__}: {exc}"
+                row = empty_row(task.name, ERROR, task.out_dir,
+                                ExitCode.CHECK_FAILED) | {"error": message}
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
 
-        if dask is None or dask == "local":
-            count, message = fit_jobs(jobs, workers, cpu_count())
-            warn(message)
-            count = max(1, min(count, len(tasks)))
-            if not tasks:
-                pass
-            elif dask == "local":
-                with _local_client(count) as client:
-                    gather(_dask(tasks, client, count, time_limit, workers, seed))
-            elif count == 1:
-                gather(_in_process(tasks, time_limit, workers, seed))
-            else:
-                gather(_process_pool(tasks, count, time_limit, workers, seed))
+    if dask is None or dask == "local":
+        count, message = fit_jobs(jobs, workers, cpu_count())
+        warn(message)
+        count = max(1, min(count, len(tasks)))
+        if not tasks:
+            pass
+        elif dask == "local":
+            with _local_client(count) as client:
+                gather(_dask(tasks, client, count, time_limit, workers, seed))
+        elif count == 1:
+            gather(_in_process(tasks, time_limit, workers, seed))
         else:
-            count = _remote_dask(dask, tasks, jobs, workers, time_limit, seed, warn, gather)
+            gather(_process_pool(tasks, count, time_limit, workers, seed))
+    else:
+        count = _remote_dask(dask, tasks, jobs, workers, time_limit, seed, warn, gather)
     rows.sort(key=lambda r: str(r["scenario"]))
     missing = [r["scenario"] for r in rows if not (Path(r["plan_dir"]) / "summary.json").exists()]
     if missing and dask not in (None, "local"):
@@ -473,7 +476,7 @@ def run_batch(paths: list[Path], out: Path, *, jobs: int | None = None, workers:
              f"{', ...' if len(missing) > 3 else ''}): the Dask workers wrote their plans "
              f"to {out} on their own file system")
     summary = write_summary(rows, out / "batch_summary.csv")
-    worst = max((int(r["exit_code"]) for r in rows), default=pipeline.EXIT_OK)
+    worst = ExitCode.worst([int(r["exit_code"]) for r in rows])
     return BatchResult(rows, worst, summary, count, warnings)
 
 
@@ -512,88 +515,3 @@ def _remote_dask(address: str, tasks: list[_Task], jobs: int | None, workers: in
         if tasks:
             gather(_dask(tasks, client, max(1, limit), time_limit, workers, seed))
     return limit
-
-
-# --------------------------------------------------------------------------- output
-
-def _fmt(value: Any, spec: str = "g") -> str:
-    return "-" if value is None or value == "" else format(value, spec)
-
-
-def results_table(rows: list[dict[str, Any]]) -> Table:
-    """The rich table printed after a batch."""
-    table = Table(title=None, show_edge=False, pad_edge=False)
-    table.add_column("scenario")
-    table.add_column("status")
-    for heading in ("objective", "bound", "gap %", "placed", "time"):
-        table.add_column(heading, justify="right")
-    for row in rows:
-        gap = None if row["gap"] is None else 100 * float(row["gap"])
-        placed = "-" if row["placed"] is None else f"{row['placed']}/{row['learners']}"
-        table.add_row(str(row["scenario"]), str(row["status"]), _fmt(row["objective"]),
-                      _fmt(row["bound"]), _fmt(gap, ".1f"), placed, f"{row['time']:.1f}s")
-    return table
-
-
-def print_table(table: Table) -> None:
-    """Print a table on stdout, never squeezed when stdout is not a terminal."""
-    from rich.measure import Measurement
-
-    if out_console.is_terminal:
-        out_console.print(table)
-        return
-    wide = out_console.options.update(width=10_000)
-    width = max(out_console.width, Measurement.get(out_console, wide, table).maximum)
-    Console(highlight=False, soft_wrap=True, width=width).print(table)
-
-
-def report_problems(rows: list[dict[str, Any]], limit: int = 3) -> None:
-    """Print the first input errors of each invalid scenario on stderr."""
-    for row in rows:
-        errors = row.get("errors") or []
-        for line in errors[:limit]:
-            err_console.print(line, markup=False)
-        if len(errors) > limit:
-            err_console.print(f"... and {len(errors) - limit} more in "
-                              f"{row['plan_dir']}/summary.json", markup=False)
-
-
-def batch_command(
-    paths: Annotated[list[Path], typer.Argument(
-        help="Scenario files, folders (their *.yaml and *.yml files) or quoted globs.",
-        show_default=False)],
-    out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Directory for one plan directory per scenario and "
-                            "batch_summary.csv.", show_default=False)],
-    jobs: Annotated[int | None, typer.Option(
-        help="Scenarios solved at once (default: cores / workers; reduced to fit the cores).",
-        min=1, show_default=False)] = None,
-    workers: Annotated[int, typer.Option(
-        help="CP-SAT workers per scenario (1 with a fixed seed is deterministic).",
-        min=1, max=64)] = 1,
-    time_limit: Annotated[float, typer.Option(help="Seconds per scenario.", min=0.1)] = 60.0,
-    seed: Annotated[int, typer.Option(help="CP-SAT random seed.")] = 0,
-    dask: Annotated[str | None, typer.Option(
-        "--dask", metavar="ADDRESS|local",
-        help="Run on Dask: 'local' starts a cluster on this machine (loopback only); an "
-             "address such as tcp://10.0.0.5:8786 uses a running scheduler, whose workers "
-             "must see the --out directory.", show_default=False)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-) -> None:
-    """Solve many scenarios, in parallel, and summarise them in one table.
-
-    Every plan is checked before it is written to OUT/<stem>/. The summary is
-    OUT/batch_summary.csv; the exit code is the worst scenario's (0 all plans
-    written, 2 invalid input, 3 infeasible, 4 no plan in time, 5 a plan failed
-    verification or a task crashed).
-    """
-    try:
-        result = run_batch(paths, out, jobs=jobs, workers=workers, time_limit=time_limit,
-                           seed=seed, dask=dask, progress=not quiet)
-    except BatchError as exc:
-        err_console.print(str(exc), markup=False)
-        raise typer.Exit(pipeline.EXIT_INVALID) from None
-    report_problems(result.rows)
-    print_table(results_table(result.rows))
-    out_console.print(f"summary written to {result.summary_csv}", markup=False)
-    raise typer.Exit(result.exit_code)

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from rotaplan.analysis.capacity import CapacityAnswer, find_capacity
 from rotaplan.models import Scenario
+from rotaplan.models.edits import EditError, Newcomer
 from rotaplan.runs.pipeline import Outcome, solve_and_write
 from rotaplan.solver import Progress, SolveOptions
-from rotaplan.solver.capacity import CapacityError, Newcomer
 
 
 @dataclass
@@ -204,7 +204,7 @@ class CapacityJob(_Job):
                 self.scenario, self.newcomer, out=self.out_dir, time_limit=self.time_limit,
                 probes=self.probes, probe_seconds=self.probe_seconds, workers=self.workers,
                 seed=self.seed, note=self._notes.put, stop=self._stop)
-        except CapacityError as exc:  # the newcomer cannot be described: plain words
+        except EditError as exc:  # the newcomer cannot be described: plain words
             self.error = str(exc)
 
     def poll(self) -> list[str]:

@@ -1,29 +1,42 @@
 """Solve, check and write: the one path every CLI and UI solve takes.
 
-A plan is written to a staging directory, checked there by
-:mod:`rotaplan.checker` (which shares no code with the solver), and only then
-moved into the output directory as a success. A plan that fails the check is
-kept under ``DIR/rejected/`` for diagnosis and never reported as a plan.
+A plan is written to a staging folder, checked there by :mod:`rotaplan.checker`
+(which shares no code with the solver), and only then published: the whole
+folder is swapped in at once (:mod:`rotaplan.runs.publish`), so the previous
+plan stays until the new one has been verified, and a kill at any moment
+leaves one or the other. A plan that fails the check is never published; it is
+kept under ``DIR/rejected/`` for diagnosis.
+
+What a run leaves in its folder:
+
+- a plan (exit 0, or 130 when interrupted with a plan): the plan files and
+  ``summary.json`` (``"interrupted": true`` when a stop request ended the search);
+- infeasible (exit 3) or invalid input (exit 2): ``summary.json`` and, when
+  infeasible, ``explanation.txt``/``explanation.json``, in place of what was there;
+- no plan within the time limit (exit 4), or interrupted before any plan: the
+  folder is left as it was (a previous plan stays); a folder that did not exist
+  gets a ``summary.json`` saying so.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rotaplan.analysis.kpis import kpis
 from rotaplan.checker import CheckReport, check_plan_dir
-from rotaplan.models import PLAN_FILES, Scenario
-from rotaplan.solver import SolveOptions, SolveResult, solve
+from rotaplan.exit_codes import ExitCode
+from rotaplan.io.plan_dir import SUMMARY, write_explanation_files, write_json, write_plan
+from rotaplan.models import Scenario
+from rotaplan.runs.publish import Publication, output_problem
+from rotaplan.solver import SolveOptions, SolveResult, Status, solve
 
-EXIT_OK = 0
-EXIT_INVALID = 2
-EXIT_INFEASIBLE = 3
-EXIT_NO_PLAN = 4
-EXIT_CHECK_FAILED = 5  # beyond the contract: a plan was found but failed verification
+
+class OutputError(ValueError):
+    """The output folder cannot be used (a file, not writable, holds other files)."""
 
 
 @dataclass
@@ -37,93 +50,137 @@ class Outcome:
     check
         The checker's report on the plan (None when there was no plan).
     exit_code
-        The contract's exit code (§8), or 5 if a plan failed verification.
+        The contract's exit code (§8); 5 if a plan failed verification; 130 if
+        a stop request (Ctrl-C, SIGTERM, Cancel) ended the run.
     files
-        Paths written.
+        Paths written (in the published folder).
+    interrupted
+        A stop request ended the search before its time limit.
+    wrote_plan
+        A verified plan was published.
     """
 
     result: SolveResult
     check: CheckReport | None
-    exit_code: int
+    exit_code: ExitCode
     files: list[Path] = field(default_factory=list)
+    interrupted: bool = False
+    wrote_plan: bool = False
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    return path
+Extras = Callable[[Path, SolveResult], None]
+"""Writes further files of a run into its staging folder before it is published."""
 
 
-def write_explanation(result: SolveResult, out: Path) -> list[Path]:
-    """Write ``explanation.txt`` and ``explanation.json`` when there is one."""
-    if result.explanation is None:
-        return []
-    text = out / "explanation.txt"
-    text.write_text(result.explanation.render() + "\n", encoding="utf-8")
-    return [text, _write_json(out / "explanation.json", result.explanation.to_json())]
+def check_output(out: Path) -> None:
+    """Refuse an output folder that cannot hold a plan.
 
-
-def _clear(out: Path) -> None:
-    for name in (*PLAN_FILES, "explanation.txt", "explanation.json"):
-        (out / name).unlink(missing_ok=True)  # never leave an older plan behind
+    Raises
+    ------
+    OutputError
+        In a few plain words (see :func:`rotaplan.runs.publish.output_problem`).
+    """
+    problem = output_problem(out)
+    if problem is not None:
+        raise OutputError(f"{out}: {problem}")
 
 
 def write_invalid(out_dir: str | Path, errors: list[str]) -> Path:
-    """Write ``summary.json`` with status ``INVALID`` and the input errors."""
+    """Publish a folder holding only ``summary.json`` with status ``INVALID``."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    _clear(out)
-    summary = {"status": "INVALID", "objective": None, "best_bound": None,
+    summary = {"status": Status.INVALID, "objective": None, "best_bound": None,
                "preference_cost": None, "unplaced": None, "solve_seconds": 0.0,
                "errors": errors}
-    return _write_json(out / "summary.json", summary)
+    with Publication(out) as pub:
+        write_json(pub.path / SUMMARY, summary)
+        pub.commit()
+    return out / SUMMARY
 
 
 def solve_and_write(scenario: Scenario, out_dir: str | Path,
-                    options: SolveOptions | None = None) -> Outcome:
-    """Solve a scenario, verify the plan, and write the plan files.
+                    options: SolveOptions | None = None, *,
+                    extras: Extras | None = None) -> Outcome:
+    """Solve a scenario, verify the plan, and publish the plan folder.
 
     Parameters
     ----------
     scenario
         A validated scenario.
     out_dir
-        Directory for ``assignments.csv``, ``timetable.csv``, ``summary.json``
+        The plan folder: ``assignments.csv``, ``timetable.csv``, ``summary.json``
         (and ``explanation.*`` when infeasible).
     options
-        Solver options.
+        Solver options; ``options.stop`` ends the search early (the best plan
+        so far is still checked and published, marked ``interrupted``).
+    extras
+        Writes further files (changes, the grown scenario, an MSS solution) into
+        the staging folder once the plan has passed the check, so they are
+        published with it.
+
+    Raises
+    ------
+    OutputError
+        Before solving, if ``out_dir`` cannot be a plan folder.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    _clear(out)
+    check_output(out)
+    options = options or SolveOptions()
     result = solve(scenario, options)
-    summary = result.summary()
+    interrupted = options.stop is not None and options.stop.is_set()
+    summary: dict[str, Any] = result.summary()
+    summary["kpis"] = None if result.plan is None else \
+        kpis(scenario, result.plan, result.learner_costs).to_json()
+    if interrupted:
+        summary["interrupted"] = True
+    stopped_code = ExitCode.INTERRUPTED if interrupted else None
     if not result.has_plan:
-        files = [_write_json(out / "summary.json", summary)]
-        files += write_explanation(result, out)
-        code = EXIT_INFEASIBLE if result.status == "INFEASIBLE" else EXIT_NO_PLAN
-        return Outcome(result, None, code, files)
-    assert result.plan is not None
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
-    try:
-        result.plan.write(staging, summary)
-        report = check_plan_dir(scenario, staging)
-        if not report.ok:
-            rejected = out / "rejected"
-            shutil.rmtree(rejected, ignore_errors=True)
-            staging.rename(rejected)
-            summary = summary | {
-                "status": "UNKNOWN",
-                "check_failed": [str(v) for v in report.violations[:200]],
-                "rejected_plan": str(rejected),
-            }
-            files = [_write_json(out / "summary.json", summary)]
-            return Outcome(result, report, EXIT_CHECK_FAILED, files)
+        if result.status == Status.INFEASIBLE:
+            with Publication(out) as pub:
+                files = [write_json(pub.path / SUMMARY, summary)]
+                if result.explanation is not None:
+                    files += write_explanation_files(result.explanation, pub.path)
+                pub.commit()
+            return Outcome(result, None, ExitCode.INFEASIBLE, [out / f.name for f in files],
+                           interrupted)
         files = []
-        for name in PLAN_FILES:
-            target = out / name
-            (staging / name).replace(target)
-            files.append(target)
-        shutil.rmtree(out / "rejected", ignore_errors=True)
-        return Outcome(result, report, EXIT_OK, files)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if not (out / SUMMARY).exists():  # never over a previous plan
+            with Publication(out) as pub:
+                write_json(pub.path / SUMMARY, summary)
+                pub.commit()
+            files = [out / SUMMARY]
+        return Outcome(result, None, stopped_code or ExitCode.NO_PLAN, files, interrupted)
+    assert result.plan is not None
+    with Publication(out) as pub:
+        written = write_plan(pub.path, result.plan, summary)
+        report = check_plan_dir(scenario, pub.path)
+        if not report.ok:
+            _reject(pub, out, summary, report)
+            return Outcome(result, report, ExitCode.CHECK_FAILED, [], interrupted)
+        if extras is not None:
+            extras(pub.path, result)
+        extra_files = [p for p in sorted(pub.path.rglob("*")) if p.is_file()
+                       and p not in written]
+        files = [out / p.relative_to(pub.path) for p in [*written, *extra_files]]
+        pub.commit()
+    return Outcome(result, report, stopped_code or ExitCode.OK, files, interrupted, True)
+
+
+def _reject(pub: Publication, out: Path, summary: dict[str, Any], report: CheckReport) -> None:
+    """Keep a plan that failed the check under ``out/rejected/``, never as the plan."""
+    rejected = out / "rejected"
+    note = summary | {"status": Status.UNKNOWN,
+                      "check_failed": [str(v) for v in report.violations[:200]],
+                      "rejected_plan": str(rejected)}
+    write_json(pub.path / SUMMARY, note)
+    if out.is_dir():  # the previous plan stays; the rejected one goes beside it
+        shutil.rmtree(rejected, ignore_errors=True)
+        pub.path.rename(rejected)
+        return
+    with Publication(out) as holder:
+        pub.path.rename(holder.path / "rejected")
+        write_json(holder.path / SUMMARY, note)
+        holder.commit()
+
+
+__all__ = ["Extras", "Outcome", "OutputError", "check_output", "solve_and_write",
+           "write_invalid"]

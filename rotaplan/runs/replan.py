@@ -15,6 +15,8 @@ from typing import Any
 
 from rotaplan.analysis.compare import learner_changes, supervisor_changes
 from rotaplan.analysis.kpis import kpis
+from rotaplan.exit_codes import ExitCode
+from rotaplan.models.vocabulary import Status
 from rotaplan.models import Plan, Scenario
 from rotaplan.runs import pipeline
 from rotaplan.runs.pipeline import Outcome
@@ -73,7 +75,7 @@ class Replan:
             return head + [f"  {x}" for x in self.impossible[:30]] + [
                 "Re-plan from an earlier block (--from-block), or keep the resource "
                 "in those blocks (for example with unavailable_blocks instead of removing it)."]
-        if self.outcome.result.status == "INFEASIBLE":
+        if self.outcome.result.status == Status.INFEASIBLE:
             conflicts = self.outcome.result.explanation
             if self.kept == 0:
                 return ["The changed scenario has no plan at all:"]
@@ -146,7 +148,7 @@ def replan(scenario: Scenario, old: Plan, out: Path, *, from_block: int = 1,
     base = replace(options or SolveOptions(), hint=False, candidate_limit=None, reference=old)
     keep = KeepAndMinimiseChanges(old, from_block)
     outcome = pipeline.solve_and_write(pinned, out, replace(base, extend=keep))
-    if (outcome.result.status == "INFEASIBLE" and from_block > 1 and not impossible
+    if (outcome.result.status == Status.INFEASIBLE and from_block > 1 and not impossible
             and not keep.impossible):
         # The change may reach the early blocks' sessions only (fewer rooms, a
         # session closed): keep their sites, and as many of their sessions as can be.
@@ -156,7 +158,7 @@ def replan(scenario: Scenario, old: Plan, out: Path, *, from_block: int = 1,
     done = Replan(outcome, impossible=impossible + keep.impossible, placements=len(old_keys),
                   kept=sum(1 for (_, block, _) in old_keys if block < from_block))
     new = outcome.result.plan
-    if new is None or outcome.exit_code != pipeline.EXIT_OK:
+    if new is None or outcome.exit_code != ExitCode.OK:
         return done
     done.changes = _with_supervisors(learner_changes(old, new), old, new)
     done.session_changes = timetable_changes(old, new)
@@ -301,7 +303,7 @@ def alternatives(scenario: Scenario, out: Path, best: Outcome, count: int, *,
         outcome = pipeline.solve_and_write(scenario, directory, replace(
             base, extend=DifferFrom(list(plans), min_changes), hint=False,
             candidate_limit=None))
-        if outcome.exit_code != pipeline.EXIT_OK or outcome.result.plan is None:
+        if outcome.exit_code != ExitCode.OK or outcome.result.plan is None:
             shutil.rmtree(directory, ignore_errors=True)
             break  # no further plan (or none in time)
         found.append(Alternative(f"alt-{k}", directory, outcome, {}))

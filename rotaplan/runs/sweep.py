@@ -29,7 +29,7 @@ stops the sweep with exit code 2 before anything is solved):
 ``learners.count.PROFESSION`` (rotation track) or ``learners.count.PROFESSION.fellowship``
     The number of learners of that profession and track: identical
     full-time newcomers without preferences are added
-    (:func:`solver.capacity.with_newcomers`, ids ``new-PROFESSION-001``...)
+    (:func:`rotaplan.models.edits.with_newcomers`, ids ``new-PROFESSION-001``...)
     or the last-listed learners of that kind are dropped.
 
 Values are separated by commas: whole numbers are ints, ``true``/``false``
@@ -52,25 +52,21 @@ from __future__ import annotations
 import csv
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from pydantic import BaseModel
-from rich.table import Table
-from ruamel.yaml import YAML
-from ruamel.yaml.constructor import SafeConstructor
-from ruamel.yaml.error import YAMLError
 
 from rotaplan.analysis.kpis import kpis
-from rotaplan.generate import dump_scenario
+from rotaplan.exit_codes import ExitCode
+from rotaplan.io.plan_dir import PlanDirError, read_plan
 from rotaplan.models import (
     DEFAULT_SESSIONS,
     FellowshipTrack,
     Learner,
     Objective,
-    Plan,
     Programme,
     RotationTrack,
     ScenarioError,
@@ -79,17 +75,10 @@ from rotaplan.models import (
     load,
     parse_scenario_text,
 )
-from rotaplan.runs import pipeline
-from rotaplan.runs.batch import (
-    BatchError,
-    BatchResult,
-    err_console,
-    out_console,
-    print_table,
-    report_problems,
-    run_batch,
-)
-from rotaplan.solver.capacity import Newcomer, with_newcomers
+from rotaplan.models import read_document as models_read_document
+from rotaplan.models.edits import Newcomer, with_newcomers
+from rotaplan.models.yaml_format import dump_scenario
+from rotaplan.runs.batch import BatchResult, Row, run_batch
 
 MAX_VARIANTS = 500
 """Most variants one sweep may expand to."""
@@ -383,7 +372,7 @@ def set_count(doc: dict[str, Any], profession: str, track: str, count: int,
     """Make the document hold ``count`` learners of a profession and track.
 
     Learners are dropped from the end of the list, or identical newcomers added
-    with :func:`solver.capacity.with_newcomers`. A document the loader rejects
+    with :func:`rotaplan.models.edits.with_newcomers`. A document the loader rejects
     is left as it is (the batch reports it as invalid).
     """
     learners = list(doc.get("learners") or [])
@@ -480,15 +469,10 @@ def read_document(path: Path) -> dict[str, Any]:
     """
     try:
         load(path)
+        return models_read_document(path.read_text(encoding="utf-8"), str(path))
     except ScenarioError as exc:
         raise SweepError(f"{exc.render()}\n{len(exc.errors)} error(s): the scenario is "
                          "invalid.") from None
-    yaml = YAML(typ="safe", pure=True)
-    yaml.constructor.add_constructor("tag:yaml.org,2002:timestamp",
-                                     SafeConstructor.construct_yaml_str)
-    data = yaml.load(path.read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
 
 
 def read_sweep_file(path: Path) -> tuple[Path | None, dict[str, list[Any]]]:
@@ -500,9 +484,11 @@ def read_sweep_file(path: Path) -> tuple[Path | None, dict[str, list[Any]]]:
         When the file cannot be read or has the wrong shape.
     """
     try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except (OSError, YAMLError, UnicodeDecodeError) as exc:
+        data = models_read_document(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError) as exc:
         raise SweepError(f"{path}: cannot read the sweep file: {exc}") from None
+    except ScenarioError as exc:
+        raise SweepError(f"{path}: cannot read the sweep file:\n{exc.render()}") from None
     if not isinstance(data, dict) or not set(data) <= {"scenario", "set"}:
         raise SweepError(f"{path}: a sweep file is a mapping with keys scenario (optional) "
                          "and set: {PATH: [values...]}")
@@ -596,7 +582,7 @@ class SweepResult:
     """
 
     rows: list[dict[str, Any]]
-    exit_code: int
+    exit_code: ExitCode
     summary_csv: Path
     variants_csv: Path
     labels: dict[str, str]
@@ -606,16 +592,16 @@ class SweepResult:
 def _kpi_row(variant: Variant, row: dict[str, Any]) -> dict[str, Any]:
     figures: dict[str, Any] = {"first_choice": None, "top3_share": None,
                                "worst_learner_cost": None}
-    if row["exit_code"] == pipeline.EXIT_OK:
+    if row["exit_code"] == ExitCode.OK:
         try:
             scenario = load(variant.file).scenario
-            found = kpis(scenario, Plan.read(row["plan_dir"]))
-        except (OSError, ValueError, KeyError, ScenarioError):
+            found = kpis(scenario, read_plan(row["plan_dir"]))
+        except (OSError, ValueError, KeyError, ScenarioError, PlanDirError):
             pass  # plans written on a remote cluster's file system
         else:
             figures = {"first_choice": found.first_choice,
-                       "top3_share": round(found.top3_placements / found.placements, 4)
-                       if found.placements else None,
+                       "top3_share": None if found.top3_share is None
+                       else round(found.top3_share, 4),
                        "worst_learner_cost": found.worst_learner_cost}
     return {"variant": variant.name, **{p: show(v) for p, v in variant.values.items()},
             "status": row["status"], "objective": row["objective"], "placed": row["placed"],
@@ -625,7 +611,10 @@ def _kpi_row(variant: Variant, row: dict[str, Any]) -> dict[str, Any]:
 
 def run_sweep(scenario: Path, params: dict[str, list[Any]], out: Path, *,
               jobs: int | None = None, workers: int = 1, time_limit: float = 60.0,
-              seed: int = 0, dask: str | None = None, progress: bool = True) -> SweepResult:
+              seed: int = 0, dask: str | None = None,
+              on_start: Callable[[int], None] | None = None,
+              on_row: Callable[[Row], None] | None = None,
+              on_warning: Callable[[str], None] | None = None) -> SweepResult:
     """Write every variant of a scenario, solve them as a batch and summarise the plans.
 
     Parameters
@@ -637,7 +626,7 @@ def run_sweep(scenario: Path, params: dict[str, list[Any]], out: Path, *,
     out
         Output directory: ``variants/``, one plan directory per variant,
         ``variants.csv``, ``batch_summary.csv`` and ``sweep_summary.csv``.
-    jobs, workers, time_limit, seed, dask, progress
+    jobs, workers, time_limit, seed, dask, on_start, on_row, on_warning
         As for :func:`rotaplan.runs.batch.run_batch`.
 
     Raises
@@ -649,7 +638,8 @@ def run_sweep(scenario: Path, params: dict[str, list[Any]], out: Path, *,
     """
     variants, label_map, mapping = write_variants(scenario, params, out)
     batch = run_batch([v.file for v in variants], out, jobs=jobs, workers=workers,
-                      time_limit=time_limit, seed=seed, dask=dask, progress=progress)
+                      time_limit=time_limit, seed=seed, dask=dask, on_start=on_start,
+                      on_row=on_row, on_warning=on_warning)
     by_name = {row["scenario"]: row for row in batch.rows}
     rows = [_kpi_row(v, by_name[v.name]) for v in variants]
     summary = out / "sweep_summary.csv"
@@ -659,94 +649,3 @@ def run_sweep(scenario: Path, params: dict[str, list[Any]], out: Path, *,
         writer.writeheader()
         writer.writerows(rows)
     return SweepResult(rows, batch.exit_code, summary, mapping, label_map, batch)
-
-
-def _dash(value: Any) -> str:
-    return "-" if value is None else str(value)
-
-
-def sweep_table(result: SweepResult) -> Table:
-    """The rich table printed after a sweep (one row per variant)."""
-    table = Table(show_edge=False, pad_edge=False)
-    table.add_column("variant")
-    for label in result.labels.values():
-        table.add_column(label, justify="right")
-    table.add_column("status")
-    for heading in ("objective", "placed", "1st choice", "top-3", "worst-off"):
-        table.add_column(heading, justify="right")
-    for row in result.rows:
-        placed = "-" if row["placed"] is None else f"{row['placed']}/{row['learners']}"
-        share = row["top3_share"]
-        table.add_row(row["variant"], *(row[p] for p in result.labels), row["status"],
-                      _dash(row["objective"]), placed, _dash(row["first_choice"]),
-                      "-" if share is None else f"{100 * share:.0f}%",
-                      _dash(row["worst_learner_cost"]))
-    return table
-
-
-def sweep_command(
-    out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Directory for variants/, one plan per variant, variants.csv "
-                            "and sweep_summary.csv.", show_default=False)],
-    scenario: Annotated[Path | None, typer.Argument(
-        help="Scenario YAML to vary (or scenario: in the --sweep file).",
-        show_default=False)] = None,
-    sets: Annotated[list[str] | None, typer.Option(
-        "--set", metavar="PATH=V1,V2,...",
-        help="Values of one parameter; repeat for more (every combination is solved). "
-             "PATH is programme.FIELD, objective.FIELD, tracks.rotation.FIELD, "
-             "tracks.fellowship.FIELD, sites.SITE_ID.FIELD, sites.SITE_ID.rooms.SESSION, "
-             "sites.SITE_ID.supervisors.SUP_ID.FIELD, learners.LEARNER_ID.FIELD or "
-             "learners.count.PROFESSION (add .fellowship for fellows). Values: whole numbers, "
-             "true/false, none (the default), text; A..B is a range. "
-             "Example: --set sites.bridge-st.rooms=1,2,3", show_default=False)] = None,
-    sweep_file: Annotated[Path | None, typer.Option(
-        "--sweep", help="YAML file with scenario: FILE (optional) and set: mapping each "
-                        "PATH to a list of values.",
-        show_default=False)] = None,
-    jobs: Annotated[int | None, typer.Option(
-        help="Variants solved at once (default: cores / workers; reduced to fit the cores).",
-        min=1, show_default=False)] = None,
-    workers: Annotated[int, typer.Option(
-        help="CP-SAT workers per variant (1 with a fixed seed is deterministic).",
-        min=1, max=64)] = 1,
-    time_limit: Annotated[float, typer.Option(help="Seconds per variant.", min=0.1)] = 60.0,
-    seed: Annotated[int, typer.Option(help="CP-SAT random seed.")] = 0,
-    dask: Annotated[str | None, typer.Option(
-        "--dask", metavar="ADDRESS|local",
-        help="Run on Dask: 'local' or a scheduler address (workers must see --out).",
-        show_default=False)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-) -> None:
-    """Solve every combination of parameter values and compare the plans' KPIs.
-
-    Variants are written to OUT/variants/, solved (each plan checked) into
-    OUT/<variant>/, and summarised in OUT/sweep_summary.csv. An unknown id or
-    field exits 2 before solving; otherwise the exit code is the worst variant's.
-    """
-    try:
-        params: dict[str, list[Any]] = {}
-        if sweep_file is not None:
-            from_file, params = read_sweep_file(sweep_file)
-            scenario = scenario or from_file
-        given: set[str] = set()
-        for text in sets or []:
-            path, values = parse_set(text)
-            if path in given:
-                raise SweepError(f"--set {path} is given twice; list all its values in one "
-                                 "--set")
-            given.add(path)
-            params[path] = values
-        if scenario is None:
-            raise SweepError("say which scenario to vary: SCENARIO or scenario: in --sweep")
-        result = run_sweep(scenario, params, out, jobs=jobs, workers=workers,
-                           time_limit=time_limit, seed=seed, dask=dask, progress=not quiet)
-    except (SweepError, BatchError) as exc:
-        err_console.print(str(exc), markup=False)
-        raise typer.Exit(pipeline.EXIT_INVALID) from None
-    assert result.batch is not None
-    report_problems(result.batch.rows)
-    print_table(sweep_table(result))
-    out_console.print(f"variants in {out / 'variants'}/ (values in {result.variants_csv}); "
-                      f"summary written to {result.summary_csv}", markup=False)
-    raise typer.Exit(result.exit_code)

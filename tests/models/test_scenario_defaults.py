@@ -21,7 +21,7 @@ from rotaplan.models import (
     load,
     parse_scenario_text,
 )
-from tests.conftest import SHARED_EXAMPLE, base_scenario, needs_shared, scenario_from
+from tests.helpers import SHARED_EXAMPLE, base_scenario, needs_shared, scenario_from
 
 TEN_HALF_DAYS = ["Mon-AM", "Mon-PM", "Tue-AM", "Tue-PM", "Wed-AM",
                  "Wed-PM", "Thu-AM", "Thu-PM", "Fri-AM", "Fri-PM"]

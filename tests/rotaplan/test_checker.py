@@ -45,8 +45,8 @@ from rotaplan.checker import ASSIGNMENT_HEADER, TIMETABLE_HEADER, check_plan_dir
 from rotaplan.models import Scenario, parse_scenario_text
 from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions
-from tests.conftest import SHARED_CHECKER, SHARED_EXAMPLE, needs_shared, scenario_from
 from tests.contract_index import ContractIndex
+from tests.helpers import SHARED_CHECKER, SHARED_EXAMPLE, needs_shared, scenario_from
 
 # The contract example (shared/spec/example.yaml), key for key.
 EXAMPLE: dict[str, Any] = {
@@ -147,7 +147,11 @@ Row = dict[str, str]
 
 @dataclass
 class Plan:
-    """The three plan files: assignment rows, timetable rows, summary."""
+    """The three plan files: assignment rows, timetable rows, summary.
+
+    A deliberate copy (a test oracle): it reads and writes the files itself, so
+    the checker is tested on files that rotaplan.io.plan_dir did not touch.
+    """
 
     a: list[Row]
     t: list[Row]

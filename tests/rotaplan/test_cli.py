@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rotaplan.cli import app
-from tests.conftest import INSTANCES, SHARED_CHECKER, needs_shared, shared_check
+from tests.helpers import INSTANCES, SHARED_CHECKER, needs_shared, shared_check
 
 runner = CliRunner()
 
@@ -45,7 +45,7 @@ def test_solve_without_scenario_uses_embedded_demo(tmp_path: Path) -> None:
 
 
 def test_embedded_demo_is_the_shipped_demo() -> None:
-    from rotaplan.cli import demo_scenario_path
+    from rotaplan.cli.solve import demo_scenario_path
 
     assert demo_scenario_path().read_bytes() == (INSTANCES / "demo.yaml").read_bytes()
 
@@ -65,7 +65,7 @@ def test_invalid_input_exits_2_with_positions_and_writes_invalid_summary(tmp_pat
 def test_missing_file_exits_2(tmp_path: Path) -> None:
     result = invoke("validate", str(tmp_path / "nope.yaml"))
     assert result.exit_code == 2
-    assert "cannot read file" in result.output
+    assert f"{tmp_path / 'nope.yaml'}: no such file" in result.output
 
 
 def test_infeasible_exits_3_with_explanation_files(tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_generate_is_seeded(tmp_path: Path) -> None:
 
 @needs_shared
 def test_contract_example_via_cli(tmp_path: Path) -> None:
-    from tests.conftest import SHARED_EXAMPLE
+    from tests.helpers import SHARED_EXAMPLE
 
     result = invoke("solve", str(SHARED_EXAMPLE), "--out", str(tmp_path), "-q")
     assert result.exit_code == 0

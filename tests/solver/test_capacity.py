@@ -14,21 +14,16 @@ from typer.testing import CliRunner
 
 from rotaplan.analysis.capacity import find_capacity, headline
 from rotaplan.cli import app
+from rotaplan.exit_codes import ExitCode
 from rotaplan.models import Scenario, load_scenario
-from rotaplan.runs.pipeline import EXIT_NO_PLAN
-from rotaplan.solver import SolveOptions, build, solve
-from rotaplan.solver.capacity import (
-    Newcomer,
-    candidate_bound,
-    maximise,
-    saturated,
-    value_bottlenecks,
-    with_newcomers,
-)
+from rotaplan.models.edits import Newcomer, with_newcomers
+from rotaplan.solver import SolveOptions, solve
+from rotaplan.solver.capacity import candidate_bound, maximise, saturated, value_bottlenecks
 from rotaplan.solver.explain import arithmetic, diagnose
 from rotaplan.solver.instance import Instance
-from tests.conftest import (
+from tests.helpers import (
     INSTANCES,
+    built,
     learner,
     needs_shared,
     scenario,
@@ -131,7 +126,7 @@ def test_copies_of_a_template_learner_keep_their_pattern() -> None:
 
 
 def _feasible_with(sc: Scenario, keep: list[Any]) -> bool:
-    b, _ = build(sc, explain_mode=True)
+    b = built(sc, explain=True)
     b.model.add_assumptions([b.groups[g] for g in keep])
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
@@ -140,7 +135,7 @@ def _feasible_with(sc: Scenario, keep: list[Any]) -> bool:
 
 
 def _assert_minimal(sc: Scenario, conflicts: tuple[Any, ...]) -> None:
-    b, _ = build(sc, explain_mode=True)
+    b = built(sc, explain=True)
     by_key = {(g.rule, g.ids): g for g in b.groups}
     core = [by_key[(c.rule, c.ids)] for c in conflicts]
     assert not _feasible_with(sc, core)
@@ -155,7 +150,7 @@ def test_cover_conflict_is_minimal() -> None:
                     [learner("L1"), learner("L2")], blocks=2,
                     rotation={"cover": ["acute", "community"]})
     sc = scenario_from(data)
-    found = diagnose(sc)
+    found = diagnose(sc).explanation
     assert found is not None and found.minimal
     assert sorted(c.ids for c in found.conflicts if c.rule == "cover") == [
         ("L1", "community"), ("L2", "community")]
@@ -170,7 +165,7 @@ def test_room_conflict_counts_at_once_and_suggests_the_missing_room() -> None:
     assert counting is not None
     assert "need 6 clinical session(s)" in counting.conflicts[0].text
     assert "only 5 room-session(s)" in counting.conflicts[0].text
-    found = diagnose(sc)
+    found = diagnose(sc).explanation
     assert found is not None and found.minimal
     assert any(c.rule == "rooms" and c.ids == ("ward", "1", "Mon-AM") for c in found.conflicts)
     _assert_minimal(sc, found.conflicts)
@@ -183,13 +178,13 @@ def test_supervisor_counting_check_and_suggestion() -> None:
     counting = arithmetic(Instance(sc))
     assert counting is not None
     assert counting.conflicts[0].text.startswith("2 nurse placement(s) needed in block 1")
-    found = diagnose(sc)
+    found = diagnose(sc).explanation
     assert found is not None
     assert "sam supervising one more learner (1 → 2) would make it feasible" in found.suggestions
 
 
 def test_feasible_scenarios_have_nothing_to_explain() -> None:
-    assert diagnose(scenario_from(one_supervisor(capacity=2, existing=2))) is None
+    assert diagnose(scenario_from(one_supervisor(capacity=2, existing=2))).feasible is True
     assert arithmetic(Instance(load_scenario(INSTANCES / "demo.yaml"))) is None
 
 
@@ -284,7 +279,7 @@ def test_a_stopped_capacity_question_says_so_and_writes_no_plan(tmp_path: Path) 
     answer, code = find_capacity(load_scenario(INSTANCES / "demo.yaml"), NURSE, out=tmp_path,
                                  time_limit=30, probes=2, probe_seconds=5, workers=1, seed=0,
                                  note=notes.append, stop=stop)
-    assert code == EXIT_NO_PLAN and answer.plan_dir is None
+    assert code == ExitCode.NO_PLAN and answer.plan_dir is None
     assert headline(answer) == "Stopped before any answer was found."
     assert answer.to_json()["stopped"] is True
 

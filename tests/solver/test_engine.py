@@ -7,7 +7,7 @@ import threading
 from rotaplan.models import load_scenario
 from rotaplan.solver import Progress, SolveOptions, solve
 from rotaplan.solver.rules import RULES
-from tests.conftest import INSTANCES, base_scenario, run, scenario_from, tweak
+from tests.helpers import INSTANCES, base_scenario, run, scenario_from, tweak
 
 
 def test_rules_are_the_contract_rules_in_order() -> None:
@@ -22,12 +22,12 @@ def test_result_fields_and_frames() -> None:
     result = run(base_scenario())
     assert result.status == "OPTIMAL"
     assert result.objective == 0 and result.best_bound == 0 and result.gap == 0
-    assert result.first_solution_seconds is not None
-    assert result.solve_seconds >= result.first_solution_seconds
+    assert result.stats.first_solution_seconds is not None
+    assert result.stats.solve_seconds >= result.stats.first_solution_seconds
     assert result.summary_frame().loc[0, "status"] == "OPTIMAL"
     assert list(result.terms_frame()["term"]) == ["preference"]
     assert list(result.learner_frame()["learner_id"]) == ["L1"]
-    assert result.model_size["variables"] > 0
+    assert result.stats.model_size["variables"] > 0
     assert result.plan is not None
     assert list(result.plan.assignments.itertuples(index=False, name=None)) == [
         ("L1", 1, "rotation", "ward", "sup")]
@@ -65,7 +65,7 @@ def test_stop_keeps_the_best_plan_so_far() -> None:
     result = solve(scenario, SolveOptions(time_limit=120, on_progress=stop_at_first, stop=stop))
     assert result.status == "FEASIBLE"
     assert result.plan is not None
-    assert result.solve_seconds < 60
+    assert result.stats.solve_seconds < 60
 
 
 def test_stop_before_start_gives_unknown() -> None:
@@ -79,7 +79,7 @@ def test_minimax_runs_two_phases() -> None:
     data = tweak(objective={"fairness": "minimax"})
     result = run(data)
     assert result.status == "OPTIMAL"
-    assert [p["phase"] for p in result.phases] == ["fairness", "total"]
+    assert [p.name for p in result.stats.phases] == ["fairness", "total"]
 
 
 def test_one_worker_with_a_seed_is_deterministic() -> None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from ortools.sat.python import cp_model
 
 from rotaplan.models import Scenario, load_scenario
-from rotaplan.solver import build, solve
+from rotaplan.solver import solve
 from rotaplan.solver.explain import explain_infeasible
 from rotaplan.solver.rules import Group
-from tests.conftest import INSTANCES, run, tweak
+from tests.helpers import INSTANCES, built, run, tweak
 
 
 def _feasible_with(scenario: Scenario, keep: list[Group]) -> bool:
     """Whether the model is satisfiable with only the given groups enforced."""
-    b, _ = build(scenario, explain_mode=True)
+    b = built(scenario, explain=True)
     b.model.add_assumptions([b.groups[g] for g in keep])
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
@@ -27,7 +27,7 @@ def test_shipped_infeasible_explanation_is_minimal() -> None:
     scenario = load_scenario(INSTANCES / "infeasible.yaml")
     explanation = explain_infeasible(scenario)
     assert explanation.minimal
-    b, _ = build(scenario, explain_mode=True)
+    b = built(scenario, explain=True)
     by_key = {(g.rule, g.ids): g for g in b.groups}
     core = [by_key[(c.rule, c.ids)] for c in explanation.conflicts]
     assert not _feasible_with(scenario, core)
@@ -61,6 +61,6 @@ def test_supervisor_capacity_conflict_names_the_supervisor() -> None:
 
 
 def load_scenario_from(data: dict) -> Scenario:
-    from tests.conftest import scenario_from
+    from tests.helpers import scenario_from
 
     return scenario_from(data)

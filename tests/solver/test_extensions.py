@@ -13,7 +13,7 @@ from typing import Any
 from rotaplan.models import Plan, Scenario
 from rotaplan.solver import SolveOptions, solve
 from rotaplan.solver.extensions import KeepAndMinimiseChanges, clinical_sessions_of
-from tests.conftest import learner, run, scenario, scenario_from, site, sup
+from tests.helpers import learner, run, scenario, scenario_from, site, sup
 
 OPTIONS = SolveOptions(time_limit=20, workers=1, seed=0)
 
@@ -66,7 +66,7 @@ def test_keeping_everything_reproduces_the_old_plan_exactly() -> None:
     assert result.plan is not None
     assert as_rows(result.plan) == as_rows(old)
     assert result.terms["changes"] == 0 and result.terms["session_changes"] == 0
-    assert [p["phase"] for p in result.phases] == ["total", "tie-break"]
+    assert [p.name for p in result.stats.phases] == ["total", "tie-break"]
     assert result.objective == 0  # the contract's objective, unchanged by the tie-break
 
 

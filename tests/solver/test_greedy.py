@@ -9,13 +9,15 @@ from itertools import combinations
 import pytest
 from ortools.sat.python import cp_model
 
-from rotaplan.generate import dump_scenario, generate_scenario
+from rotaplan.generate import generate_scenario
 from rotaplan.models import Scenario, load_scenario, parse_scenario_text
-from rotaplan.solver.engine import SolveOptions, build, configure
+from rotaplan.models.yaml_format import dump_scenario
+from rotaplan.solver.build import formulate
 from rotaplan.solver.greedy import GreedyPlacement, greedy_placements, hint_model
 from rotaplan.solver.instance import BASE, PARTNER, ROTATION, Instance
 from rotaplan.solver.objective import learner_costs, objective_terms
-from tests.conftest import INSTANCES, base_scenario, scenario_from
+from rotaplan.solver.params import Budget, configure
+from tests.helpers import INSTANCES, base_scenario, scenario_from
 
 OPTIMUM = {"demo": 167, "medium": 480}  # proven optimal preference costs
 
@@ -88,7 +90,7 @@ def _check_placement(inst: Instance, g: GreedyPlacement) -> None:
 
 def _completes(inst: Instance, g: GreedyPlacement) -> cp_model.CpSolver | None:
     """Solve the full model with the greedy's place literals fixed (timetables free)."""
-    b, _ = build(inst.scenario)
+    b = formulate(Instance(inst.scenario)).b
     b.model.clear_hints()
     hint_model(b.model, b.v, inst, g)
     solver = cp_model.CpSolver()
@@ -159,7 +161,8 @@ def test_moving_a_learner_first_never_makes_them_worse_off() -> None:
 def test_hints_are_accepted_and_the_solver_still_reaches_the_optimum() -> None:
     inst = _instance("demo")
     g = greedy_placements(inst, seed=0)
-    b, inst2 = build(inst.scenario)
+    inst2 = Instance(inst.scenario)
+    b = formulate(inst2).b
     hint_model(b.model, b.v, inst2, g)
     hints = b.model.proto.solution_hint
     assert len(hints.vars) == len(set(hints.vars)) > 0
@@ -169,7 +172,7 @@ def test_hints_are_accepted_and_the_solver_still_reaches_the_optimum() -> None:
     b.model.minimize(sum(t.weight * t.expr for t in terms))
     assert b.model.validate() == ""
     solver = cp_model.CpSolver()
-    configure(solver, SolveOptions(time_limit=30, workers=2), 30)
+    configure(solver, budget=Budget(30), workers=2, seed=0)
     assert solver.solve(b.model) == cp_model.OPTIMAL
     assert round(solver.objective_value) == OPTIMUM["demo"] <= g.cost
 
@@ -177,7 +180,7 @@ def test_hints_are_accepted_and_the_solver_still_reaches_the_optimum() -> None:
 def test_hints_cover_every_place_literal_of_placed_learners() -> None:
     inst = _instance("demo")
     g = greedy_placements(inst, seed=1)
-    b, _ = build(inst.scenario)
+    b = formulate(Instance(inst.scenario)).b
     hint_model(b.model, b.v, inst, g)
     hinted = dict(zip(b.model.proto.solution_hint.vars, b.model.proto.solution_hint.values,
                       strict=True))
@@ -194,7 +197,8 @@ def test_a_stranded_learner_is_hinted_out_when_the_scenario_allows_it() -> None:
     data["objective"] = {"allow_unplaced": True, "unplaced_penalty": 50}
     data["learners"].append({"id": "L2", "profession": "nurse"})  # one supervisor place
     sc = scenario_from(data)
-    b, inst = build(sc)
+    inst = Instance(sc)
+    b = formulate(inst).b
     g = greedy_placements(inst, order=[1, 0])
     assert g.unplaced == [0] and g.sites == {(1, 1, ROTATION): "ward"} and g.cost == 0
     hint_model(b.model, b.v, inst, g)

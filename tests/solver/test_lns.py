@@ -13,7 +13,7 @@ from rotaplan.solver import SolveOptions, engine, lns, solve
 from rotaplan.solver.greedy import greedy_placements
 from rotaplan.solver.instance import Instance
 from rotaplan.solver.result import SolveResult
-from tests.conftest import INSTANCES, needs_shared, solve_write_check
+from tests.helpers import INSTANCES, needs_shared, solve_write_check
 
 
 def _checked(result: SolveResult, scenario: object) -> None:
@@ -28,9 +28,9 @@ def _greedy_plan(inst: Instance, seed: int) -> SolveResult:
     greedy = greedy_placements(inst, seed=seed)
     assert not greedy.unplaced
     inst.restrict(0, greedy.sites)
-    started = time.perf_counter()
-    stage = engine._solve_on(inst, inst.scenario, SolveOptions(workers=1), started,
-                             SolveResult(status="UNKNOWN"), greedy, started + 30)
+    options = SolveOptions(workers=1, time_limit=30)
+    stage = engine.solve_focused(inst, options, engine.Clock.start(options), greedy,
+                                 time.perf_counter() + 30)
     assert stage.has_plan
     return stage
 
@@ -78,10 +78,10 @@ def test_search_never_worsens_and_reaches_the_optimum_on_the_demo() -> None:
     assert stage.objective > optimum  # the greedy leaves room to improve
     seen: list[float] = []
     log = lns.SearchLog()
-    started = time.perf_counter()
+    options = SolveOptions(workers=2, time_limit=60)
     best, sites = lns.improve(
-        inst, scenario, stage, stage.placements, solve_on=engine._solve_on,
-        options=SolveOptions(workers=2), started=started, deadline=started + 60, seed=0,
+        inst, scenario, stage, stage.placements, solve_on=engine.solve_focused,
+        options=options, clock=engine.Clock.start(options), seed=0,
         log=log, report=lambda r: seen.append(float(r.objective or 0)), target=optimum)
     assert best.objective == optimum
     assert seen == sorted(seen, reverse=True) and seen[-1] == optimum
@@ -97,8 +97,8 @@ def test_large_path_reports_search_and_a_valid_bound(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
     result = solve(scenario, SolveOptions(time_limit=15, seed=1))
     assert result.status in ("FEASIBLE", "OPTIMAL")
-    assert result.search["greedy_stage"] == "FEASIBLE"
-    assert result.search["neighbourhood_search"]["neighbourhoods"] >= 1
+    assert result.stats.search["first_plan_stage"] == "FEASIBLE"
+    assert result.stats.search["neighbourhood_search"]["neighbourhoods"] >= 1
     relaxed = Instance(scenario).relaxed_bound()
     assert result.best_bound == relaxed
     assert result.objective is not None and result.objective >= relaxed
@@ -115,8 +115,8 @@ def test_stop_ends_the_search_with_the_plan_so_far(monkeypatch: pytest.MonkeyPat
     stop = threading.Event()
     stop.set()
     result = solve(scenario, SolveOptions(time_limit=60, stop=stop))
-    assert result.solve_seconds < 30
-    assert result.search.get("neighbourhood_search", {}).get("neighbourhoods", 0) == 0
+    assert result.stats.solve_seconds < 30
+    assert result.stats.search.get("neighbourhood_search", {}).get("neighbourhoods", 0) == 0
 
 
 @needs_shared
@@ -124,4 +124,4 @@ def test_large_path_plan_passes_both_checkers(monkeypatch: pytest.MonkeyPatch,
                                               tmp_path: Path) -> None:
     monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
     result, _ = solve_write_check(INSTANCES / "demo.yaml", tmp_path / "plan", time_limit=10)
-    assert "neighbourhood_search" in result.search
+    assert "neighbourhood_search" in result.stats.search

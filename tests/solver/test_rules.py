@@ -18,9 +18,10 @@ import pytest
 import yaml
 
 from rotaplan.checker import check_plan_dir, check_rows
+from rotaplan.io.plan_dir import write_plan
 from rotaplan.models import parse_scenario_text
 from rotaplan.solver import SolveResult
-from tests.conftest import FELLOWSHIP, learner, run, scenario, scenario_from, site, sup
+from tests.helpers import FELLOWSHIP, learner, run, scenario, scenario_from, site, sup
 
 Data = dict[str, Any]
 ALL = ["Mon-AM", "Mon-PM", "Tue-AM"]
@@ -48,7 +49,7 @@ def solve_ok(data: Data, out: Path, **options: Any) -> SolveResult:
     result = run(sc, **options)
     assert result.status == "OPTIMAL", result.explanation and result.explanation.render()
     assert result.plan is not None
-    result.plan.write(out, result.summary())
+    write_plan(out, result.plan, result.summary())
     report = check_plan_dir(sc, out)
     assert report.ok, report.render()
     assert report.objective == result.objective
@@ -973,17 +974,33 @@ def test_objective_fairness(tmp_path: Path, fairness: str, objective: int, worst
 
 
 def test_objective_minimax_with_allow_unplaced_follows_the_contract(tmp_path: Path) -> None:
-    # One learner, one site costing 2 ([community, primary]). The contract (§7) ranks the
-    # largest per-learner preference cost first, and a learner left out has no placement
-    # and so cost 0: the fairness phase leaves L1 out (objective 1000, not 2). rotaplan
-    # warns about this combination when the scenario is loaded.
+    """Under minimax a learner left out counts as unplaced_penalty (contract §7, clarified).
+
+    One learner, one site costing 2 ([community, primary]): leaving L1 out would
+    make the largest cost 1000, so L1 is placed (objective 2), and loading the
+    scenario no longer warns about the combination.
+    """
     data = scenario([site("ward")], [learner("L1", preferences=["community", "primary"])],
                     objective={"allow_unplaced": True, "fairness": "minimax"})
     result = solve_ok(data, tmp_path)
-    assert result.unplaced == 1
-    assert result.objective == 1000
+    assert result.unplaced == 0
+    assert result.objective == 2
     loaded = parse_scenario_text(yaml.safe_dump(data, sort_keys=False), "t.yaml")
-    assert any("fairness" in w.message and "left out" in w.message for w in loaded.warnings)
+    assert not any("fairness" in w.message for w in loaded.warnings)
+
+
+def test_minimax_on_an_oversubscribed_cohort_places_as_many_as_fit(tmp_path: Path) -> None:
+    """13 learners, 12 places: minimax leaves exactly one out, never all 13 (issue 12 A12).
+
+    Before the contract's clarification every learner was left out (objective 13000):
+    a learner left out counted 0 in the largest cost.
+    """
+    sites = [site(f"s{k}", sups=[sup(f"u{k}", capacity=1)]) for k in range(12)]
+    people = [learner(f"L{k:02d}", preferences=[f"s{k % 12}"]) for k in range(13)]
+    data = scenario(sites, people, objective={"allow_unplaced": True, "fairness": "minimax"})
+    result = solve_ok(data, tmp_path)
+    assert result.unplaced == 1
+    assert result.objective is not None and result.objective < 2000
 
 
 # ----- the checker sees each rule broken (so "check_plan_dir(...).ok" above has teeth) ------

@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 
 from rotaplan.analysis import charts
+from rotaplan.io.plan_dir import read_plan
 from rotaplan.models import Plan, Scenario, load_scenario
 from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions
-from tests.conftest import INSTANCES, SHARED_EXAMPLE
+from tests.helpers import INSTANCES, SHARED_EXAMPLE
 
 SOURCE = SHARED_EXAMPLE if SHARED_EXAMPLE.exists() else INSTANCES / "demo.yaml"
 
@@ -30,7 +31,7 @@ def solved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scenario, Plan]:
     out = tmp_path_factory.mktemp("plan")
     outcome = solve_and_write(sc, out, SolveOptions(time_limit=30, workers=1, seed=0))
     assert outcome.exit_code == 0, outcome.result.status
-    return sc, Plan.read(out)
+    return sc, read_plan(out)
 
 
 @pytest.fixture(scope="module")

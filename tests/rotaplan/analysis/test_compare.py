@@ -11,13 +11,27 @@ import pandas as pd
 import pytest
 import yaml
 
-from rotaplan.analysis.compare import run_compare
+from rotaplan.io import plan_dir
 from rotaplan.models import Plan, load
 from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions
-from tests.conftest import INSTANCES, learner, scenario, site, sup
+from tests.helpers import INSTANCES, cli, learner, scenario, site, sup
 
 DEMO = INSTANCES / "demo.yaml"
+
+
+def run_compare(a: Path, b: Path, sc: Path | None, sc_b: Path | None,
+                as_json: bool) -> tuple[str, int]:
+    """``rotaplan compare`` in-process: what it printed (errors included) and its exit code."""
+    args: list[object] = ["compare", a, b]
+    if sc is not None:
+        args += ["--scenario", sc]
+    if sc_b is not None:
+        args += ["--scenario-b", sc_b]
+    if as_json:
+        args.append("--json")
+    out, err, code = cli(*args)
+    return (out if as_json else out + err), code
 
 
 def compare(a: Path, b: Path, sc: Path | None = None, sc_b: Path | None = None) -> Any:
@@ -173,7 +187,15 @@ def expected_kpis(data: dict[str, Any], plan_dir: Path) -> dict[str, Any]:
             return p.index(sid)
         return p.index(setting[sid]) if setting[sid] in p else len(p)
 
+    def within(lid: str, sid: str, n: int) -> bool:
+        """The site or its setting is among the learner's first n entries."""
+        return sid in prefs[lid][:n] or setting[sid] in prefs[lid][:n]
+
     a["cost"] = [cost(lid, sid) for lid, sid in zip(a["learner_id"], a["site_id"], strict=True)]
+    a["first"] = [within(lid, sid, 1) for lid, sid in zip(a["learner_id"], a["site_id"],
+                                                           strict=True)]
+    a["top3"] = [within(lid, sid, 3) for lid, sid in zip(a["learner_id"], a["site_id"],
+                                                          strict=True)]
     mine = a[a["learner_id"].map(lambda lid: bool(prefs[lid]))]
     used = available = 0
     blocks = range(1, data["programme"]["blocks"] + 1)
@@ -188,8 +210,8 @@ def expected_kpis(data: dict[str, Any], plan_dir: Path) -> dict[str, Any]:
         "status": summary["status"], "objective": summary["objective"],
         "learners": len(data["learners"]), "placed": a["learner_id"].nunique(),
         "unplaced": summary["unplaced"],
-        "first_choice": mine[mine["cost"] == 0]["learner_id"].nunique(),
-        "top3_placements": int((mine["cost"] <= 2).sum()),
+        "first_choice": mine[mine["first"]]["learner_id"].nunique(),
+        "top3_placements": int(mine["top3"].sum()),
         "preference_cost": summary["preference_cost"],
         "worst_learner_cost": int(a.groupby("learner_id")["cost"].sum().max()),
         "utilisation_pct": round(100 * used / available, 1),
@@ -285,7 +307,7 @@ def tiny_scenario() -> dict[str, Any]:
 def write_plan(path: Path, rows: list[tuple[str, int, str]], unplaced: int) -> Path:
     """A plan with rotation placements (learner, block, site) at each site's supervisor."""
     plan = Plan.from_rows([(lid, b, "rotation", s, f"{s}-sup") for lid, b, s in rows], [])
-    plan.write(path, {"status": "FEASIBLE", "objective": 1000 * unplaced,
+    plan_dir.write_plan(path, plan, {"status": "FEASIBLE", "objective": 1000 * unplaced,
                       "preference_cost": 0, "unplaced": unplaced})
     return path
 
@@ -337,4 +359,4 @@ def test_plan_without_placement_files_counts_as_nobody_placed(tmp_path: Path) ->
     empty.mkdir()
     text, code = run_compare(a, empty, None, None, as_json=False)
     assert code == 2
-    assert "not a plan directory" in text
+    assert "not a plan folder" in text

@@ -17,21 +17,13 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from rotaplan.cli import app
-from rotaplan.io.export import (
-    SHEETS,
-    calendars,
-    parse_session,
-    read_plan_dir,
-    safe_file_id,
-    workbook_frames,
-    write_calendars,
-    write_xlsx,
-    xlsx_bytes,
-)
+from rotaplan.io.ics import calendars, parse_session, safe_file_id, write_calendars
+from rotaplan.io.plan_dir import read_plan_dir
+from rotaplan.io.xlsx import SHEETS, workbook_frames, write_xlsx, xlsx_bytes
 from rotaplan.models import Plan, Scenario, load_scenario, parse_scenario_text
 from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions
-from tests.conftest import (
+from tests.helpers import (
     INSTANCES,
     SHARED_EXAMPLE,
     learner,
@@ -60,7 +52,8 @@ def _solve(path: Path, out: Path) -> Solved:
     sc = load_scenario(path)
     outcome = solve_and_write(sc, out, SolveOptions(time_limit=60.0, workers=1, seed=0))
     assert outcome.exit_code == 0, outcome.result.status
-    plan, summary = read_plan_dir(out)
+    found = read_plan_dir(out)
+    plan, summary = found.plan, found.summary
     return Solved(path, sc, plan, summary, out)
 
 
@@ -354,14 +347,14 @@ def test_cli_export_bad_input_exits_2(demo: Solved, tmp_path: Path) -> None:
     (broken / "timetable.csv").write_text((demo.plan_dir / "timetable.csv").read_text())
     cases = [
         (["export", str(infeasible), "--scenario", str(DEMO), "--xlsx",
-          str(tmp_path / "x.xlsx")], "no plan to export (there is no assignments.csv"),
+          str(tmp_path / "x.xlsx")], "not a plan folder (there is no assignments.csv"),
         (["export", str(broken), "--scenario", str(DEMO), "--xlsx",
           str(tmp_path / "x.xlsx")], "missing column(s) role, site_id, supervisor_id"),
         (["export", str(tmp_path / "nope"), "--scenario", str(DEMO), "--xlsx",
           str(tmp_path / "x.xlsx")],
-         "no such directory"),
+         "no such folder"),
         (["export", str(demo.plan_dir), "--scenario", str(tmp_path / "nope.yaml"), "--xlsx",
-          str(tmp_path / "x.xlsx")], "cannot read file"),
+          str(tmp_path / "x.xlsx")], "no such file"),
         (["export", str(demo.plan_dir), "--scenario", str(no_start), "--xlsx",
           str(tmp_path / "x.xlsx"), "--ics", str(tmp_path / "ics")], "programme.start"),
         (["export", str(demo.plan_dir), "--xlsx", str(tmp_path / "x.xlsx")],

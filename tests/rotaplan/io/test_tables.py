@@ -16,7 +16,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rotaplan.generate import dump_scenario, generate_scenario
+from rotaplan.generate import generate_scenario
 from rotaplan.io.tables import (
     COLUMNS,
     ScenarioTables,
@@ -37,7 +37,8 @@ from rotaplan.io.tables import (
     validate,
 )
 from rotaplan.models import Scenario, load_scenario, parse_scenario_text
-from tests.conftest import INSTANCES, NO_SHARED, SHARED_EXAMPLE, base_scenario, scenario_from
+from rotaplan.models.yaml_format import dump_scenario
+from tests.helpers import INSTANCES, NO_SHARED, SHARED_EXAMPLE, base_scenario, scenario_from
 
 Data = dict[str, Any]
 

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from rotaplan.checker import check_plan_dir
-from rotaplan.generate import dump_scenario, generate_scenario
+from rotaplan.cli import app
+from rotaplan.generate import generate_scenario
 from rotaplan.models import load_scenario
+from rotaplan.models.yaml_format import dump_scenario
 from rotaplan.runs import batch
 from rotaplan.runs.batch import (
     SUMMARY_COLUMNS,
@@ -26,7 +27,7 @@ from rotaplan.runs.batch import (
     run_batch,
     solve_file,
 )
-from tests.conftest import INSTANCES, SHARED_CHECKER, SHARED_EXAMPLE, shared_check
+from tests.helpers import INSTANCES, SHARED_CHECKER, SHARED_EXAMPLE, shared_check
 
 runner = CliRunner()
 BROKEN = ("programme: {name: x, blocks: 2}\nsettings: [a]\nprofessions: [nurse]\n"
@@ -34,9 +35,7 @@ BROKEN = ("programme: {name: x, blocks: 2}\nsettings: [a]\nprofessions: [nurse]\
 
 
 def invoke(*args: str) -> Any:
-    app = typer.Typer()
-    app.command("batch")(batch.batch_command)
-    app.command("noop")(lambda: None)  # two commands: typer then expects the command name
+    """``rotaplan batch ...`` in-process."""
     return runner.invoke(app, ["batch", *args], catch_exceptions=False)
 
 
@@ -68,8 +67,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pool_objectives(small: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Objectives from the process pool (jobs 2, one deterministic CP-SAT worker each)."""
     out = tmp_path_factory.mktemp("pool")
-    result = run_batch([small], out, jobs=2, workers=1, time_limit=20, seed=0,
-                       progress=False)
+    result = run_batch([small], out, jobs=2, workers=1, time_limit=20, seed=0)
     assert result.exit_code == 0, result.rows
     assert result.jobs == min(2, batch.cpu_count())
     for row in result.rows:
@@ -144,8 +142,7 @@ def test_dask_existing_cluster_by_address(small: Path, tmp_path: Path,
         _, rows = read_summary(out / "batch_summary.csv")
         assert {r["scenario"]: int(r["objective"]) for r in rows} == pool_objectives
         one_at_a_time = run_batch([small], tmp_path / "window", jobs=1, workers=1,
-                                  time_limit=20, dask=cluster.scheduler_address,
-                                  progress=False)
+                                  time_limit=20, dask=cluster.scheduler_address)
         assert one_at_a_time.jobs == 1
         assert {r["scenario"]: r["objective"] for r in one_at_a_time.rows} == pool_objectives
         with Client(cluster.scheduler_address) as client:  # the cluster is still up
@@ -185,8 +182,7 @@ def test_oversubscription_warning_and_reduced_jobs(small: Path, tmp_path: Path,
     assert result.exit_code == 0, result.output
     assert ("warning: asked for 4 jobs × 2 CP-SAT workers on 2 cores; running 1 job at a time"
             in result.stderr)
-    api = run_batch([small], tmp_path / "api", jobs=4, workers=2, time_limit=20,
-                    progress=False)
+    api = run_batch([small], tmp_path / "api", jobs=4, workers=2, time_limit=20)
     assert api.jobs == 1 and len(api.warnings) == 1
 
 
@@ -230,7 +226,7 @@ def test_crashed_task_is_an_error_row(small: Path, tmp_path: Path,
         raise RuntimeError("worker lost")
 
     monkeypatch.setattr(batch, "solve_file", boom)
-    result = run_batch([small / "example.yaml"], tmp_path, jobs=1, progress=False)
+    result = run_batch([small / "example.yaml"], tmp_path, jobs=1)
     assert result.exit_code == 5
     assert result.rows[0]["status"] == "ERROR"
     assert result.rows[0]["error"] == "RuntimeError: worker lost"

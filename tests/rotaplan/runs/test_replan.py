@@ -11,13 +11,14 @@ from typer.testing import CliRunner
 from rotaplan.analysis.compare import learner_changes
 from rotaplan.checker import check_plan_dir
 from rotaplan.cli import app
-from rotaplan.generate import dump_scenario
+from rotaplan.exit_codes import ExitCode
 from rotaplan.models import Plan, Scenario, load_scenario
-from rotaplan.runs.pipeline import EXIT_OK, Outcome, solve_and_write
+from rotaplan.models.yaml_format import dump_scenario
+from rotaplan.runs.pipeline import Outcome, solve_and_write
 from rotaplan.runs.replan import alternatives, pin_past, replan
 from rotaplan.solver import SolveOptions
 from rotaplan.solver.extensions import placements_of
-from tests.conftest import INSTANCES, SHARED_CHECKER, shared_check
+from tests.helpers import INSTANCES, SHARED_CHECKER, shared_check
 from tests.solver.test_extensions import old_plan, tiny
 
 OPTIONS = SolveOptions(time_limit=60, workers=1, seed=0)
@@ -33,7 +34,7 @@ def demo() -> Scenario:
 def old(demo: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     """The demo's plan in force before the change."""
     outcome = solve_and_write(demo, tmp_path_factory.mktemp("old"), OPTIONS)
-    assert outcome.exit_code == EXIT_OK
+    assert outcome.exit_code == ExitCode.OK
     return outcome
 
 
@@ -85,7 +86,7 @@ def test_replan_after_a_supervisor_leaves_changes_little(demo: Scenario, old: Ou
     gone = first_named_supervisor(old.result.plan)
     changed = without_supervisor(demo, gone)
     done = replan(changed, old.result.plan, tmp_path / "new", options=OPTIONS)
-    assert done.outcome.exit_code == EXIT_OK
+    assert done.outcome.exit_code == ExitCode.OK
     new = done.outcome.result.plan
     assert new is not None and gone not in set(new.assignments["supervisor_id"])
     checked(changed, tmp_path / "new", tmp_path)
@@ -111,12 +112,12 @@ def test_replan_keeps_blocks_before_the_change(demo: Scenario, old: Outcome,
         changed = away_from(demo, leaving, 3)
         done = replan(changed, old.result.plan, tmp_path / "new", from_block=3,
                       options=OPTIONS)
-        if done.outcome.exit_code == EXIT_OK:
+        if done.outcome.exit_code == ExitCode.OK:
             break
         assert done.outcome.result.status == "INFEASIBLE"
         assert done.outcome.result.explanation is not None
         assert "pinned" in done.outcome.result.explanation.render()
-    assert done.outcome.exit_code == EXIT_OK, done.lines(3)
+    assert done.outcome.exit_code == ExitCode.OK, done.lines(3)
     new = done.outcome.result.plan
     assert new is not None
     before = {k: v for k, v in placements_of(old.result.plan).items() if k[1] < 3}
@@ -146,7 +147,7 @@ def test_replan_moves_past_sessions_only_when_the_change_reaches_them(
     """One Mon-AM room fewer at the ward: block 1 keeps its sites, one session moves."""
     fewer = tiny({"Mon-AM": 1, "Mon-PM": 2})
     done = replan(fewer, old_plan(), tmp_path / "new", from_block=2, options=OPTIONS)
-    assert done.outcome.exit_code == EXIT_OK, done.lines(2)
+    assert done.outcome.exit_code == ExitCode.OK, done.lines(2)
     new = done.outcome.result.plan
     assert new is not None
     assert placements_of(new) == placements_of(old_plan())
@@ -182,7 +183,7 @@ def test_replan_explains_when_the_past_cannot_be_kept(demo: Scenario, old: Outco
         learner["avoid"] = [p for p in learner["avoid"] if p != row["site_id"]]
     changed = Scenario.model_validate(data)
     done = replan(changed, old.result.plan, tmp_path / "new", from_block=2, options=OPTIONS)
-    assert done.outcome.exit_code != EXIT_OK
+    assert done.outcome.exit_code != ExitCode.OK
     assert any(row["site_id"] in x and "no longer in the scenario" in x
                for x in done.impossible)
     assert "cannot be kept" in done.lines(2)[0]
@@ -232,7 +233,7 @@ def test_alternatives_differ_and_are_checked(demo: Scenario, old: Outcome,
     assert list(table["plan"]) == ["alt-1", "alt-2", "alt-3"]
     # the summary keeps the contract's objective; the extended search is reported beside it
     assert found[1].outcome.result.status == "FEASIBLE"
-    assert found[1].outcome.result.search["extended"]["status"] == "OPTIMAL"
+    assert found[1].outcome.result.stats.search["extended"]["status"] == "OPTIMAL"
 
 
 def test_solve_alternatives_option(tmp_path: Path) -> None:
@@ -254,9 +255,9 @@ def test_replan_with_fairness_still_minimises_changes_first(demo: Scenario, old:
     data["objective"]["fairness"] = "minimax"
     fair = replan(Scenario.model_validate(data), old.result.plan, tmp_path / "fair",
                   options=OPTIONS)
-    assert plain.outcome.exit_code == fair.outcome.exit_code == EXIT_OK
+    assert plain.outcome.exit_code == fair.outcome.exit_code == ExitCode.OK
     assert fair.outcome.result.terms["changes"] == plain.outcome.result.terms["changes"]
-    assert fair.outcome.result.search["extended"]["status"] == "OPTIMAL"
+    assert fair.outcome.result.stats.search["extended"]["status"] == "OPTIMAL"
 
 
 def test_a_learner_left_out_of_the_past_stays_out_of_it(demo: Scenario,

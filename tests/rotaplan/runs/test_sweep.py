@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from rotaplan.checker import check_plan_dir
+from rotaplan.cli import app
 from rotaplan.models import load_scenario
 from rotaplan.runs.sweep import (
     KPI_COLUMNS,
@@ -21,18 +21,14 @@ from rotaplan.runs.sweep import (
     parse_values,
     read_sweep_file,
     run_sweep,
-    sweep_command,
     write_variants,
 )
-from tests.conftest import INSTANCES, NO_SHARED, SHARED_CHECKER, SHARED_EXAMPLE, shared_check
+from tests.helpers import INSTANCES, NO_SHARED, SHARED_CHECKER, SHARED_EXAMPLE, shared_check
 
 runner = CliRunner()
 
 
 def invoke(*args: str) -> Any:
-    app = typer.Typer()
-    app.command("sweep")(sweep_command)
-    app.command("noop")(lambda: None)
     return runner.invoke(app, ["sweep", *args], catch_exceptions=False)
 
 
@@ -172,7 +168,7 @@ def test_bad_paths_exit_2_before_solving(example: Path, tmp_path: Path, setting:
 
 def test_invalid_value_is_an_invalid_row(example: Path, tmp_path: Path) -> None:
     result = run_sweep(example, {"sites.market-pcn.rooms": [-1, 2]}, tmp_path, jobs=1,
-                       time_limit=20, progress=False)
+                       time_limit=20)
     assert [(r["variant"], r["status"]) for r in result.rows] == [("rooms=-1", "INVALID"),
                                                                    ("rooms=2", "OPTIMAL")]
     assert result.exit_code == 2

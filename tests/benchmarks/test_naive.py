@@ -15,7 +15,7 @@ import pytest
 from benchmarks.naive import NaiveResult, solve_naive
 from rotaplan.models import load_scenario
 from rotaplan.solver import SolveOptions, solve
-from tests.conftest import (
+from tests.helpers import (
     FELLOWSHIP,
     SHARED_EXAMPLE,
     learner,

@@ -24,9 +24,9 @@ from benchmarks.mip import (
     solve_mip,
 )
 from rotaplan.models import load_scenario
-from tests.conftest import run, scenario_from, tweak
+from tests.helpers import run, scenario_from, tweak
 
-INSTANCES = Path(__file__).resolve().parent.parent / "instances"
+INSTANCES = Path(__file__).resolve().parents[2] / "instances"
 DEMO_OPTIMUM = 167  # CP-SAT proves it in about 0.5 s (benchmarks/test_bench_solve.py)
 ALL = ["Mon-AM", "Mon-PM", "Tue-AM"]
 

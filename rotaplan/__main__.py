@@ -1,0 +1,5 @@
+"""``python -m rotaplan``: the command line."""
+
+from rotaplan.cli import main
+
+main()
