@@ -38,7 +38,7 @@ from rotaplan.models.edits import (
     more_supervision,
     with_newcomers,
 )
-from rotaplan.models.vocabulary import Status
+from rotaplan.models.vocabulary import Activity, Status
 from rotaplan.solver.build import formulate
 from rotaplan.solver.instance import Instance
 from rotaplan.solver.params import Budget, configure
@@ -238,7 +238,7 @@ def saturated(scenario: Scenario, plan: Plan, newcomer: Newcomer) -> list[Bottle
                     f"supervision by {sup.id} at {site.id} ({sup.capacity} learner(s))", full,
                     f"+1 learner for {sup.id} to supervise", edit=more_supervision(sup.id)))
 
-    clinical = t[t["activity"] == "clinical"]
+    clinical = t[t["activity"] == Activity.CLINICAL]
     used_room = Counter(zip(clinical["site_id"], clinical["block"], clinical["session"],
                             strict=True))
     by_room: dict[tuple[str, str], list[int]] = defaultdict(list)

@@ -27,7 +27,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from rotaplan.models import Plan, Scenario
-from rotaplan.models.vocabulary import Status
+from rotaplan.models.vocabulary import Role, Status
 from rotaplan.solver import explain, lns
 from rotaplan.solver.build import Extension, Formulation, formulate
 from rotaplan.solver.greedy import GreedyPlacement, greedy_placements, hint_model
@@ -577,7 +577,7 @@ def hint_plan(model: cp_model.CpModel, v: Variables, plan: SolveResult) -> None:
     model.clear_hints()
     sites, working = plan.placements, plan.working
     placed = {i for (i, _, _) in sites}
-    base_of = {i: site for (i, _, role), site in sites.items() if role == "base"}
+    base_of = {i: site for (i, _, role), site in sites.items() if role == Role.BASE}
     hinted: set[int] = set()
 
     def hint(lit: Lit, value: bool) -> None:

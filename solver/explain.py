@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 
 from rotaplan.models import Scenario
 from rotaplan.models.edits import Edit, changed, more_rooms, more_site_places, more_supervision
-from rotaplan.models.vocabulary import Rule
+from rotaplan.models.vocabulary import Role, Rule
 from rotaplan.solver.build import formulate
 from rotaplan.solver.instance import BASE, LOSS_WORDS, ROTATION, Instance, LearnerInfo
 from rotaplan.solver.params import Budget, configure
@@ -32,7 +32,7 @@ def internal(message: str) -> Explanation:
     return Explanation(message, ())
 
 
-def _exclusion_lines(inst: Instance, info: LearnerInfo, block: int, role: str) -> list[str]:
+def _exclusion_lines(inst: Instance, info: LearnerInfo, block: int, role: Role) -> list[str]:
     why = inst.excluded[(info.index, block, role)]
     by_rule: dict[str, list[str]] = defaultdict(list)
     for exclusion in why.values():

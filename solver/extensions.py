@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from rotaplan.models import Plan
+from rotaplan.models.vocabulary import Role
 from rotaplan.solver.objective import Term
 from rotaplan.solver.rules import Build
 from rotaplan.solver.variables import Lit
@@ -46,7 +47,7 @@ def _literal(b: Build, key: Key, site: str) -> Lit | None:
     info = b.inst.learner_by_id.get(learner)
     if info is None:
         return None
-    return b.v.place.get((info.index, block, role), {}).get(site)
+    return b.v.place.get((info.index, block, Role(role)), {}).get(site)
 
 
 def named_supervisors_of(plan: Plan) -> dict[Key, str]:
@@ -136,10 +137,10 @@ class KeepAndMinimiseChanges:
                     b.model.add(option == 0)
         for key, site in sorted(old.items()):
             lit = _literal(b, key, site)
-            learner, block, role = key
+            learner, block, _ = key
             if block < self.from_block:
                 if lit is None or (isinstance(lit, int) and lit == 0):
-                    where = "" if role == "rotation" else f" ({role})"
+                    where = "" if key[2] == Role.ROTATION else f" ({key[2]})"
                     self.impossible.append(
                         f"{learner} block {block}{where} at {site} is no longer possible")
                     b.model.add_bool_or([])  # false: the past cannot be kept

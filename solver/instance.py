@@ -17,9 +17,9 @@ from functools import cached_property
 from itertools import combinations
 
 from rotaplan.models import Learner, Scenario, Site, Supervisor
+from rotaplan.models.vocabulary import Role
 
-Role = str  # "rotation", "base" or "partner"
-ROTATION, BASE, PARTNER = "rotation", "base", "partner"
+ROTATION, BASE, PARTNER = Role.ROTATION, Role.BASE, Role.PARTNER
 SESSION_RULES = ("site-open", "rooms", "supervisor-present")
 LOSS_WORDS = {"site-open": "it is closed on", "rooms": "it has no room on",
               "supervisor-present": "no permitted supervisor works"}

@@ -20,6 +20,7 @@ from ortools.graph.python import min_cost_flow
 
 from rotaplan.models import Supervisor
 from rotaplan.models.plan import Plan
+from rotaplan.models.vocabulary import Activity
 from rotaplan.solver.extensions import named_supervisors_of
 from rotaplan.solver.instance import BASE, Instance, LearnerInfo, Role
 from rotaplan.solver.variables import Lit, Variables
@@ -173,10 +174,10 @@ def recover(inst: Instance, v: Variables, value: Callable[[Lit], int],
             for role in inst.roles_of(info):
                 key = (info.index, block, role)
                 assignments.append((info.id, block, role, site_of[key], named[key]))
-            rows = [(d, "teaching", "", "") for d in info.teaching]
+            rows = [(d, Activity.TEACHING, "", "") for d in info.teaching]
             for d, role in sessions_of[(info.index, block)]:
                 site_id = site_of[(info.index, block, role)]
-                rows.append((d, "clinical", site_id, present[(info.index, block, d)]))
+                rows.append((d, Activity.CLINICAL, site_id, present[(info.index, block, d)]))
             rows.sort(key=lambda r: order[r[0]])
             timetable.extend((info.id, block, *row) for row in rows)
     return Plan.from_rows(assignments, timetable)

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from rotaplan.models import Plan
-from rotaplan.models.vocabulary import Status
+from rotaplan.models.vocabulary import Role, Status
 
 STATUSES = tuple(Status)
 
@@ -220,8 +220,8 @@ class SolveResult:
     unplaced_ids: list[str] = field(default_factory=list)
     plan: Plan | None = None
     explanation: Explanation | None = None
-    placements: dict[tuple[int, int, str], str] = field(default_factory=dict, repr=False)
-    working: set[tuple[int, int, str, str]] = field(default_factory=set, repr=False)
+    placements: dict[tuple[int, int, Role], str] = field(default_factory=dict, repr=False)
+    working: set[tuple[int, int, Role, str]] = field(default_factory=set, repr=False)
     stats: Statistics = field(default_factory=Statistics)
 
     @property

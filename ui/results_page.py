@@ -21,8 +21,8 @@ from rotaplan.analysis.compare import (
 from rotaplan.analysis.kpis import kpis
 from rotaplan.io.ics import calendars
 from rotaplan.io.xlsx import xlsx_bytes
-from rotaplan.models.vocabulary import Status
 from rotaplan.models import Plan, Scenario
+from rotaplan.models.vocabulary import Status
 from rotaplan.runs.store import RunInfo
 from rotaplan.ui import state
 from rotaplan.ui.state import RunView, ss

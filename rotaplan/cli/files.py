@@ -70,8 +70,9 @@ def export(
         show_default=False)] = None,
 ) -> None:
     """Export a plan as an Excel workbook and/or ICS calendars."""
-    from rotaplan.io.ics import write_calendars
-    from rotaplan.io.xlsx import SHEETS, write_xlsx
+    from rotaplan.io.ics import calendars, write_calendars
+    from rotaplan.io.plan_dir import write_bytes
+    from rotaplan.io.xlsx import SHEETS, xlsx_bytes
 
     if xlsx is None and ics is None:
         fail("say what to write: --xlsx FILE and/or --ics DIR")
@@ -85,17 +86,20 @@ def export(
         found = read_plan_dir(plan_dir)
     except PlanDirError as exc:
         fail(f"cannot export: {exc}")
+    try:  # both made before either is written: nothing is half-written
+        workbook = xlsx_bytes(sc, found.plan, found.summary) if xlsx is not None else None
+        files = calendars(sc, found.plan) if ics is not None else {}
+    except ValueError as exc:
+        fail(f"cannot export: {exc}")
     try:
-        if xlsx is not None:
-            write_xlsx(sc, found.plan, xlsx, found.summary)
+        if xlsx is not None and workbook is not None:
+            write_bytes(xlsx, workbook)
             say(f"wrote {xlsx} (sheets: {', '.join(SHEETS)})")
         if ics is not None:
-            paths = write_calendars(sc, found.plan, ics)
+            paths = write_calendars(files, ics)
             learners = sum(1 for p in paths if p.name.startswith("learner-"))
             say(f"wrote {len(paths)} calendars to {ics}/ ({learners} learners, "
                 f"{len(paths) - learners} supervisors)")
-    except ValueError as exc:
-        fail(f"cannot export: {exc}")
     except OSError as exc:
         fail(f"cannot write: {exc.strerror or exc}")
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone
 
-from rotaplan.io.plan_dir import check_names, sorted_timetable
+from rotaplan.io.plan_dir import check_names, sorted_timetable, write_bytes
 from rotaplan.models import Plan, Scenario, Supervisor
 
 TIMEZONE = "Europe/London"
@@ -240,20 +240,16 @@ def calendars(scenario: Scenario, plan: Plan) -> dict[str, bytes]:
     return files
 
 
-def write_calendars(scenario: Scenario, plan: Plan, directory: str | Path) -> list[Path]:
-    """Write :func:`calendars` into ``directory`` (created if needed).
+def write_calendars(files: dict[str, bytes], directory: str | Path) -> list[Path]:
+    """Write calendars made by :func:`calendars` into ``directory`` (created if needed).
+
+    Each file is written atomically; a symbolic link in the folder is replaced,
+    never written through.
 
     Returns
     -------
     list[Path]
         The files written, learners first.
     """
-    files = calendars(scenario, plan)
     out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, data in files.items():
-        path = out / name
-        path.write_bytes(data)
-        paths.append(path)
-    return paths
+    return [write_bytes(out / name, data) for name, data in files.items()]

@@ -52,15 +52,16 @@ class PlanDir:
 # --------------------------------------------------------------------------- writing
 
 
-def write_text(path: Path, text: str) -> Path:
-    """Write a text file atomically (temporary file, flush, rename); never follow a symlink."""
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write a file atomically (temporary file, flush, rename).
+
+    A symbolic link at ``path`` is replaced, never written through.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_symlink():
-        path.unlink()
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
@@ -68,6 +69,11 @@ def write_text(path: Path, text: str) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write a UTF-8 text file atomically (see :func:`write_bytes`)."""
+    return write_bytes(path, text.encode("utf-8"))
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> Path:
@@ -228,4 +234,4 @@ def sorted_timetable(scenario: Scenario, plan: Plan) -> pd.DataFrame:
 
 __all__ = ["EXPLANATION_FILES", "SUMMARY", "PlanDir", "PlanDirError", "check_names",
            "read_plan", "read_plan_dir", "read_summary", "sorted_timetable", "text",
-           "write_explanation_files", "write_json", "write_plan", "write_text"]
+           "write_bytes", "write_explanation_files", "write_json", "write_plan", "write_text"]

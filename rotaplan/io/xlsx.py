@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from rotaplan.analysis.kpis import kpis, placement_costs
-from rotaplan.io.plan_dir import check_names, sorted_timetable, text
+from rotaplan.io.plan_dir import check_names, sorted_timetable, text, write_bytes
 from rotaplan.models import Plan, Scenario
 
 SHEETS = ("Rotations", "Timetable", "Site occupancy", "Supervisor load", "Room use", "KPIs")
@@ -265,8 +265,4 @@ def write_xlsx(
     Path
         The file written.
     """
-    target = Path(path)
-    data = xlsx_bytes(scenario, plan, summary)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return target
+    return write_bytes(Path(path), xlsx_bytes(scenario, plan, summary))

@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from rotaplan.exit_codes import ExitCode
-from rotaplan.models.vocabulary import Status
 from rotaplan.models import ScenarioError, parse_scenario_text
 from rotaplan.models.loader import MAX_FILE_BYTES
+from rotaplan.models.vocabulary import Status
 from rotaplan.runs import pipeline
 from rotaplan.solver import SolveOptions
 

@@ -16,8 +16,8 @@ from typing import Any
 from rotaplan.analysis.compare import learner_changes, supervisor_changes
 from rotaplan.analysis.kpis import kpis
 from rotaplan.exit_codes import ExitCode
-from rotaplan.models.vocabulary import Status
 from rotaplan.models import Plan, Scenario
+from rotaplan.models.vocabulary import Status
 from rotaplan.runs import pipeline
 from rotaplan.runs.pipeline import Outcome
 from rotaplan.solver import SolveOptions

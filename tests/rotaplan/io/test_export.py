@@ -243,7 +243,7 @@ def test_supervisor_calendars_and_unique_uids(demo: Solved, demo_calendars: dict
 def test_calendars_are_byte_identical(demo: Solved, demo_calendars: dict[str, bytes],
                                       tmp_path: Path) -> None:
     # demo_calendars was made by an earlier, separate call.
-    written = write_calendars(demo.scenario, demo.plan, tmp_path / "ics")
+    written = write_calendars(calendars(demo.scenario, demo.plan), tmp_path / "ics")
     assert [p.name for p in written] == list(demo_calendars)
     assert [p.read_bytes() for p in written] == list(demo_calendars.values())
 
@@ -304,7 +304,7 @@ def test_unsafe_ids_get_safe_distinct_file_names() -> None:
 @needs_shared
 def test_contract_example_exports(tmp_path: Path) -> None:
     solved = _solve(SHARED_EXAMPLE, tmp_path / "plan")
-    files = write_calendars(solved.scenario, solved.plan, tmp_path / "ics")
+    files = write_calendars(calendars(solved.scenario, solved.plan), tmp_path / "ics")
     assert len([p for p in files if p.name.startswith("learner-")]) == 6
     sheets = pd.read_excel(io.BytesIO(xlsx_bytes(solved.scenario, solved.plan, solved.summary)),
                            sheet_name=None)
