@@ -612,13 +612,19 @@ def _infeasible(result: SolveResult, inst: Instance, clock: Clock, options: Solv
     if options.extend is not None:
         result.stats.search |= {"extended": {"status": Status.INFEASIBLE}}
         inst.restrict(None)
-        found = explain.diagnose_instance(inst, max(1.0, clock.left()), stop=options.stop)
-        if found.feasible:  # the scenario has plans; the extension's demands rule them out
-            result.explanation = explain.internal(
-                "the scenario has plans, but none keeps what this solve was asked to keep")
-        else:
+        budget = max(2.0, clock.left())
+        found = explain.diagnose_instance(inst, budget / 2, stop=options.stop)
+        if not found.feasible:
             result.explanation = found.explanation or explain.internal(
                 "no plan keeps what this solve was asked to keep")
+            return _finish(result, clock)
+        # the scenario has plans: name what the extension asks that rules them out
+        kept = explain.core(inst, time.perf_counter() + budget / 2, options.stop,
+                            extend=options.extend)
+        summary = "The scenario has plans, but none keeps what this solve was asked to keep."
+        result.explanation = explain.Explanation(summary, kept.conflicts, kept.minimal,
+                                                 kept.details, notes=kept.notes) \
+            if kept is not None else explain.internal(summary)
         return _finish(result, clock)
     inst.restrict(None)
     found = explain.diagnose_instance(inst, max(1.0, clock.left()), known_infeasible=True,

@@ -20,7 +20,7 @@ from ortools.sat.python import cp_model
 from rotaplan.models import Scenario
 from rotaplan.models.edits import Edit, changed, more_rooms, more_site_places, more_supervision
 from rotaplan.models.vocabulary import Role, Rule
-from rotaplan.solver.build import formulate
+from rotaplan.solver.build import Extension, formulate
 from rotaplan.solver.instance import BASE, LOSS_WORDS, ROTATION, Instance, LearnerInfo
 from rotaplan.solver.params import Budget, configure
 from rotaplan.solver.result import Conflict, Explanation
@@ -232,16 +232,17 @@ def proof_without_search(inst: Instance) -> Explanation | None:
     return empty_domains(inst) or arithmetic(inst)
 
 
-def core(inst: Instance, deadline: float, stop: threading.Event | None = None
-         ) -> Explanation | None:
+def core(inst: Instance, deadline: float, stop: threading.Event | None = None,
+         extend: Extension | None = None) -> Explanation | None:
     """A set of constraint groups that cannot all hold, as small as time allows.
 
     CP-SAT returns a sufficient set of groups; a deletion filter then drops each
     group whose removal leaves the rest infeasible, until the set is minimal or
     ``deadline`` (a :func:`time.perf_counter` time) passes. None when not even a
-    first core was found in time.
+    first core was found in time. With ``extend``, a model extension's own groups
+    (re-planning's ``kept`` placements) take part too.
     """
-    form = formulate(inst, explain=True)
+    form = formulate(inst, explain=True, extend=extend)
     lit_group = {lit.index: group for group, lit in form.b.groups.items()}
     lits = dict(form.b.groups)
     status, found = _feasible(form.model, list(lits.values()),
