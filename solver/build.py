@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from rotaplan.solver.instance import Instance
-from rotaplan.solver.objective import LinearLike, Term, learner_costs, objective_terms
+from rotaplan.solver.objective import (
+    LearnerCosts,
+    LinearLike,
+    Term,
+    learner_costs,
+    objective_terms,
+)
 from rotaplan.solver.rules import Build, post_all
 from rotaplan.solver.variables import create
 
@@ -29,7 +35,7 @@ class Formulation:
     b
         The model, the instance, the variables and the constraint groups.
     costs
-        Each learner's cost (contract §7, §9.3) as a linear expression.
+        Each learner's cost (contract §7, §9.3) and its parts, as linear expressions.
     terms
         The contract's objective terms.
     extra
@@ -40,7 +46,7 @@ class Formulation:
     """
 
     b: Build
-    costs: dict[int, LinearLike]
+    costs: LearnerCosts
     terms: list[Term]
     extra: list[Term] = field(default_factory=list)
     later: list[Term] = field(default_factory=list)

@@ -32,7 +32,7 @@ from rotaplan.solver import explain, lns
 from rotaplan.solver.build import Extension, Formulation, formulate
 from rotaplan.solver.greedy import GreedyPlacement, greedy_placements, hint_model
 from rotaplan.solver.instance import Instance
-from rotaplan.solver.objective import preference_upper_bound
+from rotaplan.solver.objective import Term, cost_lower_bound, preference_upper_bound
 from rotaplan.solver.params import Budget, configure
 from rotaplan.solver.recover import recover
 from rotaplan.solver.result import Phase, SolveResult, Statistics
@@ -268,7 +268,9 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
     proof = explain.proof_without_search(inst)
     if proof is not None:
         return _infeasible(result, inst, clock, options, proof=proof)
-    if options.extend is None and inst.candidate_count() > STAGED_THRESHOLD:
+    # the greedy and its neighbourhoods know contract version 1 only (§1-§8)
+    if options.extend is None and inst.candidate_count() > STAGED_THRESHOLD \
+            and not scenario.uses_v2:
         return _staged(inst, options, clock, result)
     return _whole(inst, options, clock, result)
 
@@ -302,7 +304,8 @@ def _whole(inst: Instance, options: SolveOptions, clock: Clock,
         limit = AUTO_LIMIT if inst.candidate_count() > AUTO_THRESHOLD else None
     else:
         limit = None if options.candidate_limit is None else int(options.candidate_limit)
-    greedy = greedy_placements(inst, seed=options.seed) if options.hint else None
+    greedy = greedy_placements(inst, seed=options.seed) \
+        if options.hint and not inst.scenario.uses_v2 else None
     while True:
         inst.restrict(limit, greedy.sites if greedy is not None else None)
         result.stats.candidate_limit = limit
@@ -422,14 +425,20 @@ def _solve_model(inst: Instance, options: SolveOptions, clock: Clock, result: So
         result.explanation = explain.internal(f"CP-SAT rejected the model: {problem}")
         return _finish(result, clock)
     result.stats.build_seconds += time.perf_counter() - built
-    minimax = result.stats.fairness == "minimax"
+    fairness = result.stats.fairness
     total = form.total()
     statuses: list[cp_model.CpSolverStatus] = []
     source: cp_model.CpSolver | None = None
-    if minimax:
-        worst, ceiling = _minimax_variable(form)
+    if fairness == "weighted":  # one phase: the total plus the worst learner's cost
+        worst, _ = _worst_variable(form)
+        weight = scenario.objective.worst_weight
+        form.terms.append(Term("worst_learner", weight, worst,
+                               f"{weight} x the largest learner cost"))
+        total = form.total()
+    if fairness == "minimax":
+        worst, ceiling = _worst_variable(form)
         if form.extra:  # an extension's terms come first, then fairness (lexicographic)
-            scale = ceiling + 1
+            scale = ceiling - _floor(form) + 1
             form.model.minimize(cp_model.LinearExpr.sum(
                 [worst, *[scale * t.weight * t.expr for t in form.extra]]))
         else:
@@ -484,19 +493,24 @@ def _solve_model(inst: Instance, options: SolveOptions, clock: Clock, result: So
     return _finish(result, clock)
 
 
-def _minimax_variable(form: Formulation) -> tuple[cp_model.IntVar, int]:
-    """The largest learner cost and its upper bound.
+def _floor(form: Formulation) -> int:
+    """The smallest value the largest learner cost can take (scores make costs negative)."""
+    return min(0, cost_lower_bound(form.costs))
 
-    A learner left out counts as ``unplaced_penalty`` (contract §7).
+
+def _worst_variable(form: Formulation) -> tuple[cp_model.IntVar, int]:
+    """The largest learner cost, and its upper bound.
+
+    A learner left out counts as ``unplaced_penalty`` (contract §7, §9.3).
     """
     inst = form.inst
     obj = inst.scenario.objective
-    ceiling = max(0, preference_upper_bound(form.b))
+    ceiling = max(0, preference_upper_bound(form.costs))
     if obj.allow_unplaced:
         ceiling = max(ceiling, obj.unplaced_penalty)
-    worst = form.model.new_int_var(0, ceiling, "worst_learner_cost")
+    worst = form.model.new_int_var(_floor(form), ceiling, "worst_learner_cost")
     for info in inst.learners:
-        form.model.add(worst >= form.costs[info.index])
+        form.model.add(worst >= form.costs.total[info.index])
         placed = form.b.v.placed[info.index]
         if not isinstance(placed, int):
             form.model.add(worst >= obj.unplaced_penalty * (1 - placed))
@@ -515,13 +529,14 @@ def _assemble(result: SolveResult, form: Formulation, src: cp_model.CpSolver,
     result.placements = {key: site for key, lits in v.place.items()
                          for site, lit in lits.items() if value(lit)}
     result.working = {key for key, lit in v.works.items() if value(lit)}
-    result.terms = {t.name: float(src.value(t.expr)) for t in form.terms}
-    result.objective = float(sum(t.weight * src.value(t.expr) for t in form.terms))
+    result.terms = {t.name: float(t.weight * src.value(t.expr)) for t in form.terms}
+    result.objective = float(sum(result.terms.values()))
     placed = {info.index for info in inst.learners if value(v.placed[info.index])}
-    per_learner = {info.id: int(src.value(form.costs[info.index]))
+    per_learner = {info.id: int(src.value(form.costs.total[info.index]))
                    for info in inst.learners if info.index in placed}
     result.learner_costs = per_learner
-    result.preference_cost = int(sum(per_learner.values()))
+    result.preference_cost = int(sum(src.value(form.costs.preference[info.index])
+                                     for info in inst.learners if info.index in placed))
     result.worst_learner_cost = max(per_learner.values(), default=0)
     result.unplaced_ids = [info.id for info in inst.learners if info.index not in placed]
     result.unplaced = len(result.unplaced_ids)
@@ -540,11 +555,11 @@ def _extended_figures(result: SolveResult, form: Formulation, src: cp_model.CpSo
         "status": result.status,
         "objective": float(src.value(form.total())),
         "bound": bound,
-        "terms": {t.name: float(src.value(t.expr)) for t in extra},
+        "terms": {t.name: float(t.weight * src.value(t.expr)) for t in extra},
         "weights": {t.name: t.weight for t in form.extra}
         | {t.name: f"tie-break x{t.weight}" for t in form.later},
     }}
-    result.terms |= {t.name: float(src.value(t.expr)) for t in extra}
+    result.terms |= {t.name: float(t.weight * src.value(t.expr)) for t in extra}
     result.status = Status.FEASIBLE
     result.best_bound = None
 

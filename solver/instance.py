@@ -49,6 +49,11 @@ class LearnerInfo:
     def is_fellow(self) -> bool:
         return self.learner.track == "fellowship"
 
+    @property
+    def may_idle(self) -> bool:
+        """A rotation learner with ``placements`` (§9.1): blocks no placement occupies are idle."""
+        return not self.is_fellow and self.learner.placements is not None
+
     def need(self, role: Role) -> int:
         """Clinical sessions a week the learner spends in a role."""
         if role == PARTNER:
@@ -94,6 +99,8 @@ class Instance:
     base_sites: dict[int, list[str]] = field(init=False)
     # Memo of pure lookups (supervisor capacities, usable sessions), keyed by arguments.
     _memo: dict[tuple[object, ...], object] = field(init=False, default_factory=dict)
+    # Learner index -> possible placements on the current domains (reset when they change).
+    _starts: dict[int, list[tuple[str, int]]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         sc = self.scenario
@@ -132,6 +139,39 @@ class Instance:
             self.options = self._limited(self.candidate_limit, {})
         self._find_base_sites()
 
+    def starts(self, info: LearnerInfo) -> list[tuple[str, int]]:
+        """A rotation learner's possible placements, as (site, first block), in order.
+
+        A placement at a site of length k may start in block t when blocks
+        t..t+k-1 are all the learner's and the site is a candidate in each
+        (rule 13, placement-length); ordered by first block, then as the
+        candidate domains list the sites. With one-block placements these are
+        exactly the (site, block) candidates.
+        """
+        cached = self._starts.get(info.index)
+        if cached is not None:
+            return cached
+        sc = self.scenario
+        own = set(info.blocks)
+        out: list[tuple[str, int]] = []
+        for block in info.blocks:
+            for site_id in self.options[(info.index, block, ROTATION)]:
+                k = sc.placement_length(sc.site_by_id[site_id])
+                if all(block + j in own and site_id in self.options[
+                        (info.index, block + j, ROTATION)] for j in range(1, k)):
+                    out.append((site_id, block))
+        self._starts[info.index] = out
+        return out
+
+    def length(self, site_id: str) -> int:
+        """Blocks one placement at a site lasts (§9.1)."""
+        return self.scenario.placement_length(self.scenario.site_by_id[site_id])
+
+    @cached_property
+    def multi_block(self) -> bool:
+        """Whether any site's placements last more than one block."""
+        return any(self.scenario.placement_length(site) > 1 for site in self.scenario.sites)
+
     def restrict(self, limit: int | None,
                  keep: dict[tuple[int, int, Role], str] | None = None) -> None:
         """Cap candidate sites (see ``candidate_limit``); None lifts the cap.
@@ -142,6 +182,7 @@ class Instance:
         self.candidate_limit = limit
         self.options = self.full_options if limit is None else self._limited(limit, keep or {})
         self.__dict__.pop("_by_site_block", None)
+        self._starts = {}
         self._find_base_sites()
 
     def focus(self, free: set[int], keep: dict[tuple[int, int, Role], str],
@@ -166,6 +207,7 @@ class Instance:
         self.candidate_limit = 0
         self.options = out
         self.__dict__.pop("_by_site_block", None)
+        self._starts = {}
         self._find_base_sites()
 
     def learner_floor(self, info: LearnerInfo) -> int:
@@ -334,6 +376,8 @@ class Instance:
             return Exclusion("eligibility", f"{site.id} does not accept {learner.profession}")
         if site.id in learner.avoid:
             return Exclusion("eligibility", f"the learner avoids {site.id}")
+        if site.setting in learner.avoid:
+            return Exclusion("eligibility", f"the learner avoids {site.setting} ({site.id})")
         if role == ROTATION and block in learner.pinned and learner.pinned[block] != site.id:
             return Exclusion("eligibility", f"pinned to {learner.pinned[block]} in block {block}")
         if role == BASE and learner.pinned and site.id not in learner.pinned.values():

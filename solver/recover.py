@@ -22,7 +22,7 @@ from rotaplan.models import Supervisor
 from rotaplan.models.plan import Plan
 from rotaplan.models.vocabulary import Activity
 from rotaplan.solver.extensions import named_supervisors_of
-from rotaplan.solver.instance import BASE, Instance, LearnerInfo, Role
+from rotaplan.solver.instance import BASE, ROTATION, Instance, LearnerInfo, Role
 from rotaplan.solver.variables import Lit, Variables
 
 
@@ -105,6 +105,8 @@ def recover(inst: Instance, v: Variables, value: Callable[[Lit], int],
         if not value(v.placed[info.index]):
             continue
         for block in info.blocks:
+            if not value(v.active[(info.index, block)]):
+                continue  # an idle block (§9.1): no site, supervisor or timetable
             for role in inst.roles_of(info):
                 chosen = [s for s, lit in v.place[(info.index, block, role)].items() if value(lit)]
                 if len(chosen) != 1:
@@ -164,23 +166,42 @@ def recover(inst: Instance, v: Variables, value: Callable[[Lit], int],
         for seat, u_id in match.items():
             present[(seat.info.index, block, d)] = u_id
 
-    assignments: list[tuple[str, int, str, str, str]] = []
+    first_block = _first_blocks(inst, v, value)
+    spans = sc.uses_v2  # §9.4: start_block, required once a placement is longer than a block
+    assignments: list[tuple[object, ...]] = []
     timetable: list[tuple[str, int, str, str, str, str]] = []
     order = {d: k for k, d in enumerate(sc.programme.sessions)}
     for info in inst.learners:
         if not value(v.placed[info.index]):
             continue
         for block in info.blocks:
+            if (info.index, block, inst.roles_of(info)[0]) not in site_of:
+                continue  # idle
             for role in inst.roles_of(info):
                 key = (info.index, block, role)
-                assignments.append((info.id, block, role, site_of[key], named[key]))
+                row: tuple[object, ...] = (info.id, block, role, site_of[key], named[key])
+                if spans:
+                    row += (first_block.get(key, block),)
+                assignments.append(row)
             rows = [(d, Activity.TEACHING, "", "") for d in info.teaching]
             for d, role in sessions_of[(info.index, block)]:
                 site_id = site_of[(info.index, block, role)]
                 rows.append((d, Activity.CLINICAL, site_id, present[(info.index, block, d)]))
             rows.sort(key=lambda r: order[r[0]])
             timetable.extend((info.id, block, *row) for row in rows)
-    return Plan.from_rows(assignments, timetable)
+    return Plan.from_rows(assignments, timetable, start_block=spans)
+
+
+def _first_blocks(inst: Instance, v: Variables, value: Callable[[Lit], int]
+                  ) -> dict[tuple[int, int, Role], int]:
+    """The first block of the placement holding each rotation block (§9.4 ``start_block``)."""
+    out: dict[tuple[int, int, Role], int] = {}
+    for i, starts in v.start.items():
+        for (site, first), lit in starts.items():
+            if value(lit):
+                for block in range(first, first + inst.length(site)):
+                    out[(i, block, ROTATION)] = first
+    return out
 
 
 __all__ = ["RecoveryError", "recover"]

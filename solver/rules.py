@@ -87,7 +87,10 @@ class Rule:
 
 
 def _placement(b: Build) -> None:
-    """§5: a placed learner has one site per block and role; fellows one base."""
+    """§5: a placed learner has one site per block and role; fellows one base.
+
+    A learner who may be idle (§9.1) has one site in each block they are active.
+    """
     for info in b.inst.learners:
         placed = b.v.placed[info.index]
         base_done = False
@@ -101,7 +104,8 @@ def _placement(b: Build) -> None:
                 else:
                     sites = b.v.place[(info.index, block, role)]
                 what = "a base site" if role == BASE else f"a site in block {block}"
-                ct = b.model.add(sum(sites.values()) == placed)
+                active = placed if role == BASE else b.v.active[(info.index, block)]
+                ct = b.model.add(sum(sites.values()) == active)
                 b.add(ct, "placement", (info.id, str(block)), f"placement of {info.id}: {what}")
 
 
@@ -145,11 +149,11 @@ def _supervisor_capacity(b: Build) -> None:
 def _working_pattern(b: Build) -> None:
     """Exactly the learner's clinical sessions each block; fellows split base/partner."""
     for info in b.inst.learners:
-        placed = b.v.placed[info.index]
         for block in info.blocks:
+            active = b.v.active[(info.index, block)]
             for role in b.inst.roles_of(info):
                 works = [b.v.works[(info.index, block, role, d)] for d in info.candidates]
-                ct = b.model.add(sum(works) == info.need(role) * placed)
+                ct = b.model.add(sum(works) == info.need(role) * active)
                 b.add(ct, "working-pattern", (info.id, str(block)),
                       f"working-pattern of {info.id} in block {block}: {info.clinical} "
                       "clinical session(s) a week")
@@ -173,7 +177,7 @@ def _site_open(b: Build) -> None:
                 sites = b.v.place[(info.index, block, role)]
                 for d in info.candidates:
                     works = b.v.works[(info.index, block, role, d)]
-                    if isinstance(works, int) or works is b.v.placed[info.index]:
+                    if isinstance(works, int) or works is b.v.active[(info.index, block)]:
                         continue  # forced: every candidate site hosts every session
                     hosts = [lit for s, lit in sites.items() if d in options[s]]
                     ct = b.model.add(works <= sum(hosts))
@@ -252,36 +256,164 @@ def _supervisor_present(b: Build) -> None:
     _session_limits(b, "supervisor-present")
 
 
+def _starts_in(b: Build, info: LearnerInfo, sites: set[str]) -> list[Lit]:
+    """A rotation learner's placement starts at any of ``sites``, in time order."""
+    return [lit for (site, _), lit in b.v.start[info.index].items() if site in sites]
+
+
+def _rotation(b: Build) -> list[LearnerInfo]:
+    return [info for info in b.inst.learners if not info.is_fellow]
+
+
+def _sites_in(b: Build, settings: set[str]) -> set[str]:
+    """Sites in any of the settings."""
+    return {site.id for site in b.inst.scenario.sites if site.setting in settings}
+
+
 def _cover(b: Build) -> None:
+    """Rule 9: each cover setting in at least one placement (placements, not blocks)."""
     inst = b.inst
     cover = inst.scenario.tracks.rotation.cover
-    setting_of = {s.id: s.setting for s in inst.scenario.sites}
-    for info in inst.learners:
-        if info.is_fellow:
-            continue
+    for info in _rotation(b):
         for setting in dict.fromkeys(cover):
-            lits = [lit for block in info.blocks
-                    for s, lit in b.v.place[(info.index, block, ROTATION)].items()
-                    if setting_of[s] == setting]
+            lits = _starts_in(b, info, _sites_in(b, {setting}))
             ct = b.model.add(sum(lits) >= b.v.placed[info.index])
             b.add(ct, "cover", (info.id, setting), f"cover of {info.id}: {setting}")
 
 
 def _no_repeat_site(b: Build) -> None:
-    inst = b.inst
-    if not inst.scenario.tracks.rotation.no_repeat_site:
+    """Rule 10: a site in at most one placement of a learner."""
+    if not b.inst.scenario.tracks.rotation.no_repeat_site:
         return
-    for info in inst.learners:
-        if info.is_fellow:
-            continue
+    for info in _rotation(b):
         by_site: dict[str, list[Lit]] = {}
-        for block in info.blocks:
-            for s, lit in b.v.place[(info.index, block, ROTATION)].items():
-                by_site.setdefault(s, []).append(lit)
+        for (s, _), lit in b.v.start[info.index].items():
+            by_site.setdefault(s, []).append(lit)
         for s, lits in by_site.items():
             if len(lits) > 1:
                 ct = b.model.add_at_most_one(lits)
                 b.add(ct, "no-repeat-site", (info.id, s), f"no-repeat-site of {info.id}: {s}")
+
+
+def _placement_length(b: Build) -> None:
+    """Rule 13: a placement occupies its site for its length; blocks hold one placement.
+
+    The candidate starts already keep each placement inside the learner's
+    blocks; here a block's occupancy of a site is the sum of the starts that
+    cover it (a Boolean, so two placements never share a block).
+    """
+    for info in _rotation(b):
+        for (block, site), lits in b.v.covering.get(info.index, {}).items():
+            if len(lits) < 2:
+                continue
+            occupancy = b.v.place[(info.index, block, ROTATION)][site]
+            ct = b.model.add(occupancy == sum(lits))
+            b.add(ct, "placement-length", (info.id, str(block), site),
+                  f"placement-length of {info.id} at {site}: block {block}")
+
+
+def _placement_count(b: Build) -> None:
+    """Rule 14: exactly ``placements`` placements for a learner who has the key."""
+    for info in _rotation(b):
+        n = info.learner.placements
+        if n is None:
+            continue
+        lits = list(b.v.start[info.index].values())
+        ct = b.model.add(sum(lits) == n * b.v.placed[info.index])
+        b.add(ct, "placement-count", (info.id,), f"placement-count of {info.id}: {n}")
+
+
+def _requirements(b: Build) -> None:
+    """Rule 15: placements in each requirement's settings between ``min`` and ``max``."""
+    sc = b.inst.scenario
+    for info in _rotation(b):
+        for k, rq in enumerate(sc.requirements_of(info.learner)):
+            group = set(rq.settings)
+            lits = _starts_in(b, info, _sites_in(b, group))
+            label = ", ".join(rq.settings)
+            placed = b.v.placed[info.index]
+            if rq.low > 0:
+                ct = b.model.add(sum(lits) >= rq.low * placed)
+                b.add(ct, "requirements", (info.id, str(k)),
+                      f"requirements of {info.id}: at least {rq.low} in {label}")
+            if rq.high is not None and len(lits) > rq.high:
+                ct = b.model.add(sum(lits) <= rq.high)
+                b.add(ct, "requirements", (info.id, str(k)),
+                      f"requirements of {info.id}: at most {rq.high} in {label}")
+
+
+def _no_repeat_setting(b: Build) -> None:
+    """Rule 16: at most one placement in any setting."""
+    sc = b.inst.scenario
+    if not sc.tracks.rotation.no_repeat_setting:
+        return
+    setting_of = {s.id: s.setting for s in sc.sites}
+    for info in _rotation(b):
+        by_setting: dict[str, list[Lit]] = {}
+        for (s, _), lit in b.v.start[info.index].items():
+            by_setting.setdefault(setting_of[s], []).append(lit)
+        for setting, lits in by_setting.items():
+            if len(lits) > 1:
+                ct = b.model.add_at_most_one(lits)
+                b.add(ct, "no-repeat-setting", (info.id, setting),
+                      f"no-repeat-setting of {info.id}: {setting}")
+
+
+def _precedence(b: Build) -> None:
+    """Rule 17: a placement in ``after`` starts once a placement in ``before`` has ended.
+
+    Per learner and rule, ``done[t]`` ("some placement in ``before`` ended before
+    block t") is a chain of Booleans that may rise only when such a placement
+    ends; every ``after`` start in block t needs ``done[t]``. Linear in the
+    number of blocks, where comparing each start with every earlier end would
+    be quadratic.
+    """
+    inst = b.inst
+    sc = inst.scenario
+    setting_of = {s.id: s.setting for s in sc.sites}
+    for info in _rotation(b):
+        for rule in sc.tracks.rotation.precedence:
+            if rule.before in info.learner.completed:
+                continue
+            after = {t: [] for t in info.blocks}  # type: dict[int, list[Lit]]
+            ends: dict[int, list[Lit]] = {}  # block after the placement's last -> starts
+            for (site, first), lit in b.v.start[info.index].items():
+                if setting_of[site] == rule.after:
+                    after[first].append(lit)
+                elif setting_of[site] == rule.before:
+                    ends.setdefault(first + inst.length(site), []).append(lit)
+            if not any(after.values()):
+                continue
+            done: Lit = 0
+            ids = (info.id, rule.before, rule.after)
+            text = f"precedence for {info.id}: {rule.after} after {rule.before}"
+            for t in range(min(info.blocks), max(info.blocks) + 1):
+                ended = ends.get(t, [])
+                if ended:
+                    flag = b.model.new_bool_var(f"done[{info.id},{rule.before},{t}]")
+                    b.add(b.model.add(flag <= done + sum(ended)), "precedence", ids, text)
+                    done = flag
+                starting = after.get(t, [])
+                if starting:
+                    b.add(b.model.add(sum(starting) <= done), "precedence", ids, text)
+
+
+def _organisation_cap(b: Build) -> None:
+    """Rule 18: at most ``max_per_organisation`` placements at one organisation's sites."""
+    sc = b.inst.scenario
+    cap = sc.tracks.rotation.max_per_organisation
+    if cap is None:
+        return
+    org_of = {s.id: s.organisation_id for s in sc.sites}
+    for info in _rotation(b):
+        by_org: dict[str, list[Lit]] = {}
+        for (s, _), lit in b.v.start[info.index].items():
+            by_org.setdefault(org_of[s], []).append(lit)
+        for org, lits in by_org.items():
+            if len(lits) > cap:
+                ct = b.model.add(sum(lits) <= cap)
+                b.add(ct, "organisation-cap", (info.id, org),
+                      f"organisation-cap of {info.id}: {org} ({cap})")
 
 
 def _fellowship(b: Build) -> None:
@@ -348,6 +480,16 @@ RULES: tuple[Rule, ...] = (
     Rule("no-repeat-site", "a rotation learner uses a site at most once", _no_repeat_site),
     Rule("fellowship", "partner sessions, partner not base, distinct settings", _fellowship),
     Rule("site-minimum", "learners per site and block at least min_learners", _site_minimum),
+    Rule("placement-length", "a placement holds its site for its length (§9.1)",
+         _placement_length),
+    Rule("placement-count", "exactly `placements` placements, other blocks idle",
+         _placement_count),
+    Rule("requirements", "placements per group of settings within min..max", _requirements),
+    Rule("no-repeat-setting", "a setting in at most one placement", _no_repeat_setting),
+    Rule("precedence", "`after` placements start once a `before` placement ended",
+         _precedence),
+    Rule("organisation-cap", "placements per organisation at most max_per_organisation",
+         _organisation_cap),
 )
 """The rule units in the order they are posted."""
 
