@@ -182,7 +182,7 @@ def _sites(size: int, professions: list[str], rng: random.Random) -> list[dict[s
             site["accepts"] = list(takes)
         site["capacity"] = places
         if rooms is not None:
-            site["rooms"] = {"default": rooms + math.ceil(places / 3)}
+            site["rooms"] = rooms + math.ceil(places / 3)
         supervisors = []
         for prof in takes:
             if prof in SUPERVISION and any(p in takes for p in SUPERVISION[prof] if p != prof):
@@ -221,7 +221,7 @@ def _learners(professions: list[str], sites: list[dict[str, Any]],
         mine = [s for s in sites if prof in s.get("accepts", PROFESSIONS)]
         wanted = rng.sample([s["id"] for s in mine], k=min(3, len(mine)))
         if rng.random() < 0.4:
-            wanted[rng.randrange(len(wanted))] = rng.choice(ELECTIVES + ["primary-care"])
+            wanted[rng.randrange(len(wanted))] = rng.choice([*ELECTIVES, "primary-care"])
         learner["preferences"] = list(dict.fromkeys(wanted))
         out.append(learner)
     return out
