@@ -320,7 +320,8 @@ def test_missing_programme_and_required_column(tmp_path: Path) -> None:
         "value (name, blocks, ...)",
         "Learners row 1 (profession): missing column 'profession' (it is required); the "
         "columns of this sheet are: id, name, profession, track, sessions_per_week, "
-        "available_sessions, blocks, preferences, avoid, pinned, placements, requirements, completed, scores, weights",
+        "available_sessions, blocks, preferences, avoid, pinned, placements, requirements, "
+        "completed, scores, weights",
     ]
 
 
@@ -407,7 +408,8 @@ def test_broken_csv_examples() -> None:
         "Sites table",
         "learners.csv row 1 (Favourite colour): unknown column 'Favourite colour'; the "
         "columns of this file are: id, name, profession, track, sessions_per_week, "
-        "available_sessions, blocks, preferences, avoid, pinned, placements, requirements, completed, scores, weights",
+        "available_sessions, blocks, preferences, avoid, pinned, placements, requirements, "
+        "completed, scores, weights",
         "learners.csv row 3 (profession): unknown profession 'physio'",
     ]
     assert result.notes == ["no Settings table: using the settings named in the Sites table "
