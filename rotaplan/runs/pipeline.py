@@ -76,6 +76,8 @@ Extras = Callable[[Path, SolveResult], None]
 """Writes further files of a run into its staging folder before it is published."""
 Accept = Callable[[SolveResult], list[str]]
 """Says why a verified plan must not be published (an empty list accepts it)."""
+Annotate = Callable[[SolveResult], dict[str, Any]]
+"""Further keys for ``summary.json`` (the benchmark's own figures, say)."""
 
 
 def check_output(out: Path) -> None:
@@ -105,7 +107,8 @@ def write_invalid(out_dir: str | Path, errors: list[str]) -> Path:
 
 def solve_and_write(scenario: Scenario, out_dir: str | Path,
                     options: SolveOptions | None = None, *,
-                    extras: Extras | None = None, accept: Accept | None = None) -> Outcome:
+                    extras: Extras | None = None, accept: Accept | None = None,
+                    annotate: Annotate | None = None) -> Outcome:
     """Solve a scenario, verify the plan, and publish the plan folder.
 
     Parameters
@@ -125,6 +128,8 @@ def solve_and_write(scenario: Scenario, out_dir: str | Path,
     accept
         A last condition on a verified plan (re-planning: the kept blocks are
         exactly as they were); its reasons refuse publication.
+    annotate
+        Further keys for ``summary.json``, from the result.
 
     Raises
     ------
@@ -141,6 +146,8 @@ def solve_and_write(scenario: Scenario, out_dir: str | Path,
         kpis(scenario, result.plan, result.learner_costs).to_json()
     if interrupted:
         summary["interrupted"] = True
+    if annotate is not None:
+        summary |= annotate(result)
     stopped_code = ExitCode.INTERRUPTED if interrupted else None
     if not result.has_plan:
         if result.status == Status.INFEASIBLE:
