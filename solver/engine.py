@@ -508,12 +508,13 @@ def _worst_variable(form: Formulation) -> tuple[cp_model.IntVar, int]:
     ceiling = max(0, preference_upper_bound(form.costs))
     if obj.allow_unplaced:
         ceiling = max(ceiling, obj.unplaced_penalty)
-    worst = form.model.new_int_var(_floor(form), ceiling, "worst_learner_cost")
+    floor = _floor(form)
+    worst = form.model.new_int_var(floor, ceiling, "worst_learner_cost")
     for info in inst.learners:
         form.model.add(worst >= form.costs.total[info.index])
         placed = form.b.v.placed[info.index]
-        if not isinstance(placed, int):
-            form.model.add(worst >= obj.unplaced_penalty * (1 - placed))
+        if not isinstance(placed, int):  # left out: unplaced_penalty; placed: no bound
+            form.model.add(worst >= obj.unplaced_penalty * (1 - placed) + floor * placed)
     return worst, ceiling
 
 

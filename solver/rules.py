@@ -313,7 +313,11 @@ def _placement_length(b: Build) -> None:
 
 
 def _placement_count(b: Build) -> None:
-    """Rule 14: exactly ``placements`` placements for a learner who has the key."""
+    """Rule 14: exactly ``placements`` placements for a learner who has the key.
+
+    A pinned block of such a learner is never idle (§9.1: the pin says a
+    placement at that site occupies it).
+    """
     for info in _rotation(b):
         n = info.learner.placements
         if n is None:
@@ -321,6 +325,13 @@ def _placement_count(b: Build) -> None:
         lits = list(b.v.start[info.index].values())
         ct = b.model.add(sum(lits) == n * b.v.placed[info.index])
         b.add(ct, "placement-count", (info.id,), f"placement-count of {info.id}: {n}")
+        for block, site in info.learner.pinned.items():
+            active = b.v.active.get((info.index, block))
+            if active is None or isinstance(active, int):
+                continue
+            ct = b.model.add(active == b.v.placed[info.index])
+            b.add(ct, "eligibility", (info.id, str(block), site),
+                  f"eligibility of {info.id}: pinned to {site} in block {block}")
 
 
 def _requirements(b: Build) -> None:
