@@ -192,12 +192,14 @@ class _Watcher(cp_model.CpSolverSolutionCallback):
         self.clock = clock
         self.whole = whole  # the model is the whole problem: its bound is a bound
         self.first: float | None = None
+        self.last: float | None = None  # the latest (best) solution's time
         self.bound: float | None = None
 
     def on_solution_callback(self) -> None:
         now = self.clock.elapsed()
         if self.first is None:
             self.first = now
+        self.last = now
         if self.options.on_progress is not None:
             bound = self.best_objective_bound if self.whole else None
             self.options.on_progress(Progress(self.phase, "solution", self.objective_value,
@@ -382,6 +384,7 @@ def _quiet_bound(options: SolveOptions, phase: str) -> SolveOptions:
 
 def _report(options: SolveOptions, clock: Clock, found: SolveResult, phase: str) -> None:
     """A progress event for a plan found outside CP-SAT's own callbacks."""
+    found.stats.best_solution_seconds = clock.elapsed()
     if options.on_progress is not None:
         options.on_progress(Progress(phase, "solution", found.objective, found.best_bound,
                                      clock.elapsed()))
@@ -469,6 +472,7 @@ def _solve_model(inst: Instance, options: SolveOptions, clock: Clock, result: So
         source = solver
         if result.stats.first_solution_seconds is None:
             result.stats.first_solution_seconds = watcher.first
+        result.stats.best_solution_seconds = watcher.last
         extended_bound = solver.best_objective_bound
         if whole and options.extend is None:
             result.best_bound = solver.best_objective_bound
