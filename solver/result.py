@@ -192,7 +192,7 @@ class SolveResult:
     preference_cost, unplaced
         Parts of the objective.
     terms
-        Cost of each named objective term, unweighted.
+        Each named objective term's weighted total (they add up to the objective).
     worst_learner_cost
         Largest cost of a placed learner.
     learner_costs

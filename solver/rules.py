@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from rotaplan.models import Site
 from rotaplan.solver.instance import BASE, PARTNER, ROTATION, Instance, LearnerInfo, Role
+from rotaplan.solver.load import Load
 from rotaplan.solver.variables import Lit, Variables, clinical_at, negated
 
 
@@ -51,8 +53,43 @@ class Build:
     inst: Instance
     v: Variables
     explain: bool = False
+    load: Load = field(default_factory=Load)
+    soft_minimum: bool = False
     groups: dict[Group, cp_model.IntVar] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    shortfall: list[cp_model.IntVar] = field(default_factory=list)
+
+    # ----- limits, less what learners outside the model already use -------------------
+
+    def capacity(self, site: Site, block: int) -> int | None:
+        """Places left at a site in a block (None: unlimited)."""
+        cap = site.capacity_in(block)
+        return None if cap is None else max(0, cap - self.load.count(site.id, block))
+
+    def named_capacity(self, site_id: str, block: int, group: frozenset[str]) -> int:
+        """Named-supervisor places left for a profession group (Hall)."""
+        return max(0, self.inst.named_capacity(site_id, block, group)
+                   - self.load.count(site_id, block, group))
+
+    def rooms(self, site: Site, block: int, session: str) -> int | None:
+        """Rooms left at a site in a block and session (None: unlimited)."""
+        rooms = site.rooms_at(session)
+        return None if rooms is None else \
+            max(0, rooms - self.load.sessions(site.id, block, session))
+
+    def present_capacity(self, site_id: str, block: int, group: frozenset[str],
+                         session: str) -> int:
+        """Learners of a profession group the supervisors working a session can still take."""
+        return max(0, self.inst.present_capacity(site_id, block, group, session)
+                   - self.load.sessions(site_id, block, session, group))
+
+    def minimum(self, site: Site, block: int) -> int:
+        """Learners a site still needs in a block."""
+        return max(0, site.minimum_in(block) - self.load.count(site.id, block))
+
+    def professions(self, site_id: str, block: int, here: Iterable[str]) -> set[str]:
+        """Professions at a site in a block: the model's candidates and those outside it."""
+        return set(here) | self.load.professions_at(site_id, block)
 
     def add(self, ct: cp_model.Constraint, rule: str, ids: Iterable[str], text: str) -> None:
         """Register a posted constraint under its group."""
@@ -116,7 +153,7 @@ def _by_domains(_: Build) -> None:
 def _site_capacity(b: Build) -> None:
     for site in b.inst.scenario.sites:
         for block in b.inst.scenario.programme.block_numbers:
-            cap = site.capacity_in(block)
+            cap = b.capacity(site, block)
             here = b.place_at(site.id, block)
             if cap is None or len(here) <= cap:
                 continue
@@ -133,10 +170,11 @@ def _supervisor_capacity(b: Build) -> None:
             here = b.place_at(site.id, block)
             if not here:
                 continue
-            cap = site.capacity_in(block)
-            for group in inst.hall_groups(site.id, {info.profession for info, _, _ in here}):
+            cap = b.capacity(site, block)
+            present = b.professions(site.id, block, (info.profession for info, _, _ in here))
+            for group in inst.hall_groups(site.id, present):
                 lits = [lit for info, _, lit in here if info.profession in group]
-                limit = inst.named_capacity(site.id, block, group)
+                limit = b.named_capacity(site.id, block, group)
                 if len(lits) <= limit or (cap is not None and cap <= limit):
                     continue
                 ct = b.model.add(sum(lits) <= limit)
@@ -194,11 +232,12 @@ def _session_limits(b: Build, rule: str) -> None:
             here = inst.candidates_at(site.id, block)
             if not here:
                 continue
-            cap = site.capacity_in(block)
+            cap = b.capacity(site, block)
             if rule == "rooms":
                 groups: list[frozenset[str] | None] = [None]
             else:
-                groups = list(inst.hall_groups(site.id, {info.profession for info, _ in here}))
+                present = b.professions(site.id, block, (info.profession for info, _ in here))
+                groups = list(inst.hall_groups(site.id, present))
             # (session, profession) -> learner roles that could be clinical here then.
             by_session: dict[tuple[str, str], list[tuple[LearnerInfo, Role]]] = {}
             for info, role in here:
@@ -210,15 +249,15 @@ def _session_limits(b: Build, rule: str) -> None:
                 members = sum(1 for info, _ in here if info.profession in profs)
                 ceiling = members if cap is None else min(cap, members)
                 if group is not None:
-                    ceiling = min(ceiling, inst.named_capacity(site.id, block, group))
+                    ceiling = min(ceiling, b.named_capacity(site.id, block, group))
                 volume_terms = []
                 volume_limit = 0
                 binding = False
                 for d in sc.programme.sessions:
                     if group is None:
-                        limit = site.rooms_at(d)
+                        limit = b.rooms(site, block, d)
                     else:
-                        limit = inst.present_capacity(site.id, block, group, d)
+                        limit = b.present_capacity(site.id, block, group, d)
                     lists = [by_session.get((d, p), []) for p in profs]
                     most = min(ceiling, sum(map(len, lists)))  # who could be here then
                     volume_limit += most if limit is None else min(limit, most)
@@ -463,12 +502,18 @@ def _fellowship(b: Build) -> None:
 
 
 def _site_minimum(b: Build) -> None:
+    """Rule 12. With ``soft_minimum`` (a first plan), a shortfall is allowed and counted."""
     for site in b.inst.scenario.sites:
         for block in b.inst.scenario.programme.block_numbers:
-            need = site.minimum_in(block)
+            need = b.minimum(site, block)
             if need <= 0:
                 continue
             here = b.place_at(site.id, block)
+            if b.soft_minimum:
+                short = b.model.new_int_var(0, need, f"short[{site.id},{block}]")
+                b.shortfall.append(short)
+                b.model.add(sum(lit for _, _, lit in here) + short >= need)
+                continue
             ct = b.model.add(sum(lit for _, _, lit in here) >= need)
             b.add(ct, "site-minimum", (site.id, str(block)),
                   f"site-minimum of {site.id} in block {block} ({need})")

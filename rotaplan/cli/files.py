@@ -219,7 +219,9 @@ def generate(
 
     if shipped is not None:
         out_dir(shipped, "--shipped", container=True)
-        for path in gen.write_shipped(shipped):
+        from rotaplan.shipped import write_shipped
+
+        for path in write_shipped(shipped):
             note(f"wrote {path}")
         return
     if size is None and not infeasible:

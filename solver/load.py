@@ -1,0 +1,98 @@
+"""What learners outside a model already use: a neighbourhood's fixed part.
+
+Neighbourhood search and the sequential first plan solve models of a few
+learners while everyone else stays where they are. Only the few are in the
+model; the others' use of each site, supervisor and room is a :class:`Load`,
+taken off every limit (site capacity, Hall groups of named supervisors, rooms
+and supervisors present per session) and off every minimum. A model of 40
+learners out of 2,000 is then as small as 40 learners make it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rotaplan.solver.instance import Instance, Role
+
+Choice = dict[tuple[str, int, Role], str]
+"""(learner id, block, role) -> site: where a plan puts each learner."""
+Sessions = set[tuple[str, int, Role, str]]
+"""(learner id, block, role, session) worked clinically."""
+
+
+@dataclass
+class Load:
+    """Use of sites, supervisors and rooms by learners who are not in the model.
+
+    Attributes
+    ----------
+    placed
+        (site, block) -> learners there.
+    professions
+        (site, block) -> profession -> learners there.
+    clinical
+        (site, block, session) -> clinical sessions held there.
+    clinical_professions
+        (site, block, session) -> profession -> clinical sessions held there.
+    worst
+        The largest cost of a learner outside the model (fairness), or None.
+    """
+
+    placed: Counter[tuple[str, int]] = field(default_factory=Counter)
+    professions: dict[tuple[str, int], Counter[str]] = field(default_factory=dict)
+    clinical: Counter[tuple[str, int, str]] = field(default_factory=Counter)
+    clinical_professions: dict[tuple[str, int, str], Counter[str]] = field(
+        default_factory=dict)
+    worst: int | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.placed) or self.worst is not None
+
+    @classmethod
+    def of(cls, inst: Instance, choice: Choice, sessions: Sessions,
+           learners: Iterable[str], worst: int | None = None) -> Load:
+        """The load of the given learners (ids) in a plan's choices and sessions."""
+        mine = set(learners)
+        out = cls(worst=worst)
+        profession = {info.id: info.profession for info in inst.learners}
+        for (lid, block, _), site in choice.items():
+            if lid in mine:
+                out.placed[(site, block)] += 1
+                out.professions.setdefault((site, block), Counter())[profession[lid]] += 1
+        for lid, block, role, session in sessions:
+            if lid not in mine:
+                continue
+            site = choice[(lid, block, role)]
+            out.clinical[(site, block, session)] += 1
+            out.clinical_professions.setdefault((site, block, session), Counter())[
+                profession[lid]] += 1
+        return out
+
+    def count(self, site: str, block: int, professions: Iterable[str] | None = None) -> int:
+        """Learners at a site in a block (of the given professions)."""
+        if professions is None:
+            return self.placed.get((site, block), 0)
+        counts = self.professions.get((site, block), Counter())
+        return sum(counts.get(p, 0) for p in professions)
+
+    def sessions(self, site: str, block: int, session: str,
+                 professions: Iterable[str] | None = None) -> int:
+        """Clinical sessions held at a site in a block and session (of the professions)."""
+        if professions is None:
+            return self.clinical.get((site, block, session), 0)
+        counts = self.clinical_professions.get((site, block, session), Counter())
+        return sum(counts.get(p, 0) for p in professions)
+
+    def professions_at(self, site: str, block: int) -> set[str]:
+        """Professions of the learners outside the model at a site in a block."""
+        return {p for p, n in self.professions.get((site, block), Counter()).items() if n}
+
+    def professions_in(self, site: str, block: int, session: str) -> set[str]:
+        """Professions of learners outside the model clinical at a site then."""
+        counts = self.clinical_professions.get((site, block, session), Counter())
+        return {p for p, n in counts.items() if n}
+
+
+__all__ = ["Choice", "Load", "Sessions"]
