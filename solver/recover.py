@@ -82,24 +82,14 @@ def _reference_supervisors(reference: Plan | None) -> tuple[
     return named_supervisors_of(reference), present
 
 
-def recover(inst: Instance, v: Variables, value: Callable[[Lit], int],
-            reference: Plan | None = None) -> Plan:
-    """Build the plan from variable values.
+Choices = tuple[dict[tuple[int, int, Role], str], set[tuple[int, int, Role, str]],
+                dict[tuple[int, int, Role], int]]
+"""A plan as the model decides it: site per (learner index, block, role), clinical
+(learner index, block, role, session), and each rotation block's first block."""
 
-    Parameters
-    ----------
-    inst
-        The scenario index.
-    v
-        The model's variables.
-    value
-        Returns 0 or 1 for a literal in the solution.
-    reference
-        A plan whose supervisors are kept where possible (costs outrank the
-        other preferences of the matchings).
-    """
-    sc = inst.scenario
-    old_named, old_present = _reference_supervisors(reference)
+
+def choices(inst: Instance, v: Variables, value: Callable[[Lit], int]) -> Choices:
+    """Sites, clinical sessions and placement starts read off a solution."""
     site_of: dict[tuple[int, int, Role], str] = {}
     for info in inst.learners:
         if not value(v.placed[info.index]):
@@ -112,6 +102,36 @@ def recover(inst: Instance, v: Variables, value: Callable[[Lit], int],
                 if len(chosen) != 1:
                     raise RecoveryError(f"{info.id} block {block} {role}: {len(chosen)} sites")
                 site_of[(info.index, block, role)] = chosen[0]
+    working = {(i, block, role, d) for (i, block, role), _ in site_of.items()
+               for d in inst.learners[i].candidates if value(v.works[(i, block, role, d)])}
+    return site_of, working, _first_blocks(inst, v, value)
+
+
+def recover(inst: Instance, v: Variables, value: Callable[[Lit], int],
+            reference: Plan | None = None) -> Plan:
+    """Build the plan from variable values (see :func:`recover_plan`)."""
+    return recover_plan(inst, *choices(inst, v, value), reference=reference)
+
+
+def recover_plan(inst: Instance, site_of: dict[tuple[int, int, Role], str],
+                 working: set[tuple[int, int, Role, str]],
+                 first_block: dict[tuple[int, int, Role], int], *,
+                 reference: Plan | None = None) -> Plan:
+    """Build the full plan (named and present supervisors, timetables) from choices.
+
+    Parameters
+    ----------
+    inst
+        The scenario index (every learner of the plan).
+    site_of, working, first_block
+        Sites per (learner index, block, role), clinical sessions, and the
+        first block of each rotation block's placement.
+    reference
+        A plan whose supervisors are kept where possible (costs outrank the
+        other preferences of the matchings).
+    """
+    sc = inst.scenario
+    old_named, old_present = _reference_supervisors(reference)
 
     # Named supervisors: one b-matching per site and block.
     by_site_block: dict[tuple[str, int], list[_Seat]] = defaultdict(list)
@@ -143,7 +163,7 @@ def recover(inst: Instance, v: Variables, value: Callable[[Lit], int],
     for (i, block, role), site_id in site_of.items():
         info = inst.learners[i]
         for d in info.candidates:
-            if value(v.works[(i, block, role, d)]):
+            if (i, block, role, d) in working:
                 clinical[(site_id, block, d)].append(_Seat(info, role))
                 sessions_of[(i, block)].append((d, role))
     present: dict[tuple[int, int, str], str] = {}
@@ -166,13 +186,13 @@ def recover(inst: Instance, v: Variables, value: Callable[[Lit], int],
         for seat, u_id in match.items():
             present[(seat.info.index, block, d)] = u_id
 
-    first_block = _first_blocks(inst, v, value)
     spans = sc.uses_v2  # §9.4: start_block, required once a placement is longer than a block
+    placed = {i for (i, _, _) in site_of}
     assignments: list[tuple[object, ...]] = []
     timetable: list[tuple[str, int, str, str, str, str]] = []
     order = {d: k for k, d in enumerate(sc.programme.sessions)}
     for info in inst.learners:
-        if not value(v.placed[info.index]):
+        if info.index not in placed:
             continue
         for block in info.blocks:
             if (info.index, block, inst.roles_of(info)[0]) not in site_of:
@@ -204,4 +224,4 @@ def _first_blocks(inst: Instance, v: Variables, value: Callable[[Lit], int]
     return out
 
 
-__all__ = ["RecoveryError", "recover"]
+__all__ = ["Choices", "RecoveryError", "choices", "recover", "recover_plan"]
