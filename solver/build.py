@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from rotaplan.solver.instance import Instance
+from rotaplan.solver.load import Load
 from rotaplan.solver.objective import (
     LearnerCosts,
     LinearLike,
@@ -73,7 +74,8 @@ class Formulation:
 
 
 def formulate(inst: Instance, *, explain: bool = False, optional: Collection[int] = (),
-              extend: Extension | None = None) -> Formulation:
+              extend: Extension | None = None, load: Load | None = None,
+              soft_minimum: bool = False) -> Formulation:
     """Build the model of an instance's current domains.
 
     Parameters
@@ -87,10 +89,17 @@ def formulate(inst: Instance, *, explain: bool = False, optional: Collection[int
         allow it (candidate newcomers in capacity questions).
     extend
         A model extension (re-planning, alternatives).
+    load
+        What learners outside the model use (a neighbourhood's fixed part):
+        taken off every limit and minimum.
+    soft_minimum
+        Let a site fall short of its minimum, the shortfall counted in
+        ``Build.shortfall`` (a first plan built a few learners at a time).
     """
     model = cp_model.CpModel()
     v = create(model, inst, optional)
-    b = Build(model, inst, v, explain=explain)
+    b = Build(model, inst, v, explain=explain, load=load or Load(),
+              soft_minimum=soft_minimum)
     post_all(b)
     costs = learner_costs(b)
     terms = objective_terms(b, costs)

@@ -18,35 +18,28 @@ candidate cap) is not one.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ortools.sat.python import cp_model
 
-from rotaplan.models import Plan, Scenario
-from rotaplan.models.vocabulary import Role, Status
+from rotaplan.models import Scenario
+from rotaplan.models.vocabulary import Status
 from rotaplan.solver import explain, lns
-from rotaplan.solver.build import Extension, Formulation, formulate
+from rotaplan.solver.build import Formulation, formulate
 from rotaplan.solver.greedy import GreedyPlacement, greedy_placements, hint_model
 from rotaplan.solver.instance import Instance
-from rotaplan.solver.objective import Term, cost_lower_bound, preference_upper_bound
-from rotaplan.solver.params import Budget, configure
 from rotaplan.solver.recover import recover
-from rotaplan.solver.result import Phase, SolveResult, Statistics
-from rotaplan.solver.stopping import solve_until
-from rotaplan.solver.variables import Lit, Variables
-
-_STATUS = {
-    cp_model.OPTIMAL: Status.OPTIMAL,
-    cp_model.FEASIBLE: Status.FEASIBLE,
-    cp_model.INFEASIBLE: Status.INFEASIBLE,
-    cp_model.UNKNOWN: Status.UNKNOWN,
-    cp_model.MODEL_INVALID: Status.INVALID,
-}
-_FOUND = (cp_model.OPTIMAL, cp_model.FEASIBLE)
+from rotaplan.solver.result import SolveResult, Statistics
+from rotaplan.solver.run import (
+    STATUS,
+    Clock,
+    Progress,
+    SolveOptions,
+    hint_plan,
+    optimise,
+)
+from rotaplan.solver.variables import Lit
 
 STAGED_THRESHOLD = 50_000
 """Placement options above which a greedy-sites plan is completed first (L and up):
@@ -56,191 +49,6 @@ AUTO_THRESHOLD = 300_000
 """Placement options above which candidate sites are capped (the XL regime)."""
 AUTO_LIMIT = 4
 MAX_LIMIT = 256
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A progress event: a better plan or a better bound.
-
-    Attributes
-    ----------
-    phase
-        What is running: ``fairness`` (minimax first phase), ``total``,
-        ``first plan`` (a staged solve completing the greedy's sites) or
-        ``neighbourhood search``.
-    kind
-        ``"solution"`` or ``"bound"``.
-    objective
-        Best objective of the phase so far (None if unknown).
-    bound
-        A lower bound valid for the whole problem, or None: a restricted model's
-        own bound is never passed on.
-    seconds
-        Seconds since the solve started.
-    """
-
-    phase: str
-    kind: str
-    objective: float | None
-    bound: float | None
-    seconds: float
-
-
-@dataclass
-class SolveOptions:
-    """How to run the solver.
-
-    Attributes
-    ----------
-    time_limit
-        Seconds for the whole solve, model building included.
-    workers
-        CP-SAT search workers; 1 with a fixed seed (and a deterministic budget)
-        repeats exactly.
-    seed
-        Random seed for CP-SAT and the greedy.
-    deterministic_time
-        A budget in CP-SAT's deterministic time units (summed over every call).
-        With ``workers=1`` the same input and seed then give the same plan on a
-        busy or a quiet machine; ``time_limit`` stays a wall-clock safety net.
-    log
-        Print CP-SAT's search log.
-    on_progress
-        Called with :class:`Progress` events (from the solver's thread).
-    stop
-        Set it to stop the search; the best plan so far is kept.
-    candidate_limit
-        Cap on candidate sites per learner, block and role: ``None`` for none
-        (exact), an int, or ``"auto"`` (capped only for very large cohorts). A
-        capped solve is never reported OPTIMAL; its bound is then the
-        capacity-free relaxation. If the capped model is infeasible the cap is
-        widened and the solve repeated.
-    hint
-        Start CP-SAT from the greedy serial-dictatorship plan.
-    extend
-        A model extension (see :mod:`rotaplan.solver.extensions`). An extended
-        solve always uses the full model. Terms marked ``tie_break`` are
-        minimised in a last phase, with the rest of the objective held.
-    reference
-        A plan whose named and present supervisors the plan keeps wherever the
-        new sites and sessions allow (re-planning).
-    """
-
-    time_limit: float = 60.0
-    workers: int = 2
-    seed: int = 0
-    deterministic_time: float | None = None
-    log: bool = False
-    on_progress: Callable[[Progress], None] | None = None
-    stop: threading.Event | None = field(default=None, repr=False)
-    candidate_limit: int | str | None = "auto"
-    hint: bool = True
-    extend: Extension | None = field(default=None, repr=False)
-    reference: Plan | None = field(default=None, repr=False)
-
-
-@dataclass
-class Clock:
-    """The solve's time: wall clock since start, and deterministic time used."""
-
-    started: float
-    deadline: float
-    deterministic: float | None
-    used: float = 0.0
-
-    @classmethod
-    def start(cls, options: SolveOptions) -> Clock:
-        """A clock for a solve starting now."""
-        now = time.perf_counter()
-        return cls(now, now + options.time_limit, options.deterministic_time)
-
-    def elapsed(self) -> float:
-        """Seconds since the solve started."""
-        return time.perf_counter() - self.started
-
-    def left(self) -> float:
-        """Wall-clock seconds left."""
-        return self.deadline - time.perf_counter()
-
-    def budget(self, share: float = 1.0, end: float | None = None) -> Budget:
-        """A budget for one CP-SAT call: ``share`` of what is left (before ``end``)."""
-        wall = (min(self.deadline, end) if end is not None else self.deadline)
-        seconds = max(0.05, (wall - time.perf_counter()) * share)
-        det = None if self.deterministic is None else \
-            max(0.01, (self.deterministic - self.used) * share)
-        return Budget(seconds, det)
-
-    def exhausted(self) -> bool:
-        """No time (or deterministic time) is left."""
-        if self.deterministic is not None and self.used >= self.deterministic:
-            return True
-        return self.left() <= 0.0
-
-    def charge(self, solver: cp_model.CpSolver) -> None:
-        """Count a finished call's deterministic time."""
-        self.used += solver.deterministic_time
-
-
-class _Watcher(cp_model.CpSolverSolutionCallback):
-    """Records the first-solution time, reports progress, honours stop requests."""
-
-    def __init__(self, phase: str, options: SolveOptions, clock: Clock, *,
-                 whole: bool) -> None:
-        super().__init__()
-        self.phase = phase
-        self.options = options
-        self.clock = clock
-        self.whole = whole  # the model is the whole problem: its bound is a bound
-        self.first: float | None = None
-        self.last: float | None = None  # the latest (best) solution's time
-        self.bound: float | None = None
-
-    def on_solution_callback(self) -> None:
-        now = self.clock.elapsed()
-        if self.first is None:
-            self.first = now
-        self.last = now
-        if self.options.on_progress is not None:
-            bound = self.best_objective_bound if self.whole else None
-            self.options.on_progress(Progress(self.phase, "solution", self.objective_value,
-                                              bound, now))
-
-    def on_bound(self, bound: float) -> None:
-        self.bound = bound
-        if self.options.on_progress is not None and self.whole:
-            self.options.on_progress(Progress(self.phase, "bound", None, bound,
-                                              self.clock.elapsed()))
-
-
-def _run(model: cp_model.CpModel, options: SolveOptions, phase: str, budget: Budget,
-         clock: Clock, *, whole: bool) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus,
-                                                 _Watcher, bool]:
-    """One CP-SAT call. Returns the solver, its status, the watcher, and whether it ran."""
-    solver = cp_model.CpSolver()
-    configure(solver, budget=budget, workers=options.workers, seed=options.seed,
-              log=options.log)
-    watcher = _Watcher(phase, options, clock, whole=whole)
-    solver.best_bound_callback = watcher.on_bound
-    if options.stop is not None and options.stop.is_set():
-        return solver, cp_model.UNKNOWN, watcher, False
-    status = solve_until(solver, model, options.stop, watcher)
-    clock.charge(solver)
-    return solver, status, watcher, True
-
-
-def _phase(name: str, solver: cp_model.CpSolver, status: cp_model.CpSolverStatus,
-           watcher: _Watcher, ran: bool) -> Phase:
-    if not ran:
-        return Phase(name, Status.UNKNOWN, stopped_before_start=True)
-    found = status in _FOUND
-    return Phase(
-        name, _STATUS.get(status, Status.UNKNOWN),
-        objective=solver.objective_value if found else None,
-        best_bound=solver.best_objective_bound if found else watcher.bound,
-        seconds=round(solver.wall_time, 3),
-        first_solution_seconds=None if watcher.first is None else round(watcher.first, 3),
-        branches=solver.num_branches, conflicts=solver.num_conflicts,
-        deterministic_time=round(solver.deterministic_time, 3))
 
 
 # --------------------------------------------------------------------------- entry point
@@ -428,98 +236,32 @@ def _solve_model(inst: Instance, options: SolveOptions, clock: Clock, result: So
         result.explanation = explain.internal(f"CP-SAT rejected the model: {problem}")
         return _finish(result, clock)
     result.stats.build_seconds += time.perf_counter() - built
-    fairness = result.stats.fairness
-    total = form.total()
-    statuses: list[cp_model.CpSolverStatus] = []
-    source: cp_model.CpSolver | None = None
-    if fairness == "weighted":  # one phase: the total plus the worst learner's cost
-        worst, _ = _worst_variable(form)
-        weight = scenario.objective.worst_weight
-        form.terms.append(Term("worst_learner", weight, worst,
-                               f"{weight} x the largest learner cost"))
-        total = form.total()
-    if fairness == "minimax":
-        worst, ceiling = _worst_variable(form)
-        if form.extra:  # an extension's terms come first, then fairness (lexicographic)
-            scale = ceiling - _floor(form) + 1
-            form.model.minimize(cp_model.LinearExpr.sum(
-                [worst, *[scale * t.weight * t.expr for t in form.extra]]))
-        else:
-            form.model.minimize(worst)
-        solver, status, watcher, ran = _run(form.model, options, "fairness",
-                                            clock.budget(0.5, end), clock, whole=whole)
-        statuses.append(status)
-        result.stats.phases.append(_phase("fairness", solver, status, watcher, ran))
-        if status in _FOUND:
-            result.stats.first_solution_seconds = watcher.first
-            form.model.add(worst <= round(solver.value(worst)))
-            _hint_from(form.model, solver)
-            source = solver
-        elif status == cp_model.INFEASIBLE:
-            return _infeasible(result, inst, clock, options)
-        else:
-            result.status = _STATUS.get(status, Status.UNKNOWN)
-            return _finish(result, clock)
-    form.model.minimize(total)
-    solver, status, watcher, ran = _run(form.model, options, "total", clock.budget(1.0, end),
-                                        clock, whole=whole)
-    statuses.append(status)
-    result.stats.phases.append(_phase("total", solver, status, watcher, ran))
-    if status == cp_model.INFEASIBLE:
+    found = optimise(form, options, clock, result.stats.phases,
+                     fairness=result.stats.fairness,
+                     worst_weight=scenario.objective.worst_weight, whole=whole, end=end,
+                     tie_break=not first_only)
+    if found.infeasible:
         return _infeasible(result, inst, clock, options)
-    extended_bound: float | None = None
-    if status in _FOUND:
-        source = solver
-        if result.stats.first_solution_seconds is None:
-            result.stats.first_solution_seconds = watcher.first
-        result.stats.best_solution_seconds = watcher.last
-        extended_bound = solver.best_objective_bound
-        if whole and options.extend is None:
-            result.best_bound = solver.best_objective_bound
-        if form.later and not first_only:
-            source = _tie_break(form, solver, options, clock, result, end)
-    elif options.extend is not None:
-        source = None  # never report the fairness phase's values as the extended plan
-    if source is None:
-        result.status = _STATUS.get(status, Status.UNKNOWN)
+    result.stats.first_solution_seconds = found.first
+    if found.source is None:
+        result.status = STATUS.get(found.status, Status.UNKNOWN)
         if options.extend is not None:
             result.stats.search |= {"extended": {"status": result.status}}
         return _finish(result, clock)
-    _assemble(result, form, source, options)
-    proven = all(s == cp_model.OPTIMAL for s in statuses) and whole
+    if found.bound is not None:
+        result.stats.best_solution_seconds = found.last
+        if whole and options.extend is None:
+            result.best_bound = found.bound
+    _assemble(result, form, found.source, options)
+    proven = found.proven and whole
     result.status = Status.OPTIMAL if proven else Status.FEASIBLE
     if options.extend is not None:
-        _extended_figures(result, form, source, extended_bound)
+        _extended_figures(result, form, found.source, found.bound)
     elif not whole:
         result.best_bound = None  # a restricted model's bound is not the problem's
         if inst.restricted and inst.candidate_limit:  # a cap: report the valid bound
             result.best_bound = float(inst.relaxed_bound(_penalty(scenario)))
     return _finish(result, clock)
-
-
-def _floor(form: Formulation) -> int:
-    """The smallest value the largest learner cost can take (scores make costs negative)."""
-    return min(0, cost_lower_bound(form.costs))
-
-
-def _worst_variable(form: Formulation) -> tuple[cp_model.IntVar, int]:
-    """The largest learner cost, and its upper bound.
-
-    A learner left out counts as ``unplaced_penalty`` (contract §7, §9.3).
-    """
-    inst = form.inst
-    obj = inst.scenario.objective
-    ceiling = max(0, preference_upper_bound(form.costs))
-    if obj.allow_unplaced:
-        ceiling = max(ceiling, obj.unplaced_penalty)
-    floor = _floor(form)
-    worst = form.model.new_int_var(floor, ceiling, "worst_learner_cost")
-    for info in inst.learners:
-        form.model.add(worst >= form.costs.total[info.index])
-        placed = form.b.v.placed[info.index]
-        if not isinstance(placed, int):  # left out: unplaced_penalty; placed: no bound
-            form.model.add(worst >= obj.unplaced_penalty * (1 - placed) + floor * placed)
-    return worst, ceiling
 
 
 def _assemble(result: SolveResult, form: Formulation, src: cp_model.CpSolver,
@@ -569,62 +311,6 @@ def _extended_figures(result: SolveResult, form: Formulation, src: cp_model.CpSo
     result.best_bound = None
 
 
-def _tie_break(form: Formulation, best: cp_model.CpSolver, options: SolveOptions,
-               clock: Clock, result: SolveResult, end: float | None) -> cp_model.CpSolver:
-    """Minimise tie-break terms with the objective held at its best value.
-
-    Returns the solver whose values make the plan: the tie-break phase's when
-    it found a plan (it starts from the best plan, so it always can unless
-    stopped), otherwise ``best``.
-    """
-    form.model.add(form.total() <= round(best.objective_value))
-    _hint_from(form.model, best)
-    form.model.minimize(sum(t.weight * t.expr for t in form.later))
-    budget = clock.budget(1.0, end)
-    budget = Budget(max(1.0, budget.seconds), budget.deterministic)
-    solver, status, watcher, ran = _run(form.model, options, "tie-break", budget, clock,
-                                        whole=False)
-    result.stats.phases.append(_phase("tie-break", solver, status, watcher, ran))
-    return solver if status in _FOUND else best
-
-
-def hint_plan(model: cp_model.CpModel, v: Variables, plan: SolveResult) -> None:
-    """Hint every variable from a plan: sites, weekly sessions, site-sessions.
-
-    A complete hint lets CP-SAT start from the plan itself (a hint of the
-    placements alone is often repaired into a worse plan).
-    """
-    model.clear_hints()
-    sites, working = plan.placements, plan.working
-    placed = {i for (i, _, _) in sites}
-    base_of = {i: site for (i, _, role), site in sites.items() if role == Role.BASE}
-    hinted: set[int] = set()
-
-    def hint(lit: Lit, value: bool) -> None:
-        if not isinstance(lit, int) and lit.index not in hinted:
-            hinted.add(lit.index)
-            model.add_hint(lit, value)
-
-    for i, lit in v.placed.items():
-        hint(lit, i in placed)
-    for (i, site), lit in v.base.items():
-        hint(lit, base_of.get(i) == site)
-    for key, lits in v.place.items():
-        for site, lit in lits.items():
-            hint(lit, sites.get(key) == site)
-    for work_key, lit in v.works.items():
-        hint(lit, work_key in working)
-    for (i, block, role, site, session), lit in v.at.items():
-        hint(lit, sites.get((i, block, role)) == site and (i, block, role, session) in working)
-
-
-def _hint_from(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:
-    model.clear_hints()
-    for index in range(len(model.proto.variables)):
-        var = model.get_int_var_from_proto_index(index)
-        model.add_hint(var, solver.value(var))
-
-
 def _infeasible(result: SolveResult, inst: Instance, clock: Clock, options: SolveOptions,
                 *, proof: explain.Explanation | None = None) -> SolveResult:
     """Status INFEASIBLE with an explanation found within the time that is left."""
@@ -653,4 +339,4 @@ def _infeasible(result: SolveResult, inst: Instance, clock: Clock, options: Solv
     return _finish(result, clock)
 
 
-__all__ = ["Clock", "Progress", "SolveOptions", "hint_plan", "solve", "solve_focused"]
+__all__ = ["Progress", "SolveOptions", "solve", "solve_focused"]

@@ -11,8 +11,8 @@ be explained in the contract's words.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import combinations
 
@@ -253,6 +253,51 @@ class Instance:
         self._starts = {}
         self._narrow_to_starts()
         self._find_base_sites()
+
+    def part(self, indices: Iterable[int]) -> tuple[Instance, list[int]]:
+        """The index of a few learners only, with their full domains (no recomputation).
+
+        Returns the part and, for each of its learners in order, their index
+        here. Neighbourhood search builds the model of the part only; the
+        others' use of sites and supervisors is a :class:`~rotaplan.solver.load.Load`.
+        The part shares this index's memo of pure lookups (sites and
+        supervisors do not change).
+        """
+        chosen = sorted(set(indices))
+        sc = self.scenario
+        fields = {name: getattr(sc, name) for name in type(sc).model_fields}
+        fields["learners"] = [self.learners[i].learner for i in chosen]
+        part = object.__new__(Instance)
+        part.scenario = type(sc).model_construct(_fields_set=sc.model_fields_set, **fields)
+        part.candidate_limit = None
+        part.learners = [replace(self.learners[i], index=k) for k, i in enumerate(chosen)]
+        part.options, part.excluded = {}, {}
+        for k, i in enumerate(chosen):
+            info = self.learners[i]
+            for block in info.blocks:
+                for role in self.roles_of(info):
+                    part.options[(k, block, role)] = self.full_options[(i, block, role)]
+                    part.excluded[(k, block, role)] = self.excluded[(i, block, role)]
+        part.full_options = part.options
+        part._memo = self._memo
+        part._starts = {k: self._starts_full[i] for k, i in enumerate(chosen)
+                        if i in self._starts_full}
+        part._find_base_sites()
+        return part, chosen
+
+    @cached_property
+    def _starts_full(self) -> dict[int, list[tuple[str, int]]]:
+        """Each rotation learner's placements on the full domains (shared by parts)."""
+        if self.options is self.full_options:
+            return {info.index: self.starts(info) for info in self.learners
+                    if not info.is_fellow}
+        saved, saved_starts = self.options, self._starts
+        self.options, self._starts = self.full_options, {}
+        try:
+            return {info.index: self.starts(info) for info in self.learners
+                    if not info.is_fellow}
+        finally:
+            self.options, self._starts = saved, saved_starts
 
     def learner_floor(self, info: LearnerInfo) -> int:
         """The learner's least possible preference cost, capacities ignored."""

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 from rotaplan.solver.instance import Instance, Role
 
-Choice = dict[tuple[str, int, Role], str]
-"""(learner id, block, role) -> site: where a plan puts each learner."""
-Sessions = set[tuple[str, int, Role, str]]
-"""(learner id, block, role, session) worked clinically."""
+Sites = dict[tuple[int, int, Role], str]
+"""(learner index, block, role) -> site: where a plan puts each learner."""
+Working = set[tuple[int, int, Role, str]]
+"""(learner index, block, role, session) worked clinically."""
 
 
 @dataclass
@@ -51,23 +51,23 @@ class Load:
         return bool(self.placed) or self.worst is not None
 
     @classmethod
-    def of(cls, inst: Instance, choice: Choice, sessions: Sessions,
-           learners: Iterable[str], worst: int | None = None) -> Load:
-        """The load of the given learners (ids) in a plan's choices and sessions."""
+    def of(cls, inst: Instance, site_of: Sites, working: Working, learners: Iterable[int],
+           worst: int | None = None) -> Load:
+        """The load of the given learners (indices in ``inst``) in a plan's sites and sessions."""
         mine = set(learners)
         out = cls(worst=worst)
-        profession = {info.id: info.profession for info in inst.learners}
-        for (lid, block, _), site in choice.items():
-            if lid in mine:
+        for (i, block, _), site in site_of.items():
+            if i in mine:
                 out.placed[(site, block)] += 1
-                out.professions.setdefault((site, block), Counter())[profession[lid]] += 1
-        for lid, block, role, session in sessions:
-            if lid not in mine:
+                out.professions.setdefault((site, block), Counter())[
+                    inst.learners[i].profession] += 1
+        for i, block, role, session in working:
+            if i not in mine:
                 continue
-            site = choice[(lid, block, role)]
+            site = site_of[(i, block, role)]
             out.clinical[(site, block, session)] += 1
             out.clinical_professions.setdefault((site, block, session), Counter())[
-                profession[lid]] += 1
+                inst.learners[i].profession] += 1
         return out
 
     def count(self, site: str, block: int, professions: Iterable[str] | None = None) -> int:
@@ -95,4 +95,4 @@ class Load:
         return {p for p, n in counts.items() if n}
 
 
-__all__ = ["Choice", "Load", "Sessions"]
+__all__ = ["Load", "Sites", "Working"]
