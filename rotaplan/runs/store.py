@@ -29,6 +29,13 @@ A run's plan tables are stored compressed in their own table and read only by
 holds learners' names, so it and a folder made for it are readable by the owner
 only (0600 and 0700).
 
+Every query is made for an :class:`~rotaplan.access.Identity` (the store's
+``who``; :meth:`Store.as_user` gives the same database for another person): a
+scenario, version or run of a team the caller is not in does not exist for
+them (:class:`KeyError`, as for a missing id), and a change their role does not
+allow raises :class:`~rotaplan.access.AccessDeniedError`. A store made without an
+identity acts for :data:`~rotaplan.access.LOCAL` (local mode, team ``local``).
+
 Missing ids raise :class:`KeyError` with a plain message. Timestamps are
 timezone-aware UTC (SQLite hands back naive values; they are normalised).
 """
@@ -36,6 +43,7 @@ timezone-aware UTC (SQLite hands back naive values; they are normalised).
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import random
 import stat
@@ -73,6 +81,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.pool import StaticPool
+
+from rotaplan.access import LOCAL, LOCAL_TEAM, AccessDeniedError, Identity, Role
 
 ENV_VAR = "ROTAPLAN_DB_URL"
 KEEP_ENV_VAR = "ROTAPLAN_KEEP_PLANS"
@@ -190,6 +200,8 @@ class _Scenario(_Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     # the number of the newest version ever given out (bumped under the row's lock)
     last_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    owner: Mapped[str] = mapped_column(String(320), server_default=LOCAL.user)
+    team: Mapped[str] = mapped_column(String(320), index=True, server_default=LOCAL_TEAM)
 
     versions: Mapped[list[_Version]] = relationship(
         back_populates="scenario", cascade="all, delete-orphan", passive_deletes=True
@@ -264,7 +276,11 @@ def _unpack(blob: bytes) -> str:
 
 @dataclass(frozen=True)
 class ScenarioInfo:
-    """A scenario with counts of its versions and runs."""
+    """A scenario with counts of its versions and runs, its owner and team.
+
+    ``role`` is the caller's role in the scenario's team; ``may_delete`` says
+    whether they may delete it (team admins, and editors who own it).
+    """
 
     id: int
     name: str
@@ -273,6 +289,10 @@ class ScenarioInfo:
     versions: int
     latest_version_id: int
     runs: int
+    owner: str = LOCAL.user
+    team: str = LOCAL_TEAM
+    role: Role = Role.ADMIN
+    may_delete: bool = True
 
 
 @dataclass(frozen=True)
@@ -430,10 +450,12 @@ class Store:
         Plans (plan tables) kept per scenario, newest first; older runs keep
         their status, figures and summary. Defaults to ``ROTAPLAN_KEEP_PLANS``
         (``all``: None, keep every plan), else 20.
+    who : Identity, optional
+        The person every query is made for; defaults to local mode's one user.
     """
 
     def __init__(self, url: str | None = None, *,
-                 keep_plans: int | _FromEnv | None = _FROM_ENV) -> None:
+                 keep_plans: int | _FromEnv | None = _FROM_ENV, who: Identity = LOCAL) -> None:
         sa_url: URL = make_url(url or default_url())
         self.keep_plans: int | None = (_keep_plans_from_env()
                                        if isinstance(keep_plans, _FromEnv) else keep_plans)
@@ -452,7 +474,19 @@ class Store:
             event.listen(self._engine, "connect", _sqlite_connect)
             event.listen(self._engine, "begin", _sqlite_begin)
         self._writer: Engine = self._engine.execution_options(rotaplan_write=True)
+        self._who = who
         _migrate(self._engine)
+
+    def as_user(self, who: Identity) -> Store:
+        """The same database (and connections), with every query made for ``who``."""
+        other = copy.copy(self)
+        other._who = who
+        return other
+
+    @property
+    def who(self) -> Identity:
+        """The person this store's queries are made for."""
+        return self._who
 
     @property
     def url(self) -> str:
@@ -487,19 +521,35 @@ class Store:
                 time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** attempt)))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @staticmethod
-    def _get_scenario(s: Session, scenario_id: int, *, lock: bool = False) -> _Scenario:
-        stmt = select(_Scenario).where(_Scenario.id == scenario_id)
+    def _visible(self) -> Any:
+        """The condition on ``_Scenario`` that keeps the caller's teams' scenarios only."""
+        return _Scenario.team.in_(sorted(self._who.teams))
+
+    def _require(self, sc: _Scenario, needed: Role) -> None:
+        """Raise :class:`AccessDeniedError` unless the caller's role in ``sc``'s team suffices."""
+        if not self._who.can(sc.team, needed):
+            role = self._who.role_in(sc.team)
+            raise AccessDeniedError(
+                f"{self._who.user} is {role.name.lower() if role else 'not a member'} in "
+                f"team {sc.team}; changing its scenarios needs {needed.name.lower()} or above")
+
+    def _get_scenario(self, s: Session, scenario_id: int, *, lock: bool = False,
+                      need: Role = Role.VIEWER) -> _Scenario:
+        stmt = select(_Scenario).where(_Scenario.id == scenario_id, self._visible())
         row = s.scalars(stmt.with_for_update() if lock else stmt).first()
         if row is None:
             raise KeyError(f"no scenario with id {scenario_id}")
+        self._require(row, need)
         return row
 
-    @staticmethod
-    def _get_version(s: Session, version_id: int) -> _Version:
-        row = s.get(_Version, version_id)
+    def _get_version(self, s: Session, version_id: int, *,
+                     need: Role = Role.VIEWER) -> _Version:
+        stmt = (select(_Version).join(_Scenario, _Version.scenario_id == _Scenario.id)
+                .where(_Version.id == version_id, self._visible()))
+        row = s.scalars(stmt).first()
         if row is None:
             raise KeyError(f"no scenario version with id {version_id}")
+        self._require(row.scenario, need)
         return row
 
     @staticmethod
@@ -561,18 +611,29 @@ class Store:
         s.flush()
         return v
 
-    @staticmethod
-    def _new_scenario(s: Session, name: str) -> _Scenario:
+    def _new_scenario(self, s: Session, name: str, team: str | None) -> _Scenario:
+        """Add a scenario owned by the caller in ``team`` (default: their home team)."""
+        team = team or self._who.home
+        if not self._who.can(team, Role.EDITOR):
+            raise AccessDeniedError(f"{self._who.user} may not create scenarios in team {team}")
         now = _now()
-        sc = _Scenario(name=name, created_at=now, updated_at=now, last_number=0)
+        sc = _Scenario(name=name, created_at=now, updated_at=now, last_number=0,
+                       owner=self._who.user, team=team)
         s.add(sc)
         s.flush()
         return sc
 
     # ---------------------------------------------------------- scenarios
 
-    def create_scenario(self, name: str, yaml_text: str, note: str = "created") -> VersionInfo:
-        """Create a scenario with ``yaml_text`` as version 1.
+    def create_scenario(self, name: str, yaml_text: str, note: str = "created",
+                        team: str | None = None) -> VersionInfo:
+        """Create a scenario with ``yaml_text`` as version 1, owned by the caller.
+
+        Parameters
+        ----------
+        team : str, optional
+            The team it belongs to (the caller must be its editor or admin);
+            defaults to the caller's home team.
 
         Returns
         -------
@@ -580,7 +641,7 @@ class Store:
             The new scenario's first version.
         """
         def work(s: Session) -> VersionInfo:
-            sc = self._new_scenario(s, name)
+            sc = self._new_scenario(s, name, team)
             return self._version_info(s, self._add_version(s, sc, yaml_text, note))
 
         return self._transact(work, write=True)
@@ -593,7 +654,7 @@ class Store:
         Concurrent calls each get their own number; none fails or is lost.
         """
         def work(s: Session) -> VersionInfo:
-            sc = self._get_scenario(s, scenario_id, lock=True)
+            sc = self._get_scenario(s, scenario_id, lock=True, need=Role.EDITOR)
             latest = self._latest(s, scenario_id)
             if latest is not None and latest.yaml_text == yaml_text:
                 return self._version_info(s, latest)
@@ -620,7 +681,7 @@ class Store:
         the result's ``conflict_with`` names the draft kept beside it.
         """
         def work(s: Session) -> VersionInfo:
-            sc = self._get_scenario(s, scenario_id, lock=True)
+            sc = self._get_scenario(s, scenario_id, lock=True, need=Role.EDITOR)
             latest = self._latest(s, scenario_id)
             if latest is not None and latest.yaml_text == yaml_text:
                 return self._version_info(s, latest)
@@ -642,7 +703,7 @@ class Store:
         return self._transact(work, write=True)
 
     def list_scenarios(self) -> list[ScenarioInfo]:
-        """Return every scenario, most recently updated first."""
+        """Return every scenario the caller may see, most recently updated first."""
         n_versions = (
             select(
                 _Version.scenario_id.label("sid"),
@@ -662,8 +723,10 @@ class Store:
             select(_Scenario, n_versions.c.n, n_versions.c.latest, n_runs.c.n)
             .outerjoin(n_versions, n_versions.c.sid == _Scenario.id)
             .outerjoin(n_runs, n_runs.c.sid == _Scenario.id)
+            .where(self._visible())
             .order_by(_Scenario.updated_at.desc(), _Scenario.id.desc())
         )
+        who = self._who
 
         def work(s: Session) -> list[ScenarioInfo]:
             return [
@@ -675,6 +738,10 @@ class Store:
                     versions=nv or 0,
                     latest_version_id=latest or 0,
                     runs=nr or 0,
+                    owner=sc.owner,
+                    team=sc.team,
+                    role=who.role_in(sc.team) or Role.VIEWER,
+                    may_delete=who.can_delete(sc.team, sc.owner),
                 )
                 for sc, nv, latest, nr in s.execute(stmt).all()
             ]
@@ -712,14 +779,17 @@ class Store:
     def rename(self, scenario_id: int, name: str) -> None:
         """Rename a scenario (its ``updated_at`` moves)."""
         def work(s: Session) -> None:
-            sc = self._get_scenario(s, scenario_id, lock=True)
+            sc = self._get_scenario(s, scenario_id, lock=True, need=Role.EDITOR)
             sc.name = name
             sc.updated_at = _now()
 
         self._transact(work, write=True)
 
-    def duplicate(self, scenario_id: int, name: str | None = None) -> VersionInfo:
+    def duplicate(self, scenario_id: int, name: str | None = None,
+                  team: str | None = None) -> VersionInfo:
         """Copy a scenario's latest text into a new scenario as version 1.
+
+        The copy is the caller's; anyone who may see a scenario may copy it.
 
         Parameters
         ----------
@@ -727,22 +797,34 @@ class Store:
             The scenario to copy.
         name : str, optional
             Name of the copy; defaults to ``"<name> (copy)"``.
+        team : str, optional
+            The copy's team: the source's when the caller may edit there, else
+            the caller's home team.
         """
         def work(s: Session) -> VersionInfo:
             src = self._get_scenario(s, scenario_id)
             latest = self._latest(s, scenario_id)
             if latest is None:
                 raise KeyError(f"scenario {scenario_id} has no versions")
-            sc = self._new_scenario(s, name or f"{src.name} (copy)")
+            target = team or (src.team if self._who.can(src.team, Role.EDITOR)
+                              else self._who.home)
+            sc = self._new_scenario(s, name or f"{src.name} (copy)", target)
             note = f"copied from {src.name} v{latest.number}"
             return self._version_info(s, self._add_version(s, sc, latest.yaml_text, note))
 
         return self._transact(work, write=True)
 
     def delete_scenario(self, scenario_id: int) -> None:
-        """Delete a scenario with all its versions, runs and plans."""
+        """Delete a scenario with all its versions, runs and plans.
+
+        Team admins may delete any of the team's scenarios; editors their own.
+        """
         def work(s: Session) -> None:
-            s.delete(self._get_scenario(s, scenario_id, lock=True))
+            sc = self._get_scenario(s, scenario_id, lock=True)
+            if not self._who.can_delete(sc.team, sc.owner):
+                raise AccessDeniedError(f"{self._who.user} may not delete scenario {sc.id}: "
+                                   f"team {sc.team}'s admins and its owner may")
+            s.delete(sc)
 
         self._transact(work, write=True)
 
@@ -780,7 +862,7 @@ class Store:
                     len(assignments_csv) + len(timetable_csv))  # compressed outside the lock
 
         def work(s: Session) -> RunInfo:
-            v = self._get_version(s, version_id)
+            v = self._get_version(s, version_id, need=Role.EDITOR)
             sc = v.scenario
             r = _Run(
                 version_id=v.id,
@@ -823,7 +905,7 @@ class Store:
         return len(old)
 
     def prune_plans(self, keep: int | None = None) -> int:
-        """Apply the retention to every scenario now; return the number of plans dropped.
+        """Apply the retention to the caller's admin teams now; return the plans dropped.
 
         Parameters
         ----------
@@ -835,8 +917,10 @@ class Store:
         if limit is None:
             return 0
 
+        admin_of = [t for t, r in self._who.teams.items() if r >= Role.ADMIN]
+
         def work(s: Session) -> int:
-            ids = list(s.scalars(select(_Scenario.id)))
+            ids = list(s.scalars(select(_Scenario.id).where(_Scenario.team.in_(admin_of))))
             return sum(self._prune(s, sid, limit) for sid in ids)
 
         return self._transact(work, write=True)
@@ -849,10 +933,12 @@ class Store:
             .join(_Version, _Run.version_id == _Version.id)
             .join(_Scenario, _Version.scenario_id == _Scenario.id)
             .outerjoin(_RunPlan, _RunPlan.run_id == _Run.id)
+            .where(self._visible())
         )
 
     def runs(self, scenario_id: int | None = None, version_id: int | None = None) -> list[RunInfo]:
-        """Return runs, newest first, optionally for one scenario and/or version."""
+        """Return the runs the caller may see, newest first, optionally of one scenario
+        and/or version."""
         stmt = self._runs_stmt().order_by(_Run.created_at.desc(), _Run.id.desc())
         if scenario_id is not None:
             stmt = stmt.where(_Scenario.id == scenario_id)
