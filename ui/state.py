@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +20,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from rotaplan.access import AccessDeniedError
 from rotaplan.exit_codes import ExitCode
 from rotaplan.io import tables
 from rotaplan.models import Plan, Scenario, ScenarioError, parse_scenario_text
 from rotaplan.runs.jobs import SolveJob
 from rotaplan.runs.store import RunInfo, RunPlan, Store, default_url
 from rotaplan.shipped import shipped
+from rotaplan.ui import signin
 
 SHIPPED = shipped()
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -37,8 +40,9 @@ def _store(url: str) -> Store:
 
 
 def store() -> Store:
-    """The database of saved scenarios and runs (``ROTAPLAN_DB_URL`` or a local SQLite file)."""
-    return _store(default_url())
+    """The database of saved scenarios and runs (``ROTAPLAN_DB_URL`` or a local SQLite file),
+    answering for the person using this session (:func:`rotaplan.ui.signin.current`)."""
+    return _store(default_url()).as_user(signin.current())
 
 
 def ss() -> Any:
@@ -65,7 +69,8 @@ def init() -> None:
             ss().run_id = runs[0].id if runs else None
             return
         except KeyError:
-            ss().notice = f"Saved scenario {wanted} no longer exists; opened the demo instead."
+            ss().notice = (f"Saved scenario {wanted} was not found (deleted, or not shared "
+                           "with you); opened the demo instead.")
     open_shipped("demo" if "demo" in SHIPPED else next(iter(SHIPPED)))
 
 
@@ -185,8 +190,16 @@ def persist(note: str = "edited") -> int:
     fold_into = -1 if solving or ss().version_id is None else int(ss().version_id)
     # the revision this session last saw: a draft another session changed since is
     # kept, and these edits become a new version beside it
-    version = store().save_draft(ss().scenario_id, text, note, fold_into=fold_into,
-                                 revision=ss().get("version_revision"))
+    try:
+        version = store().save_draft(ss().scenario_id, text, note, fold_into=fold_into,
+                                     revision=ss().get("version_revision"))
+    except AccessDeniedError:  # a viewer's edits are kept as their own copy
+        name = re.sub(r" v\d+$", "", Path(ss().source).stem) or "scenario"
+        version = store().create_scenario(f"{name} (my copy)", text,
+                                          note=f"edited copy of {ss().source}")
+        _adopt(version.scenario_id, version.id)
+        ss().notice = (f"You may view but not change {ss().source}, so your edits are "
+                       f"saved as your own copy, '{name} (my copy)'.")
     if version.conflict_with is not None:
         ss().notice = (f"This scenario's draft (version {version.conflict_with}) was changed in "
                        f"another session. Both are kept: your edits are version "
