@@ -9,10 +9,12 @@ that only its owner can read.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 import stat
 import threading
 from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,28 @@ L1,1,S1
 1,S1
 ', NULL, NULL);
 """
+
+
+POSTGRES_ENV = "ROTAPLAN_TEST_POSTGRES_URL"  # e.g. postgresql+psycopg://postgres@127.0.0.1/t
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database: a SQLite file, and PostgreSQL when ``ROTAPLAN_TEST_POSTGRES_URL``
+    names a server (its public schema is emptied first)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/t.db"
+        return
+    url = os.environ.get(POSTGRES_ENV, "")
+    if not url:
+        pytest.skip(f"set {POSTGRES_ENV} to run this against PostgreSQL")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    yield url
 
 
 def run_kwargs(**extra: Any) -> dict[str, Any]:
@@ -118,10 +142,10 @@ def assert_every_save_kept(store: Store, scenario_id: int, writers: int, each: i
     assert sorted(v.number for v in versions) == list(range(1, writers * each + 2))
 
 
-def test_threads_in_one_server_lose_nothing_in_1000_saves(tmp_path: Path) -> None:
+def test_threads_in_one_server_lose_nothing_in_1000_saves(db_url: str) -> None:
     """1,000 saves of distinct texts from 8 threads sharing one store all succeed and
     are all kept, numbered 1..1001 (before: IntegrityError on the version number)."""
-    store = Store(f"sqlite:///{tmp_path}/t.db")
+    store = Store(db_url)
     first = store.create_scenario("shared", "start: 0\n")
 
     def work(writer: int) -> None:
@@ -133,10 +157,10 @@ def test_threads_in_one_server_lose_nothing_in_1000_saves(tmp_path: Path) -> Non
     assert_every_save_kept(store, first.scenario_id, WRITERS, SAVES_EACH)
 
 
-def test_processes_lose_nothing_in_1000_saves(tmp_path: Path) -> None:
-    """1,000 saves from 4 processes, each with its own store on one SQLite file, all
+def test_processes_lose_nothing_in_1000_saves(db_url: str) -> None:
+    """1,000 saves from 4 processes, each with its own store on one database, all
     succeed and are all kept (before: IntegrityError and 'database is locked')."""
-    url = f"sqlite:///{tmp_path}/t.db"
+    url = db_url
     first = Store(url).create_scenario("shared", "start: 0\n")
     context = multiprocessing.get_context("spawn")
     with context.Pool(PROCESSES) as pool:
@@ -168,10 +192,10 @@ def test_draft_edits_from_two_sessions_are_both_kept(tmp_path: Path) -> None:
     assert again.id != theirs.id
 
 
-def test_concurrent_draft_folds_lose_no_edit(tmp_path: Path) -> None:
+def test_concurrent_draft_folds_lose_no_edit(db_url: str) -> None:
     """Sessions folding edits into one draft at once, each with the revision it last
     saw: every session's last edit survives in some version."""
-    store = Store(f"sqlite:///{tmp_path}/t.db")
+    store = Store(db_url)
     v1 = store.create_scenario("demo", "a: 0\n", note="opened")
     draft = store.save_draft(v1.scenario_id, "a: 1\n", fold_into=v1.id)
     last: dict[int, str] = {}
