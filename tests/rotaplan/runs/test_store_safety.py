@@ -13,8 +13,7 @@ import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Callable
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
