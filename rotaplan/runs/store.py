@@ -413,9 +413,12 @@ def _migrate(engine: Engine) -> None:
     with engine.connect() as conn:
         if MigrationContext.configure(conn).get_current_revision() == head:
             return
-    sqlite = engine.dialect.name == "sqlite"
+    # Rebuilding a table must not cascade, so foreign keys are off while migrating (the
+    # PRAGMA works outside a transaction only), and that connection is then dropped. Not
+    # for an in-memory database: its one connection is the database.
+    sqlite = engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
     with engine.connect() as conn:
-        if sqlite:  # rebuilding a table must not cascade; PRAGMA works outside a transaction
+        if sqlite:
             conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         try:
             with conn.execution_options(rotaplan_write=True).begin():

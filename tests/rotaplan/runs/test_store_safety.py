@@ -339,3 +339,12 @@ def test_keep_plans_setting_from_the_environment(tmp_path: Path,
     monkeypatch.setenv(KEEP_ENV_VAR, "lots")
     with pytest.raises(ValueError, match=KEEP_ENV_VAR):
         Store(f"sqlite:///{tmp_path}/c.db")
+
+
+def test_an_in_memory_database_works() -> None:
+    """``sqlite://`` (in memory, for scripts and tests) is migrated and keeps its data
+    for the store's life."""
+    store = Store("sqlite://")
+    v = store.create_scenario("demo", "a: 1\n")
+    store.record_run(v.id, **run_kwargs(), assignments_csv="x\n", timetable_csv="y\n")
+    assert [(s.name, s.runs) for s in store.list_scenarios()] == [("demo", 1)]
