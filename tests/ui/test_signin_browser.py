@@ -118,7 +118,7 @@ def sign_in(browser: Browser, app: SharedApp, email: str, path: str = "") -> Pag
     page.wait_for_url(re.compile(rf"localhost:{app.provider}/oauth2/authorize"))
     page.locator('input[name="sub"]').fill(email)
     page.get_by_role("button", name="Authorize", exact=True).click()
-    expect(page.get_by_text(f"({email})")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar").get_by_text(f"Signed in as {email}")).to_be_visible()
     return page
 
 
