@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +20,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from rotaplan.access import AccessDeniedError
 from rotaplan.exit_codes import ExitCode
 from rotaplan.io import tables
 from rotaplan.models import Plan, Scenario, ScenarioError, parse_scenario_text
 from rotaplan.runs.jobs import SolveJob
-from rotaplan.runs.store import RunInfo, Store, default_url
+from rotaplan.runs.store import RunInfo, RunPlan, Store, default_url
 from rotaplan.shipped import shipped
+from rotaplan.ui import signin
 
 SHIPPED = shipped()
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -37,8 +40,9 @@ def _store(url: str) -> Store:
 
 
 def store() -> Store:
-    """The database of saved scenarios and runs (``ROTAPLAN_DB_URL`` or a local SQLite file)."""
-    return _store(default_url())
+    """The database of saved scenarios and runs (``ROTAPLAN_DB_URL`` or a local SQLite file),
+    answering for the person using this session (:func:`rotaplan.ui.signin.current`)."""
+    return _store(default_url()).as_user(signin.current())
 
 
 def ss() -> Any:
@@ -65,7 +69,8 @@ def init() -> None:
             ss().run_id = runs[0].id if runs else None
             return
         except KeyError:
-            ss().notice = f"Saved scenario {wanted} no longer exists; opened the demo instead."
+            ss().notice = (f"Saved scenario {wanted} was not found (deleted, or not shared "
+                           "with you); opened the demo instead.")
     open_shipped("demo" if "demo" in SHIPPED else next(iter(SHIPPED)))
 
 
@@ -118,6 +123,7 @@ def open_upload(name: str, data: bytes) -> str | None:
     _set_tables(opened, name)
     version = store().create_scenario(Path(name).stem, text, note=f"uploaded {name}")
     _adopt(version.scenario_id, version.id)
+    ss().version_revision = version.revision
     ss().original_text = text
     return None
 
@@ -134,6 +140,7 @@ def _open_workbook(name: str, data: bytes) -> str | None:
     text = found.yaml_text()
     version = store().create_scenario(Path(name).stem, text, note=f"imported {name}")
     _adopt(version.scenario_id, version.id)
+    ss().version_revision = version.revision
     ss().original_text = text
     return None
 
@@ -148,6 +155,7 @@ def open_version(version_id: int) -> None:
         opened = tables.empty_tables()
     _set_tables(opened, f"{name} v{version.number}")
     _adopt(version.scenario_id, version.id)
+    ss().version_revision = version.revision
     ss().original_text = version.yaml_text
 
 
@@ -174,14 +182,31 @@ def persist(note: str = "edited") -> int:
         else:
             first = store().create_scenario(name, original, note=f"opened {ss().source}")
         _adopt(first.scenario_id, first.id)
+        ss().version_revision = first.revision
     if text == ss().saved_yaml and ss().version_id is not None:
         return int(ss().version_id)
     solving = ss().get("job") is not None and ss().job_meta["version_id"] == ss().version_id
     # fold into the open version only: never into one being solved or a newer draft
     fold_into = -1 if solving or ss().version_id is None else int(ss().version_id)
-    version = store().save_draft(ss().scenario_id, text, note, fold_into=fold_into)
+    # the revision this session last saw: a draft another session changed since is
+    # kept, and these edits become a new version beside it
+    try:
+        version = store().save_draft(ss().scenario_id, text, note, fold_into=fold_into,
+                                     revision=ss().get("version_revision"))
+    except AccessDeniedError:  # a viewer's edits are kept as their own copy
+        name = re.sub(r" v\d+$", "", Path(ss().source).stem) or "scenario"
+        version = store().create_scenario(f"{name} (my copy)", text,
+                                          note=f"edited copy of {ss().source}")
+        _adopt(version.scenario_id, version.id)
+        ss().notice = (f"You may view but not change {ss().source}, so your edits are "
+                       f"saved as your own copy, '{name} (my copy)'.")
+    if version.conflict_with is not None:
+        ss().notice = (f"This scenario's draft (version {version.conflict_with}) was changed in "
+                       f"another session. Both are kept: your edits are version "
+                       f"{version.number}; see History for the other.")
     ss().saved_yaml = text
     ss().version_id = version.id
+    ss().version_revision = version.revision
     return version.id
 
 
@@ -291,6 +316,7 @@ class RunView:
     scenario: Scenario | None
     plan: Plan | None
     yaml_text: str
+    tables: RunPlan | None  # the plan's CSV text, as the solve wrote it
 
 
 def run_view(run_id: int) -> RunView:
@@ -305,13 +331,16 @@ def run_view(run_id: int) -> RunView:
     except ScenarioError:
         scenario = None
     plan = None
-    if run.assignments_csv is not None and run.timetable_csv is not None:
-        a = pd.read_csv(io.StringIO(run.assignments_csv), dtype=str, keep_default_na=False)
-        t = pd.read_csv(io.StringIO(run.timetable_csv), dtype=str, keep_default_na=False)
+    tables_csv = store().run_plan(run_id) if run.has_plan else None
+    if tables_csv is not None:
+        a = pd.read_csv(io.StringIO(tables_csv.assignments_csv), dtype=str,
+                        keep_default_na=False)
+        t = pd.read_csv(io.StringIO(tables_csv.timetable_csv), dtype=str,
+                        keep_default_na=False)
         a["block"] = a["block"].astype(int)
         t["block"] = t["block"].astype(int)
         plan = Plan(a, t)
-    view = RunView(run, scenario, plan, text)
+    view = RunView(run, scenario, plan, text, tables_csv)
     cache[run_id] = view
     return view
 

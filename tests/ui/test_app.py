@@ -392,3 +392,27 @@ def test_edits_during_a_solve_never_change_the_version_being_solved(app: AppTest
     assert run.version_id == solved
     assert app.session_state["page"] == "Scenario"  # no jump away from the editor
     assert app.session_state["run_id"] == run.id
+
+
+def test_two_sessions_editing_one_draft_keep_both_edits(app: AppTest, db_url: str) -> None:
+    """Two browser sessions on the same saved scenario edit its draft in turn: neither
+    edit overwrites the other (the later one becomes a new version, and its session is
+    told so), where before the later session's draft silently replaced the first's."""
+    first = row_of(app, "learners", app.session_state["tables"].frames["learners"]["id"][0])
+    edit(app, "learners", {"edited_rows": {first: {"name": "Draft Start"}}})
+    scenario_id = app.session_state["scenario_id"]
+    other = AppTest.from_file(APP, default_timeout=120)  # a second browser session
+    other.query_params["scenario"] = str(scenario_id)
+    other.run()
+    assert other.session_state["version_id"] == app.session_state["version_id"]
+    edit(app, "learners", {"edited_rows": {first: {"name": "Alice Edit"}}})
+    edit(other, "learners", {"edited_rows": {first + 1: {"name": "Bob Edit"}}})
+    texts = [v.yaml_text for v in Store(db_url).versions(scenario_id)]
+    assert any("Alice Edit" in t for t in texts), "the first session's edit was lost"
+    assert any("Bob Edit" in t for t in texts), "the second session's edit was lost"
+    assert "another session" in texts_of_notice(other)
+
+
+def texts_of_notice(at: AppTest) -> str:
+    """The info messages on the page (where notices are shown)."""
+    return texts(at.info)
