@@ -25,11 +25,11 @@ from ortools.sat.python import cp_model
 
 from rotaplan.models import Scenario
 from rotaplan.models.vocabulary import Status
-from rotaplan.solver import explain, lns
+from rotaplan.solver import explain, neighbourhood
 from rotaplan.solver.build import Formulation, formulate
 from rotaplan.solver.greedy import GreedyPlacement, greedy_placements, hint_model
 from rotaplan.solver.instance import Instance
-from rotaplan.solver.recover import recover
+from rotaplan.solver.recover import recover, recover_plan
 from rotaplan.solver.result import SolveResult, Statistics
 from rotaplan.solver.run import (
     STATUS,
@@ -158,22 +158,46 @@ def _staged(inst: Instance, options: SolveOptions, clock: Clock,
     stage.best_bound = bound
     stage.status = Status.FEASIBLE
     _report(options, clock, stage, "first plan")
-    log = lns.SearchLog()
-    best, _ = lns.improve(
-        inst, scenario, stage, stage.placements, solve_on=solve_focused, options=options,
-        clock=clock, seed=options.seed, log=log,
-        report=lambda found: _report(options, clock, found, "neighbourhood search"),
-        target=bound)
+    log = neighbourhood.SearchLog()
+    incumbent = neighbourhood.Incumbent.of_result(inst, stage)
+    floor = {info.index: inst.learner_floor(info) for info in inst.learners}
+
+    def report(found: neighbourhood.Incumbent) -> None:
+        event = SolveResult(Status.FEASIBLE, objective=found.objective(inst), best_bound=bound)
+        _report(options, clock, event, "neighbourhood search")
+        stage.stats.best_solution_seconds = event.stats.best_solution_seconds
+
+    best = neighbourhood.improve(inst, incumbent, options, clock, floor=floor, log=log,
+                                 report=report, target=bound)
     inst.restrict(None)
     search["neighbourhood_search"] = log.as_dict()
-    best.stats.search = search
-    best.stats.candidate_limit = None
-    best.best_bound = bound
-    best.status = Status.FEASIBLE
-    if best.objective is not None and best.objective <= bound \
+    result = _from_incumbent(inst, best, stage, options)
+    result.stats.search = search
+    result.stats.candidate_limit = None
+    result.best_bound = bound
+    result.status = Status.FEASIBLE
+    if result.objective is not None and result.objective <= bound \
             and result.stats.fairness != "minimax":
-        best.status = Status.OPTIMAL  # the plan meets a valid bound
-    return _finish(best, clock)
+        result.status = Status.OPTIMAL  # the plan meets a valid bound
+    return _finish(result, clock)
+
+
+def _from_incumbent(inst: Instance, found: neighbourhood.Incumbent, base: SolveResult,
+                    options: SolveOptions) -> SolveResult:
+    """The result of a plan held as choices: the plan recovered, its figures summed."""
+    result = base
+    result.plan = recover_plan(inst, found.site_of, found.working, found.first,
+                               reference=options.reference)
+    result.placements = dict(found.site_of)
+    result.working = set(found.working)
+    result.terms = found.terms(inst)
+    result.objective = found.objective(inst)
+    result.learner_costs = {inst.learners[i].id: c for i, c in sorted(found.cost.items())}
+    result.preference_cost = sum(p for p, _, _ in found.parts.values())
+    result.worst_learner_cost = max(found.cost.values(), default=0)
+    result.unplaced_ids = [info.id for info in inst.learners if info.index not in found.cost]
+    result.unplaced = len(result.unplaced_ids)
+    return result
 
 
 def _quiet_bound(options: SolveOptions, phase: str) -> SolveOptions:

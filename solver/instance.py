@@ -11,7 +11,7 @@ be explained in the contract's words.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import combinations
@@ -254,16 +254,23 @@ class Instance:
         self._narrow_to_starts()
         self._find_base_sites()
 
-    def part(self, indices: Iterable[int]) -> tuple[Instance, list[int]]:
-        """The index of a few learners only, with their full domains (no recomputation).
+    def part(self, indices: Iterable[int], sites: Collection[str] | None = None,
+             keep: dict[tuple[int, int, Role], str] | None = None,
+             held: Collection[int] = ()) -> tuple[Instance, list[int]]:
+        """The index of a few learners only (no recomputation of their domains).
 
         Returns the part and, for each of its learners in order, their index
         here. Neighbourhood search builds the model of the part only; the
         others' use of sites and supervisors is a :class:`~rotaplan.solver.load.Load`.
-        The part shares this index's memo of pure lookups (sites and
-        supervisors do not change).
+        With ``sites``, the learners' domains keep only those sites and their
+        ``keep`` site (keyed by this index's learner indices), so a plan that
+        has them there stays a solution of the part. ``held`` learners (among
+        ``indices``) keep only their ``keep`` site: their weekly sessions are
+        free, their sites are not. The part shares this
+        index's memo of pure lookups (sites and supervisors do not change).
         """
         chosen = sorted(set(indices))
+        hold = set(held)
         sc = self.scenario
         fields = {name: getattr(sc, name) for name in type(sc).model_fields}
         fields["learners"] = [self.learners[i].learner for i in chosen]
@@ -272,32 +279,27 @@ class Instance:
         part.candidate_limit = None
         part.learners = [replace(self.learners[i], index=k) for k, i in enumerate(chosen)]
         part.options, part.excluded = {}, {}
+        kept = keep or {}
         for k, i in enumerate(chosen):
             info = self.learners[i]
             for block in info.blocks:
                 for role in self.roles_of(info):
-                    part.options[(k, block, role)] = self.full_options[(i, block, role)]
+                    full = self.full_options[(i, block, role)]
+                    mine = kept.get((i, block, role))
+                    if i in hold:
+                        full = {mine: full[mine]} if mine in full else {}
+                    elif sites is not None:
+                        full = {s: d for s, d in full.items() if s in sites or s == mine}
+                    part.options[(k, block, role)] = full
                     part.excluded[(k, block, role)] = self.excluded[(i, block, role)]
         part.full_options = part.options
         part._memo = self._memo
-        part._starts = {k: self._starts_full[i] for k, i in enumerate(chosen)
-                        if i in self._starts_full}
+        part._starts = {}
+        if sites is not None or hold:
+            part._narrow_to_starts()
+            part.full_options = part.options
         part._find_base_sites()
         return part, chosen
-
-    @cached_property
-    def _starts_full(self) -> dict[int, list[tuple[str, int]]]:
-        """Each rotation learner's placements on the full domains (shared by parts)."""
-        if self.options is self.full_options:
-            return {info.index: self.starts(info) for info in self.learners
-                    if not info.is_fellow}
-        saved, saved_starts = self.options, self._starts
-        self.options, self._starts = self.full_options, {}
-        try:
-            return {info.index: self.starts(info) for info in self.learners
-                    if not info.is_fellow}
-        finally:
-            self.options, self._starts = saved, saved_starts
 
     def learner_floor(self, info: LearnerInfo) -> int:
         """The learner's least possible preference cost, capacities ignored."""

@@ -10,7 +10,7 @@ learners out of 2,000 is then as small as 40 learners make it.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -41,10 +41,11 @@ class Load:
     """
 
     placed: Counter[tuple[str, int]] = field(default_factory=Counter)
-    professions: dict[tuple[str, int], Counter[str]] = field(default_factory=dict)
+    professions: defaultdict[tuple[str, int], Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter))
     clinical: Counter[tuple[str, int, str]] = field(default_factory=Counter)
-    clinical_professions: dict[tuple[str, int, str], Counter[str]] = field(
-        default_factory=dict)
+    clinical_professions: defaultdict[tuple[str, int, str], Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter))
     worst: int | None = None
 
     def __bool__(self) -> bool:
@@ -59,40 +60,39 @@ class Load:
         for (i, block, _), site in site_of.items():
             if i in mine:
                 out.placed[(site, block)] += 1
-                out.professions.setdefault((site, block), Counter())[
-                    inst.learners[i].profession] += 1
+                out.professions[(site, block)][inst.learners[i].profession] += 1
         for i, block, role, session in working:
             if i not in mine:
                 continue
             site = site_of[(i, block, role)]
             out.clinical[(site, block, session)] += 1
-            out.clinical_professions.setdefault((site, block, session), Counter())[
-                inst.learners[i].profession] += 1
+            out.clinical_professions[(site, block, session)][inst.learners[i].profession] += 1
         return out
 
     def count(self, site: str, block: int, professions: Iterable[str] | None = None) -> int:
         """Learners at a site in a block (of the given professions)."""
         if professions is None:
             return self.placed.get((site, block), 0)
-        counts = self.professions.get((site, block), Counter())
-        return sum(counts.get(p, 0) for p in professions)
+        counts = self.professions.get((site, block))
+        return 0 if counts is None else sum(counts.get(p, 0) for p in professions)
 
     def sessions(self, site: str, block: int, session: str,
                  professions: Iterable[str] | None = None) -> int:
         """Clinical sessions held at a site in a block and session (of the professions)."""
         if professions is None:
             return self.clinical.get((site, block, session), 0)
-        counts = self.clinical_professions.get((site, block, session), Counter())
-        return sum(counts.get(p, 0) for p in professions)
+        counts = self.clinical_professions.get((site, block, session))
+        return 0 if counts is None else sum(counts.get(p, 0) for p in professions)
 
     def professions_at(self, site: str, block: int) -> set[str]:
         """Professions of the learners outside the model at a site in a block."""
-        return {p for p, n in self.professions.get((site, block), Counter()).items() if n}
+        counts = self.professions.get((site, block))
+        return set() if counts is None else {p for p, n in counts.items() if n}
 
     def professions_in(self, site: str, block: int, session: str) -> set[str]:
         """Professions of learners outside the model clinical at a site then."""
-        counts = self.clinical_professions.get((site, block, session), Counter())
-        return {p for p, n in counts.items() if n}
+        counts = self.clinical_professions.get((site, block, session))
+        return set() if counts is None else {p for p, n in counts.items() if n}
 
 
 __all__ = ["Load", "Sites", "Working"]

@@ -41,7 +41,7 @@ from rotaplan.solver.instance import Instance, Role
 from rotaplan.solver.load import Load, Sites, Working
 from rotaplan.solver.objective import Term
 from rotaplan.solver.recover import choices
-from rotaplan.solver.result import Phase
+from rotaplan.solver.result import Phase, SolveResult
 from rotaplan.solver.run import Clock, SolveOptions, hint_choices, optimise
 from rotaplan.solver.variables import Lit
 
@@ -51,6 +51,10 @@ MIN_SIZE, MAX_SIZE = 4, 200
 BATCH = 12
 """Learners placed per part of the first plan (smaller parts gave worse first plans on
 the 300-learner tier; larger ones took longer than the whole first plan may)."""
+EXTRA_SITES = 8
+"""Sites a neighbourhood may use beyond its displacement chains, drawn at random."""
+HOLD = True
+"""Hold learners at a neighbourhood's sites with their sessions free (see ``choose``)."""
 STEP_DETERMINISTIC = 2.0
 """Deterministic time of one neighbourhood solve (about a second on a quiet core)."""
 STEP_SECONDS = 5.0
@@ -80,6 +84,14 @@ class Incumbent:
     first: dict[tuple[int, int, Role], int] = field(default_factory=dict)
     cost: dict[int, int] = field(default_factory=dict)
     parts: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+
+    @classmethod
+    def of_result(cls, inst: Instance, result: SolveResult) -> Incumbent:
+        """A contract-version-1 result's plan (its costs are preference costs only)."""
+        index = {info.id: info.index for info in inst.learners}
+        cost = {index[k]: c for k, c in result.learner_costs.items()}
+        return cls(dict(result.placements), set(result.working), {}, cost,
+                   {i: (c, 0, 0) for i, c in cost.items()})
 
     @property
     def placed(self) -> set[int]:
@@ -172,9 +184,10 @@ def shortfall(inst: Instance, site_of: Sites) -> int:
 
 
 def solve_part(inst: Instance, incumbent: Incumbent, free: Iterable[int], options: SolveOptions,
-               clock: Clock, end: float | None, *, soft_minimum: bool = False,
-               outside: Collection[int] | None = None, cap: float | None = None
-               ) -> Part | None:
+               clock: Clock, end: float | None, *, sites: Collection[str] | None = None,
+               held: Collection[int] = (), soft_minimum: bool = False,
+               outside: Collection[int] | None = None,
+               cap: float | None = None) -> Part | None:
     """Re-solve a few learners with everyone else where the incumbent has them.
 
     Parameters
@@ -185,6 +198,12 @@ def solve_part(inst: Instance, incumbent: Incumbent, free: Iterable[int], option
         The plan; its choices for the ``free`` learners are the hint.
     free
         Learner indices to re-solve.
+    sites
+        The sites they may move between (besides where the incumbent has
+        them); None for all their candidates.
+    held
+        Learners also in the model at the incumbent's sites, their weekly
+        sessions free (room for the free learners in rooms and supervisors' sessions).
     options
         Workers and seed (progress is not reported: a part's figures are not the plan's).
     clock, end, cap
@@ -203,13 +222,13 @@ def solve_part(inst: Instance, incumbent: Incumbent, free: Iterable[int], option
     """
     sc = inst.scenario
     obj = sc.objective
-    free_set = set(free)
+    free_set = set(free) | set(held)
     if outside is None:
         outside = [i for i in range(len(inst.learners)) if i not in free_set]
     fixed = [i for i in outside if i in incumbent.cost]
     worst = incumbent.worst(inst, outside) if obj.fairness in ("minimax", "weighted") else None
     load = Load.of(inst, incumbent.site_of, incumbent.working, fixed, worst)
-    part, chosen = inst.part(free_set)
+    part, chosen = inst.part(free_set, sites, incumbent.site_of, held)
     local = {i: k for k, i in enumerate(chosen)}
     form = formulate(part, load=load, soft_minimum=soft_minimum)
     if form.b.shortfall:
@@ -286,11 +305,10 @@ def first_plan(inst: Instance, options: SolveOptions, clock: Clock, *,
 
 
 def _options_of(inst: Instance, i: int) -> int:
+    """Candidate sites over a learner's blocks and roles (fewest first: hardest to place)."""
     info = inst.learners[i]
-    if info.is_fellow:
-        return sum(len(inst.full_options[(i, b, r)]) for b in info.blocks
-                   for r in inst.roles_of(info))
-    return len(inst._starts_full.get(i, ()))
+    return sum(len(inst.full_options[(i, b, r)]) for b in info.blocks
+               for r in inst.roles_of(info))
 
 
 def _stopped(options: SolveOptions) -> bool:
@@ -375,8 +393,15 @@ class Chooser:
                                                 sc.site_by_id[s]) for s in sites}
                      for key, sites in inst.full_options.items()}
 
-    def choose(self, incumbent: Incumbent, size: int) -> set[int]:
-        """A neighbourhood of about ``size`` learners."""
+    def choose(self, incumbent: Incumbent, size: int
+               ) -> tuple[set[int], set[str], set[int]]:
+        """A neighbourhood of about ``size`` learners, the sites they may move between,
+        and learners held at those sites with their sessions free.
+
+        The sites are those the chains passed through, plus ``EXTRA_SITES`` others
+        at random (room to move). Up to ``size`` other learners at those sites
+        are held (their sessions make room in rooms and supervisors' sessions).
+        """
         n = len(self.inst.learners)
         occupants: dict[tuple[str, int], list[int]] = defaultdict(list)
         for (i, block, _), site in incumbent.site_of.items():
@@ -385,6 +410,7 @@ class Chooser:
         regret = {i: incumbent.cost.get(i, penalty) - self.floor.get(i, 0) for i in range(n)}
         pool = [i for i, r in regret.items() if r > 0]
         free: set[int] = set()
+        visited: set[str] = set()
         frontier: list[tuple[str, int]] = []
         target = min(size, n)
         while len(free) < target:
@@ -395,11 +421,19 @@ class Chooser:
                 self._add(self.rng.choices(seeds, weights)[0], free, frontier, incumbent)
                 continue
             pair = frontier.pop(self.rng.randrange(len(frontier)))
+            visited.add(pair[0])
             people = [i for i in occupants.get(pair, []) if i not in free]
             self.rng.shuffle(people)
             for i in people[: target - len(free)]:
                 self._add(i, free, frontier, incumbent)
-        return free
+        others = [s.id for s in self.inst.scenario.sites if s.id not in visited]
+        visited.update(self.rng.sample(others, min(len(others), EXTRA_SITES)))
+        held: set[int] = set()
+        if HOLD:
+            near = sorted({i for (site, _), people in occupants.items() if site in visited
+                           for i in people if i not in free})
+            held = set(self.rng.sample(near, min(len(near), target)))
+        return free, visited, held
 
     def _add(self, i: int, free: set[int], frontier: list[tuple[str, int]],
              incumbent: Incumbent) -> None:
@@ -433,10 +467,11 @@ def improve(inst: Instance, incumbent: Incumbent, options: SolveOptions, clock: 
     while not clock.exhausted() and not _stopped(options) and clock.left() > 0.2:
         if target is not None and best_rank[0] == 0 and best_rank[2] <= target:
             break
-        free = chooser.choose(incumbent, size)
+        free, sites, held = chooser.choose(incumbent, size)
         end = clock.deadline if clock.deterministic is not None else \
             min(clock.deadline, time.perf_counter() + STEP_SECONDS)
-        part = solve_part(inst, incumbent, free, options, clock, end, cap=STEP_DETERMINISTIC)
+        part = solve_part(inst, incumbent, free, options, clock, end, sites=sites,
+                          held=held, cap=STEP_DETERMINISTIC)
         log.neighbourhoods += 1
         if part is None:
             size = max(MIN_SIZE, int(size * 0.7))

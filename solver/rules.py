@@ -240,13 +240,16 @@ def _session_limits(b: Build, rule: str) -> None:
                 groups = list(inst.hall_groups(site.id, present))
             # (session, profession) -> learner roles that could be clinical here then.
             by_session: dict[tuple[str, str], list[tuple[LearnerInfo, Role]]] = {}
+            of_profession: dict[str, int] = {}
             for info, role in here:
+                p = info.profession
+                of_profession[p] = of_profession.get(p, 0) + 1
                 for d in inst.options[(info.index, block, role)][site.id]:
-                    by_session.setdefault((d, info.profession), []).append((info, role))
-            professions = {info.profession for info, _ in here}
+                    by_session.setdefault((d, p), []).append((info, role))
+            professions = set(of_profession)
             for group in groups:
                 profs = sorted(professions if group is None else professions & group)
-                members = sum(1 for info, _ in here if info.profession in profs)
+                members = sum(of_profession[p] for p in profs)
                 ceiling = members if cap is None else min(cap, members)
                 if group is not None:
                     ceiling = min(ceiling, b.named_capacity(site.id, block, group))
@@ -254,12 +257,14 @@ def _session_limits(b: Build, rule: str) -> None:
                 volume_limit = 0
                 binding = False
                 for d in sc.programme.sessions:
+                    lists = [by_session.get((d, p), []) for p in profs]
+                    most = min(ceiling, sum(map(len, lists)))  # who could be here then
+                    if most <= 0:
+                        continue  # nobody: no constraint, nothing to the weekly volume
                     if group is None:
                         limit = b.rooms(site, block, d)
                     else:
                         limit = b.present_capacity(site.id, block, group, d)
-                    lists = [by_session.get((d, p), []) for p in profs]
-                    most = min(ceiling, sum(map(len, lists)))  # who could be here then
                     volume_limit += most if limit is None else min(limit, most)
                     if limit is None or most <= limit:
                         continue
