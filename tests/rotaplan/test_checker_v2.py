@@ -231,13 +231,20 @@ def valid_plan() -> V2Plan:
 # ----- the two checkers ---------------------------------------------------------------------
 
 
-@cache
-def _scenario(key: str) -> Scenario:
-    return scenario_from(yaml.safe_load(key))
+def data_key(data: Data) -> str:
+    """A cache key for a scenario dict."""
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+_PARSED: dict[str, Scenario] = {}
 
 
 def parsed(data: Data) -> Scenario:
-    return _scenario(yaml.safe_dump(data, sort_keys=True))
+    """The scenario dict validated by rotaplan's loader (cached)."""
+    key = data_key(data)
+    if key not in _PARSED:
+        _PARSED[key] = scenario_from(data)
+    return _PARSED[key]
 
 
 def ours(data: Data, plan_dir: Path) -> set[str]:
