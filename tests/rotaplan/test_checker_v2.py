@@ -339,9 +339,9 @@ def test_rank_preference_counts_once_per_placement(tmp_path: Path) -> None:
 
 
 def test_left_out_learner_counts_as_the_penalty_in_the_worst_cost(tmp_path: Path) -> None:
-    """With ``fairness: weighted`` a learner left out counts as ``unplaced_penalty`` in the
-    largest learner cost, and the penalty is added once more for leaving them out.
+    """A learner left out counts as ``unplaced_penalty`` in the weighted worst cost.
 
+    With ``fairness: weighted`` the penalty is also added once for leaving them out.
     L3 is left out (penalty 5): 5 + (L1 -2, L2 2, F1 -12) + 2 x max(2, 5) = 3;
     preference cost -8 - 6 - 12 = -26.
     """
@@ -362,8 +362,11 @@ def test_left_out_learner_counts_as_the_penalty_in_the_worst_cost(tmp_path: Path
 
 def test_checker_recomputes_costs_without_the_models_helpers(monkeypatch: pytest.MonkeyPatch,
                                                              tmp_path: Path) -> None:
-    """The checker computes lengths, scores, weights and costs itself: breaking the
-    Scenario helpers the solver uses changes none of its verdicts or figures."""
+    """The checker computes lengths, scores, weights and costs itself.
+
+    Breaking the Scenario helpers the solver uses changes none of its verdicts or
+    figures on the valid plan.
+    """
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the checker must not call the solver's helpers")
 
@@ -375,8 +378,11 @@ def test_checker_recomputes_costs_without_the_models_helpers(monkeypatch: pytest
 
 
 def test_data_frame_records_with_numeric_start_blocks_are_read(tmp_path: Path) -> None:
-    """``check_rows`` accepts rows as a data frame gives them: ints, and NaN for an empty
-    start_block (the row's own block)."""
+    """``check_rows`` reads rows as a data frame gives them.
+
+    Blocks are ints, start blocks floats, and NaN (an empty cell) means the row's
+    own block.
+    """
     p = valid_plan()
     rows: list[dict[str, Any]] = []
     for r in p.a:
@@ -504,11 +510,18 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_one_v2_corruption_breaks_exactly_its_rule(case: Case, tmp_path: Path) -> None:
-    """Each corruption of the valid plan (or tightening of the scenario) breaks exactly one
-    rule, named as the contract names it; the shared checker names the same rule only.
+    """Each §9 corruption breaks exactly its rule, in both checkers.
 
-    The summary is refilled with this checker's figures for the corrupted plan, so the
-    shared checker's verdict also asserts both compute the same objective.
+    The corruption edits the valid plan or tightens the scenario; the violations
+    are named as the contract names the rule, and the shared checker names that
+    rule only. The summary is refilled with this checker's figures for the
+    corrupted plan, so the shared checker's verdict also asserts both compute the
+    same objective.
+
+    Parameters
+    ----------
+    case
+        The corruption, the rule it breaks and why.
     """
     data, p = v2_data(), valid_plan()
     case.edit(data, p)
@@ -522,9 +535,11 @@ def test_one_v2_corruption_breaks_exactly_its_rule(case: Case, tmp_path: Path) -
 
 
 def test_relaxations_keep_the_valid_plan_valid(tmp_path: Path) -> None:
-    """The scenario changes some corruptions make first (no precedence; no
-    no_repeat_setting with requirements without max; L3 with ``placements: 2``; no pin)
-    only relax the scenario: the valid plan stays valid."""
+    """The scenario changes some corruptions make first only relax the scenario.
+
+    No precedence; no ``no_repeat_setting`` with requirements without a max; L3 with
+    ``placements: 2``; no pin: the valid plan stays valid under all of them.
+    """
     data = v2_data()
     data["tracks"]["rotation"] |= {"precedence": [], "no_repeat_setting": False,
                                    "requirements": [{"settings": ["primary", "mental"],
@@ -536,9 +551,12 @@ def test_relaxations_keep_the_valid_plan_valid(tmp_path: Path) -> None:
 
 
 def test_two_block_placement_is_not_a_repeated_site(tmp_path: Path) -> None:
-    """Rules that count placements count placements, not blocks: L1's two rows at s-stroke
-    are one placement (no no-repeat-site, one placement in stroke for no-repeat-setting,
-    one at acute for the organisation cap, one stroke placement for requirements)."""
+    """Rules that count placements count placements, not blocks.
+
+    L1's two rows at s-stroke are one placement: no ``no-repeat-site``, one placement
+    in stroke for ``no-repeat-setting`` and for a requirement of at most one stroke
+    placement, one at acute for an organisation cap of 1.
+    """
     data = v2_data()
     data["tracks"]["rotation"] |= {"max_per_organisation": 1,
                                    "requirements": [{"settings": ["stroke"], "max": 1}]}
@@ -549,9 +567,11 @@ def test_two_block_placement_is_not_a_repeated_site(tmp_path: Path) -> None:
 
 
 def test_missing_start_block_column_splits_long_placements(tmp_path: Path) -> None:
-    """Without the start_block column every row is its own one-block placement, so a
-    two-block placement breaks placement-length, and the message says the column is
-    missing."""
+    """Without the start_block column every row is its own one-block placement.
+
+    A two-block placement then breaks ``placement-length``, and the message says the
+    column is missing; the shared checker names the same rules.
+    """
     p = valid_plan()
     p.start_column = False
     plan_dir = summarised(v2_data(), p).write(tmp_path / "plan")
@@ -589,9 +609,11 @@ def test_one_block_placements_need_no_start_block_column(tmp_path: Path) -> None
 
 
 def test_v1_plan_row_outside_blocks_is_still_a_format_error(tmp_path: Path) -> None:
-    """A version 1 plan (no §9 key, no start_block column) is checked as before: a row for
-    a block that is not the learner's is a ``format`` error, not ``placement-length``; with
-    a start_block column the same row is a placement leaving their blocks."""
+    """A version 1 plan is checked as before: a row outside the learner's blocks is ``format``.
+
+    With no §9 key and no start_block column the row is not ``placement-length``;
+    with a start_block column the same row is a placement leaving their blocks.
+    """
     data = scenario([make_site("ward"), make_site("clinic")], [learner("L1", blocks=[1])],
                     blocks=2)
     p = V2Plan([], [], {}, start_column=False)
@@ -630,9 +652,16 @@ WRONG_FIGURES = {
 
 @pytest.mark.parametrize("name", sorted(WRONG_FIGURES))
 def test_wrong_v2_summary_figures_break_summary(name: str, tmp_path: Path) -> None:
-    """A summary whose objective or preference cost gets one §9.3 term wrong (scores,
-    setting values, organisation changes, idle blocks, a learner's own weight, the worst
-    learner's cost) breaks ``summary`` only, in both checkers."""
+    """A summary that gets one §9.3 term wrong breaks ``summary`` only, in both checkers.
+
+    The terms: scores, setting values, organisation changes, idle blocks, a learner's
+    own weight, the worst learner's cost and its weight.
+
+    Parameters
+    ----------
+    name
+        Which mistake (a key of ``WRONG_FIGURES``: objective and preference cost).
+    """
     objective, preference = WRONG_FIGURES[name]
     p = valid_plan()
     p.summary |= {"objective": objective, "preference_cost": preference}
@@ -644,8 +673,11 @@ def test_wrong_v2_summary_figures_break_summary(name: str, tmp_path: Path) -> No
 
 
 def test_rank_cost_counted_per_block_breaks_summary(tmp_path: Path) -> None:
-    """With ``preference: rank``, counting L1's two-block placement at s-stroke once per block
-    (preference cost 4, objective 41) is wrong: the rank counts once per placement."""
+    """With ``preference: rank`` a rank counted once per block breaks ``summary``.
+
+    Counting L1's two-block placement at s-stroke in both blocks gives preference cost
+    4 and objective 41; the rank counts once per placement.
+    """
     data = v2_data()
     data["objective"]["preference"] = "rank"
     p = valid_plan()
@@ -659,10 +691,12 @@ def test_rank_cost_counted_per_block_breaks_summary(tmp_path: Path) -> None:
 
 @needs_shared
 def test_example_v2_with_everyone_left_out(tmp_path: Path) -> None:
-    """On the contract's example-v2.yaml with ``allow_unplaced``, an empty plan leaves all 8
-    learners out: objective 8 x 1000 + worst_weight 2 x 1000 (a learner left out counts as
-    the penalty in the worst cost), and Oak Lodge misses its minimum; the shared checker
-    computes the same objective. (Solved example-v2 plans come from the solver.)"""
+    """On example-v2.yaml, an empty plan costs 8 x 1000 + 2 x 1000 in both checkers.
+
+    With ``allow_unplaced`` all 8 learners are left out and a learner left out counts
+    as the penalty in the worst cost (``worst_weight`` 2); Oak Lodge misses its
+    minimum. Solved example-v2 plans come from the solver.
+    """
     from tests.helpers import SHARED
 
     data = yaml.safe_load((SHARED / "spec" / "example-v2.yaml").read_text())

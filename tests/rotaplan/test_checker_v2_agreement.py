@@ -197,17 +197,28 @@ def mutate(p: V2Plan, ops: list[tuple[Any, ...]]) -> V2Plan:
           suppress_health_check=[HealthCheck.too_slow])
 @given(variant=variants, ops=mutations)
 def test_checkers_agree_on_mutated_v2_plans(variant: Variant, ops: list[tuple[Any, ...]]) -> None:
-    """Both checkers agree (OK or FAIL, and the rules named) on the hand-built valid plan after
-    one to three mutations: a row moved to another site, a row dropped with or without its
-    timetable, a start_block changed or emptied, two blocks of a learner swapped, the
-    start_block column dropped."""
+    """Both checkers agree on the valid v2 plan after one to three mutations.
+
+    Mutations: a row moved to another site, a row dropped with or without its
+    timetable, a start_block changed or emptied, two blocks of a learner swapped,
+    the start_block column dropped. They agree on OK or FAIL and on the rules named.
+
+    Parameters
+    ----------
+    variant
+        The scenario's objective variant.
+    ops
+        The mutations, in order.
+    """
     compare(variant.data(), mutate(valid_plan(), ops))
 
 
 @needs_shared
 def test_checkers_agree_on_the_unmutated_variants() -> None:
-    """Under every scenario variant the valid plan passes both checkers, with the same
-    objective (the summary carries this checker's)."""
+    """The valid plan passes both checkers under every scenario variant.
+
+    The summary carries this checker's objective, so both compute the same one.
+    """
     for preference in ("score", "rank"):
         for fairness in ("weighted", "none", "minimax"):
             for allow in (False, True):
@@ -260,9 +271,25 @@ def test_checkers_agree_on_generated_v2_plans(variant: Variant,
                                                                             int | None]]],
                                               partners: list[str] | None, late: bool,
                                               placements: int | None) -> None:
-    """Both checkers agree on plans built from random placements (any site, start block and
-    length, overlaps skipped), with the fellow placed or left out, L1 optionally joining in
-    block 2, and L1's ``placements`` drawn or absent."""
+    """Both checkers agree on plans built from random placements.
+
+    Any site, start block and length (overlaps skipped), the fellow placed or left
+    out, L1 joining in block 2 or not, L1's ``placements`` drawn or absent.
+
+    Parameters
+    ----------
+    variant
+        The scenario's objective variant.
+    choices
+        Each rotation learner's placements: (site, start, length or None for the
+        site's own).
+    partners
+        The fellow's partner site per block (None: the fellow is left out).
+    late
+        L1's blocks are 2-4.
+    placements
+        L1's ``placements`` (None: absent).
+    """
     data = variant.data()
     one = learner_of(data, "L1")
     one["pinned"] = {}
@@ -275,8 +302,11 @@ def test_checkers_agree_on_generated_v2_plans(variant: Variant,
 
 @needs_shared
 def test_generated_plans_include_valid_ones() -> None:
-    """The generator can build valid plans (so the agreement above covers OK verdicts):
-    the valid plan's placements, rebuilt by it, pass both checkers."""
+    """The plan generator can build valid plans.
+
+    The valid plan's placements, rebuilt by it, pass both checkers, so the agreement
+    above covers OK verdicts too.
+    """
     choices: dict[str, list[tuple[str, int, int | None]]] = {
         "L1": [("s-stroke", 1, None), ("rehab-a", 3, None), ("gp", 4, None)],
         "L2": [("mh", 1, None), ("s-taster", 3, None), ("rehab-b", 4, None)],
@@ -287,14 +317,14 @@ def test_generated_plans_include_valid_ones() -> None:
 
 @needs_shared
 def test_rows_only_outside_a_learners_blocks_are_not_a_learner_left_out(tmp_path: Path) -> None:
-    """A learner whose only placement lies outside their ``blocks`` is placed, not left out:
-    the placement breaks ``placement-length`` (and their own blocks are empty).
+    """A learner whose only placement lies outside their blocks is placed, not left out.
 
-    This is the one disagreement found with ../shared's checker: it takes such a learner
-    for left out (they have no row in their blocks) and ignores the row, so with
-    ``allow_unplaced`` it passes a plan that places L3 (blocks 2-4) at s-taster in block 1.
-    §5 and §9.1 say a learner left out has no placement at all, and §9.1 that every block
-    a placement occupies is one of the learner's blocks, so the plan is invalid.
+    The placement breaks ``placement-length``. This is the one disagreement found
+    with ../shared's checker: it takes such a learner for left out (no row in their
+    blocks) and ignores the row, so with ``allow_unplaced`` it passes a plan that
+    places L3 (blocks 2-4) at s-taster in block 1. §5 and §9.1 say a learner left
+    out has no placement at all, and §9.1 that every block a placement occupies is
+    one of the learner's blocks, so the plan is invalid.
     """
     data = Variant(allow_unplaced=True).data()
     p = valid_plan()
