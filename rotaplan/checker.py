@@ -220,6 +220,7 @@ class _Checker:
         self.loads = _Loads()
         self.has_start = False  # assignments carry start_block (set in run())
         self.v2 = uses_section_9(sc)  # read the plan as §9's: these keys, or start_block
+        self.outside: defaultdict[str, set[int]] = defaultdict(set)  # see _rotation_rows_outside
 
     # --- helpers: the contract's definitions, computed here -----------------------------
 
@@ -323,13 +324,14 @@ class _Checker:
                 (str(row["session"]), str(row["activity"]), str(row["site_id"] or ""),
                  str(row["supervisor_id"] or ""))
             )
+        self._rotation_rows_outside(placements)
         self._outside_blocks(placements, sessions)
 
         per_learner: dict[str, int] = {}
         preference = organisation_changes = idle_blocks = 0
         unplaced = 0
         for learner in sc.learners:
-            blocks = self._visited_blocks(learner, placements)
+            blocks = self._visited_blocks(learner)
             if not any(placements.get((learner.id, b)) for b in blocks):
                 unplaced += 1
                 if not sc.objective.allow_unplaced:
@@ -371,29 +373,30 @@ class _Checker:
                             f"{start}; a fellow's rows start in their own block")
         return start
 
-    def _rotation_rows_outside(self, learner: Learner, placements: Rows) -> list[int]:
-        """Blocks outside a rotation learner's blocks that hold their rotation rows (v2:
-        placements that leave their blocks, reported as placement-length)."""
-        if not self.v2 or learner.track != "rotation":
-            return []
-        own = set(learner.blocks_in(self.sc.programme))
-        return sorted(b for (lid, b), placed in placements.items()
-                      if lid == learner.id and b not in own and set(placed) == {"rotation"})
+    def _rotation_rows_outside(self, placements: Rows) -> None:
+        """Blocks outside each rotation learner's blocks that hold their rotation rows (§9:
+        placements that leave their blocks, reported as placement-length; a version 1
+        plan reports such rows as ``format`` and does not count them)."""
+        if not self.v2:
+            return
+        for (lid, block), placed in placements.items():
+            learner = self.learners[lid]
+            if learner.track == "rotation" and set(placed) == {"rotation"} \
+                    and block not in learner.blocks_in(self.sc.programme):
+                self.outside[lid].add(block)
 
-    def _visited_blocks(self, learner: Learner, placements: Rows) -> list[int]:
-        return sorted({*learner.blocks_in(self.sc.programme),
-                       *self._rotation_rows_outside(learner, placements)})
+    def _visited_blocks(self, learner: Learner) -> list[int]:
+        """The learner's blocks, and blocks outside them that hold their rotation rows."""
+        return sorted({*learner.blocks_in(self.sc.programme), *self.outside[learner.id]})
 
     def _outside_blocks(self, placements: Rows, sessions: Sessions) -> None:
         """Rows for a block that is not one of the learner's (§4 ``blocks``)."""
-        leaving = {(x.id, b) for x in self.sc.learners
-                   for b in self._rotation_rows_outside(x, placements)}
         for (lid, block) in list(placements) + list(sessions):
             learner = self.learners.get(lid)
             if learner is None:
                 self.report.add("format", f"unknown learner {lid!r}")
             elif block not in learner.blocks_in(self.sc.programme) \
-                    and (lid, block) not in leaving:
+                    and block not in self.outside[lid]:
                 self.report.add("format", f"{lid} has rows for block {block}, not one of "
                                 "their blocks")
 
