@@ -408,6 +408,27 @@ class Case:
     why: str
 
 
+def learner_sets(lid: str, key: str, value: Any) -> Edit:
+    """A learner's key changes (the plan unchanged): the scenario tightened in one place."""
+    def edit(data: Data, p: V2Plan) -> None:
+        learner_of(data, lid)[key] = value
+    return edit
+
+
+def rotation_sets(key: str, value: Any) -> Edit:
+    """A key of ``tracks.rotation`` changes (the plan unchanged)."""
+    def edit(data: Data, p: V2Plan) -> None:
+        data["tracks"]["rotation"][key] = value
+    return edit
+
+
+def site_sets(sid: str, key: str, value: Any) -> Edit:
+    """A site's key changes (the plan unchanged)."""
+    def edit(data: Data, p: V2Plan) -> None:
+        site_of(data, sid)[key] = value
+    return edit
+
+
 def _two_sites(data: Data, p: V2Plan) -> None:
     p.move("L1", 2, "s-taster")  # block 2 of the s-stroke placement (start 1) elsewhere
     learner_of(data, "L1")["pinned"] = {}
@@ -463,10 +484,10 @@ CASES = [
     Case("placement-length-too-short", "placement-length", _too_short,
          "a two-block placement has one row"),
     Case("placement-length-leaves-blocks", "placement-length",
-         lambda d, p: learner_of(d, "L3").__setitem__("blocks", [2, 3]),
+         learner_sets("L3", "blocks", [2, 3]),
          "L3's s-stroke placement 3-4 leaves their blocks [2, 3]"),
     Case("placement-count-scenario", "placement-count",
-         lambda d, p: learner_of(d, "L2").__setitem__("placements", 2),
+         learner_sets("L2", "placements", 2),
          "L2 has three placements, two required"),
     Case("placement-count-plan", "placement-count", _extra_placement,
          "a fourth placement in L2's idle block"),
@@ -475,21 +496,26 @@ CASES = [
     Case("working-pattern-idle-timetable", "working-pattern", _idle_with_timetable,
          "an idle block has a timetable"),
     Case("eligibility-avoided-setting", "eligibility",
-         lambda d, p: learner_of(d, "L1").__setitem__("avoid", ["rehab"]),
+         learner_sets("L1", "avoid", ["rehab"]),
          "L1 avoids the setting rehab, placed at rehab-a"),
+    Case("eligibility-fellow-avoids-setting", "eligibility",
+         learner_sets("F1", "avoid", ["rehab"]),
+         "F1 avoids the setting rehab, their partner in blocks 2 and 4"),
+    Case("site-capacity-second-block", "site-capacity",
+         site_sets("s-stroke", "capacity", {2: 0}),
+         "the second block of L1's s-stroke placement counts at s-stroke"),
     Case("eligibility-pinned-idle", "eligibility",
-         lambda d, p: learner_of(d, "L2").__setitem__("pinned", {2: "gp"}),
+         learner_sets("L2", "pinned", {2: "gp"}),
          "L2 is pinned to gp in block 2, an idle block"),
     Case("eligibility-pinned-in-placement", "eligibility",
-         lambda d, p: learner_of(d, "L3").__setitem__("pinned", {4: "s-taster"}),
+         learner_sets("L3", "pinned", {4: "s-taster"}),
          "block 4 lies in L3's s-stroke placement, not at the pinned s-taster"),
     Case("requirements-min", "requirements", _gp_to_care,
          "no placement in primary or mental"),
     Case("requirements-max", "requirements", _rehab_to_mh,
          "two placements in primary or mental, at most one"),
     Case("requirements-count", "requirements",
-         lambda d, p: learner_of(d, "L3").__setitem__(
-             "requirements", [{"settings": ["rehab", "stroke"], "count": 1}]),
+         learner_sets("L3", "requirements", [{"settings": ["rehab", "stroke"], "count": 1}]),
          "L3's own requirement: exactly one in rehab or stroke; they have two"),
     Case("no-repeat-setting", "no-repeat-setting", _taster_twice,
          "two stroke placements (s-taster, s-stroke)"),
@@ -498,10 +524,10 @@ CASES = [
     Case("precedence-order", "precedence", _rehab_first,
          "L2's rehab-b in block 1 starts before their only stroke placement"),
     Case("precedence-not-completed", "precedence",
-         lambda d, p: learner_of(d, "L3").__setitem__("completed", []),
+         learner_sets("L3", "completed", []),
          "L3's rehab in block 2 precedes stroke; stroke no longer completed"),
     Case("organisation-cap", "organisation-cap",
-         lambda d, p: d["tracks"]["rotation"].__setitem__("max_per_organisation", 1),
+         rotation_sets("max_per_organisation", 1),
          "L2 has two placements at comm (mh, rehab-b)"),
     Case("format-fellow-start-block", "format", _fellow_start,
          "a fellow's row names another block as its start"),
