@@ -72,8 +72,8 @@ class CheckReport:
     learner_costs
         Each placed learner's cost.
     terms
-        The objective's weighted parts: ``unplaced``, ``preference``,
-        ``organisation_changes``, ``idle_blocks`` and ``worst`` (the last with
+        The objective's weighted parts (§9.4 ``terms``): ``unplaced``, ``preference``,
+        ``organisation_changes``, ``idle_blocks`` and ``worst_learner`` (the last with
         ``fairness: weighted`` only). They sum to ``objective``.
     """
 
@@ -731,7 +731,7 @@ class _Checker:
         if obj.fairness == "weighted":
             out = [obj.unplaced_penalty] if obj.allow_unplaced and unplaced else []
             worst = max([*per_learner.values(), *out], default=0)
-            r.terms["worst"] = float(obj.worst_weight * worst)
+            r.terms["worst_learner"] = float(obj.worst_weight * worst)
         r.objective = float(sum(r.terms.values()))
 
     def _summary(self, summary: dict[str, Any]) -> None:
@@ -746,6 +746,13 @@ class _Checker:
         objective = summary.get("objective")
         if objective is not None and abs(float(objective) - r.objective) > 1e-6:
             add("summary", f"objective {objective} but the plan's objective is {r.objective:g}")
+        terms = summary.get("terms")
+        if isinstance(terms, dict):  # §9.4: term name -> weighted total; others unchecked
+            for name, value in terms.items():
+                if name in r.terms and isinstance(value, int | float) \
+                        and abs(float(value) - r.terms[name]) > 1e-6:
+                    add("summary", f"term {name} is {value} but the plan's is "
+                        f"{r.terms[name]:g}")
         bound = summary.get("best_bound")
         if objective is not None and bound is not None and float(bound) > float(objective) + 1e-6 \
                 and (self.sc.objective.fairness or "none") != "minimax":

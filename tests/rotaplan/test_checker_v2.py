@@ -212,7 +212,7 @@ def fellow_rows(p: V2Plan, partners: dict[int, str], base: str = "gp",
 # Preference cost -29; organisation changes 15; idle blocks 3; learners' costs sum to -11;
 # worst learner cost 2 x worst_weight 2 = 4; objective -7.
 VALID_FIGURES = {"preference": -29.0, "organisation_changes": 15.0, "idle_blocks": 3.0,
-                 "worst": 4.0, "unplaced": 0.0}
+                 "worst_learner": 4.0, "unplaced": 0.0}
 VALID_OBJECTIVE = -7.0
 VALID_COSTS = {"L1": -2, "L2": 2, "L3": 1, "F1": -12}
 
@@ -354,7 +354,7 @@ def test_left_out_learner_counts_as_the_penalty_in_the_worst_cost(tmp_path: Path
     plan_dir = p.write(tmp_path / "plan")
     report = check_plan_dir(parsed(data), plan_dir)
     assert report.ok, report.render()
-    assert report.terms["worst"] == 10 and report.terms["unplaced"] == 5
+    assert report.terms["worst_learner"] == 10 and report.terms["unplaced"] == 5
     if SHARED_CHECKER.exists():
         code, _, output = shared_verdict(data, plan_dir)
         assert code == 0 and "objective=3 " in output, output
@@ -696,6 +696,21 @@ def test_wrong_v2_summary_figures_break_summary(name: str, tmp_path: Path) -> No
     if SHARED_CHECKER.exists():
         code, rules, output = shared_verdict(v2_data(), plan_dir)
         assert code != 0 and rules == {"summary"}, output
+
+
+def test_summary_terms_named_as_the_checker_names_them_must_match(tmp_path: Path) -> None:
+    """``terms`` in summary.json (§9.4: weighted totals) must match where the checker names
+    the term.
+
+    The hand-worked terms pass, a term the checker does not compute (an extension's) is
+    not checked, and each known term off by one breaks ``summary``.
+    """
+    p = valid_plan()
+    p.summary["terms"] = VALID_FIGURES | {"changes": 12.0}
+    assert ours(v2_data(), p.write(tmp_path / "right")) == set()
+    for name in VALID_FIGURES:
+        p.summary["terms"] = VALID_FIGURES | {name: VALID_FIGURES[name] + 1}
+        assert ours(v2_data(), p.write(tmp_path / name)) == {"summary"}, name
 
 
 def test_rank_cost_counted_per_block_breaks_summary(tmp_path: Path) -> None:
