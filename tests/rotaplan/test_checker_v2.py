@@ -110,6 +110,17 @@ class V2Plan:
     summary: dict[str, Any] = field(default_factory=dict)
     start_column: bool = True
 
+    @classmethod
+    def read(cls, directory: Path) -> V2Plan:
+        """The three plan files of a directory (as text rows)."""
+        with (directory / "assignments.csv").open(newline="") as f:
+            reader = csv.DictReader(f)
+            a = list(reader)
+            start_column = "start_block" in (reader.fieldnames or [])
+        with (directory / "timetable.csv").open(newline="") as f:
+            t = list(csv.DictReader(f))
+        return cls(a, t, json.loads((directory / "summary.json").read_text()), start_column)
+
     def copy(self) -> V2Plan:
         return V2Plan([dict(r) for r in self.a], [dict(r) for r in self.t],
                       dict(self.summary), self.start_column)

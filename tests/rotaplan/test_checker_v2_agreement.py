@@ -30,7 +30,10 @@ from hypothesis import HealthCheck, Phase, assume, event, given, note, settings
 from hypothesis import strategies as st
 
 from rotaplan.checker import check_plan_dir
-from tests.helpers import Data, needs_shared
+from rotaplan.pathway import generate_pathway
+from rotaplan.runs.pipeline import solve_and_write
+from rotaplan.solver import SolveOptions
+from tests.helpers import SHARED, Data, needs_shared
 from tests.rotaplan.test_checker_v2 import (
     SHARED_RULE_NAMES,
     V2Plan,
@@ -39,6 +42,7 @@ from tests.rotaplan.test_checker_v2 import (
     learner_of,
     parsed,
     shared_module,
+    shared_verdict,
     summarised,
     v2_data,
     valid_plan,
@@ -95,8 +99,9 @@ def shared_scenario(data: Data) -> Any:
 def only_outside_blocks(data: Data, p: V2Plan) -> bool:
     """Whether a learner has rows, but none in their own blocks (see the test below: the
     shared checker then takes them for left out and ignores the rows)."""
+    every = range(1, data["programme"]["blocks"] + 1)
     for x in data["learners"]:
-        blocks = {str(b) for b in x.get("blocks", BLOCKS)}
+        blocks = {str(b) for b in x.get("blocks", every)}
         mine = {r["block"] for r in p.a if r["learner_id"] == x["id"]}
         if mine and not mine & blocks:
             return True
@@ -119,7 +124,8 @@ def compare(data: Data, p: V2Plan, *, in_hypothesis: bool = True) -> set[str]:
     theirs = {"placement" if re.match(r"format: \S+ block \d+ has roles", e)
               else SHARED_RULE_NAMES.get(e.split(":")[0], e.split(":")[0]) for e in errors}
     placed = {r["learner_id"] for r in p.a}
-    if not data["objective"].get("allow_unplaced") and set(LEARNERS) - placed:
+    if not data["objective"].get("allow_unplaced") \
+            and {x["id"] for x in data["learners"]} - placed:
         theirs.discard("summary")  # the penalty of a learner who may not be left out
     if in_hypothesis:
         note(report.render())
@@ -132,14 +138,20 @@ def compare(data: Data, p: V2Plan, *, in_hypothesis: bool = True) -> set[str]:
 # ----- mutations of the valid plan ------------------------------------------------------------
 
 
-def move(p: V2Plan, i: int, k: int) -> None:
-    """Row i moves to site k (the site's own supervisor, named and present)."""
+Supervisors = dict[str, list[str]]  # site id -> its supervisors' ids
+SUPERVISORS: Supervisors = {sid: [f"{sid}-sup"] for sid in SITES}
+
+
+def move(p: V2Plan, i: int, k: int, supervisors: Supervisors) -> None:
+    """Row i moves to site k, with one of its supervisors named and present."""
     row = p.a[i % len(p.a)]
-    old, new = row["site_id"], SITES[k % len(SITES)]
-    row["site_id"], row["supervisor_id"] = new, f"{new}-sup"
+    sites = sorted(supervisors)
+    old, new = row["site_id"], sites[k % len(sites)]
+    uid = supervisors[new][k // len(sites) % len(supervisors[new])]
+    row["site_id"], row["supervisor_id"] = new, uid
     for r in p.t:
         if (r["learner_id"], r["block"], r["site_id"]) == (row["learner_id"], row["block"], old):
-            r["site_id"], r["supervisor_id"] = new, f"{new}-sup"
+            r["site_id"], r["supervisor_id"] = new, uid
 
 
 def drop(p: V2Plan, i: int, keep_timetable: bool) -> None:
@@ -172,30 +184,35 @@ def no_column(p: V2Plan) -> None:
     p.start_column = False
 
 
-mutations = st.lists(st.one_of(
-    st.tuples(st.just("move"), st.integers(0, 99), st.integers(0, 99)),
-    st.tuples(st.just("drop"), st.integers(0, 99), st.booleans()),
-    st.tuples(st.just("restart"), st.integers(0, 99),
-              st.one_of(st.none(), st.integers(0, 5))),
-    st.tuples(st.just("swap"), st.sampled_from(LEARNERS), st.sampled_from(BLOCKS),
-              st.sampled_from(BLOCKS)),
-    st.tuples(st.just("no_column")),
-), min_size=1, max_size=3)
+def mutations(learners: list[str], blocks: list[int]) -> st.SearchStrategy[list[Any]]:
+    """One to three mutations of a plan for these learners and blocks."""
+    return st.lists(st.one_of(
+        st.tuples(st.just("move"), st.integers(0, 999), st.integers(0, 99)),
+        st.tuples(st.just("drop"), st.integers(0, 999), st.booleans()),
+        st.tuples(st.just("restart"), st.integers(0, 999),
+                  st.one_of(st.none(), st.integers(0, max(blocks) + 1))),
+        st.tuples(st.just("swap"), st.sampled_from(learners), st.sampled_from(blocks),
+                  st.sampled_from(blocks)),
+        st.tuples(st.just("no_column")),
+    ), min_size=1, max_size=3)
 
 
-def mutate(p: V2Plan, ops: list[tuple[Any, ...]]) -> V2Plan:
+def mutate(p: V2Plan, ops: list[tuple[Any, ...]],
+           supervisors: Supervisors = SUPERVISORS) -> V2Plan:
     for op, *args in ops:
         if op == "no_column":
             no_column(p)
-        elif p.a or op == "swap":
-            {"move": move, "drop": drop, "restart": restart, "swap": swap}[op](p, *args)
+        elif op == "move" and p.a:
+            move(p, *args, supervisors)
+        elif op == "swap" or p.a:
+            {"drop": drop, "restart": restart, "swap": swap}[op](p, *args)
     return p
 
 
 @needs_shared
 @settings(derandomize=True, max_examples=400, deadline=None, phases=PHASES,
           suppress_health_check=[HealthCheck.too_slow])
-@given(variant=variants, ops=mutations)
+@given(variant=variants, ops=mutations(LEARNERS, BLOCKS))
 def test_checkers_agree_on_mutated_v2_plans(variant: Variant, ops: list[tuple[Any, ...]]) -> None:
     """Both checkers agree on the valid v2 plan after one to three mutations.
 
@@ -344,3 +361,91 @@ def test_rows_only_outside_a_learners_blocks_are_not_a_learner_left_out(tmp_path
         errors, _, got = shared.check(shared.load_scenario(str(path)), str(plan_dir))
     assert got is not None and got["unplaced"] == 1  # the shared checker's reading
     assert not [e for e in errors if not e.startswith("summary")], errors
+
+
+# ----- the solver's plans ---------------------------------------------------------------------
+
+EXAMPLE_V2_OPTIMUM = -57.0  # stated in example-v2.yaml's header
+
+
+@dataclass(frozen=True)
+class Solved:
+    """A scenario dict and the plan the solver wrote for it."""
+
+    data: Data
+    plan: V2Plan
+    supervisors: Supervisors
+    report_objective: float
+    status: str
+
+
+_SOLVED: dict[str, Solved] = {}
+
+
+def solved(name: str) -> Solved:
+    """The solver's plan (1 worker, seed 0) for a shared v2 scenario or a pathway programme,
+    read back from its files (solved once per test session)."""
+    if name not in _SOLVED:
+        if name == "example-v2":
+            data = yaml.safe_load((SHARED / "spec" / "example-v2.yaml").read_text())
+        else:
+            data = generate_pathway(12, seed=3)
+        sc = parsed(data)
+        out = Path(tempfile.mkdtemp(prefix=f"checker-{name}-"))
+        outcome = solve_and_write(sc, out, SolveOptions(time_limit=60.0, workers=1, seed=0))
+        assert outcome.exit_code == 0 and outcome.result.objective is not None
+        plan = V2Plan.read(out)
+        supervisors = {s["id"]: [u["id"] for u in s["supervisors"]] for s in data["sites"]}
+        _SOLVED[name] = Solved(data, plan, supervisors, outcome.result.objective,
+                               str(outcome.result.status))
+    return _SOLVED[name]
+
+
+@needs_shared
+def test_solver_plan_for_example_v2_passes_both_checkers_at_its_optimum(tmp_path: Path) -> None:
+    """The solver's plan for example-v2.yaml passes both checkers at the optimum -57.
+
+    Both recompute the summary's objective and preference cost; this checker also its
+    terms.
+    """
+    s = solved("example-v2")
+    plan_dir = s.plan.write(tmp_path / "plan")
+    report = check_plan_dir(parsed(s.data), plan_dir)
+    assert report.ok, report.render()
+    assert s.status == "OPTIMAL" and report.objective == s.report_objective == EXAMPLE_V2_OPTIMUM
+    code, rules, output = shared_verdict(s.data, plan_dir)
+    assert code == 0 and not rules, output
+    assert f"objective={EXAMPLE_V2_OPTIMUM:g} " in output
+
+
+@needs_shared
+def test_solver_plan_for_a_pathway_programme_passes_both_checkers(tmp_path: Path) -> None:
+    """The solver's plan for a 12-learner pathway programme (12 monthly blocks, 3- and
+    6-month placements, idle quarters, late joiners) passes both checkers."""
+    s = solved("pathway-12")
+    plan_dir = s.plan.write(tmp_path / "plan")
+    report = check_plan_dir(parsed(s.data), plan_dir)
+    assert report.ok, report.render()
+    assert report.objective == s.report_objective
+    code, rules, output = shared_verdict(s.data, plan_dir)
+    assert code == 0 and not rules, output
+
+
+@needs_shared
+@settings(derandomize=True, max_examples=150, deadline=None, phases=PHASES,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(ops=mutations([f"L{i}" for i in range(1, 8)] + ["F1"], [1, 2, 3, 4, 5, 6]))
+def test_checkers_agree_on_mutated_example_v2_plans(ops: list[tuple[Any, ...]]) -> None:
+    """Both checkers agree on the solver's example-v2 plan after one to three mutations.
+
+    The same mutations as above (move, drop, restart, swap, no start_block column), on a
+    plan with six blocks, two-block placements, idle blocks, organisations, precedence,
+    requirements and a fellow.
+
+    Parameters
+    ----------
+    ops
+        The mutations, in order.
+    """
+    s = solved("example-v2")
+    compare(s.data, mutate(s.plan.copy(), ops, s.supervisors))
