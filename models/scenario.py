@@ -25,7 +25,10 @@ Id = Annotated[
 ]
 """An identifier: non-empty, no commas or surrounding spaces (ids go into CSV files)."""
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
-BlockNumber = Annotated[int, Field(ge=1, le=1000)]
+MAX_BLOCKS = 1000
+"""Most blocks a programme may have: the contract sets no limit; this one only guards
+memory (the medical student scheduling benchmark has 96 periods)."""
+BlockNumber = Annotated[int, Field(ge=1, le=MAX_BLOCKS)]
 
 
 def _is_int(value: Any) -> bool:
@@ -92,7 +95,7 @@ class Programme(Model):
 
     name: str
     start: Annotated[dt.date | None, BeforeValidator(_parse_date)] = None
-    blocks: Annotated[int, Field(ge=1, le=52)]
+    blocks: Annotated[int, Field(ge=1, le=MAX_BLOCKS)]
     block_weeks: Annotated[int, Field(ge=1, le=52)] = 13
     sessions: Annotated[list[Id], Field(min_length=1)] = Field(
         default_factory=lambda: list(DEFAULT_SESSIONS)
@@ -105,7 +108,7 @@ class Programme(Model):
         return list(range(1, self.blocks + 1))
 
 
-PlacementBlocks = Annotated[int, Field(ge=1, le=52)]
+PlacementBlocks = Annotated[int, Field(ge=1, le=MAX_BLOCKS)]
 """How many consecutive blocks one placement lasts (contract §9.1)."""
 Score = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
 
@@ -261,7 +264,7 @@ class Learner(Model):
     preferences: list[Id] = Field(default_factory=list)
     avoid: list[Id] = Field(default_factory=list)
     pinned: dict[BlockNumber, Id] = Field(default_factory=dict)
-    placements: Annotated[int, Field(ge=1, le=52)] | None = None
+    placements: Annotated[int, Field(ge=1, le=MAX_BLOCKS)] | None = None
     requirements: list[Requirement] | None = None
     completed: list[Id] = Field(default_factory=list)
     scores: dict[Id, Score] = Field(default_factory=dict)

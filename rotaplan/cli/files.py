@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from rotaplan.cli.common import (
+    SHOWN_PROBLEMS,
     fail,
     finish,
     load_or_exit,
@@ -172,7 +173,7 @@ def _template(path: Path, scenario_path: Path | None, inputs: list[Path] | None,
         try:
             scenario = load(scenario_path).scenario
         except ScenarioError as exc:
-            note(exc.render())
+            note(exc.render(limit=SHOWN_PROBLEMS))
             fail(f"{len(exc.errors)} error(s): the scenario is invalid; nothing written.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

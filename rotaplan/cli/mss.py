@@ -10,6 +10,7 @@ import typer
 
 from rotaplan.cli.common import (
     INTERRUPT,
+    SHOWN_PROBLEMS,
     ProgressPrinter,
     default_workers,
     fail,
@@ -48,7 +49,7 @@ def _load(instance: Path) -> tuple[MssInstance, Scenario, str]:
     try:
         sc = parse_scenario_text(text, f"{inst.name}.yaml").scenario
     except ScenarioError as exc:  # the converter's own bug: say so plainly
-        note(exc.render())
+        note(exc.render(limit=SHOWN_PROBLEMS))
         fail(f"{instance}: the converted scenario is invalid (a rotaplan bug, please report)")
     return inst, sc, text
 
