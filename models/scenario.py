@@ -407,10 +407,18 @@ class Scenario(Model):
                 {"placements", "requirements", "completed", "scores", "weights"},
                 {"preference", "weights", "worst_weight"})
         settings = {x.id for x in self.settings}
-        return (any(keys[0] & x.model_fields_set for x in self.settings)
-                or any(keys[1] & x.model_fields_set for x in self.sites)
-                or bool(keys[2] & self.tracks.rotation.model_fields_set)
-                or any(keys[3] & x.model_fields_set for x in self.learners)
-                or bool(keys[4] & self.objective.model_fields_set)
+
+        def given(model: BaseModel, names: set[str]) -> bool:
+            # a value other than the default: a file written back in full (every key,
+            # defaults included) is still the version it was
+            fields = type(model).model_fields
+            return any(getattr(model, name) != fields[name].get_default(
+                call_default_factory=True) for name in names & model.model_fields_set)
+
+        return (any(given(x, keys[0]) for x in self.settings)
+                or any(given(x, keys[1]) for x in self.sites)
+                or given(self.tracks.rotation, keys[2])
+                or any(given(x, keys[3]) for x in self.learners)
+                or given(self.objective, keys[4])
                 or self.objective.fairness == "weighted"
                 or any(a in settings for x in self.learners for a in x.avoid))
