@@ -47,8 +47,10 @@ WEEK = ["Week"]
 def v2(sites: list[Data], learners: list[Data], *, blocks: int = 2,
        lengths: dict[str, int] | None = None, values: dict[str, int] | None = None,
        rotation: Data | None = None, **top: Any) -> Data:
-    """A scenario with one weekly session; ``lengths`` and ``values`` set settings'
-    ``placement_blocks`` and ``value`` (§9)."""
+    """A scenario with one weekly session (blocks 2 unless given).
+
+    ``lengths`` and ``values`` set the settings' ``placement_blocks`` and ``value`` (§9).
+    """
     data = scenario(sites, learners, blocks=blocks, sessions=WEEK, rotation=rotation, **top)
     for entry in data["settings"]:
         if lengths and entry["id"] in lengths:
@@ -198,7 +200,7 @@ def test_placement_count_infeasible() -> None:
     ({"settings": ["acute", "community"], "max": 1}, ["a", "c"], 2, {"a", "p"}),
     # count 1: exactly one community placement: a + c = 0 + 2 (not a + p = 1).
     ({"settings": ["community"], "count": 1}, ["a", "p"], 2, {"a", "c"}),
-    # count 0: no acute at all: c + p = 0 + 1 (ranks [c, p, a]... a would cost 2).
+    # count 0: no acute at all: c + p = 1 + 2 (not a + c = 0 + 1).
     ({"settings": ["acute"], "count": 0}, ["a", "c", "p"], 3, {"c", "p"}),
 ])
 def test_requirements_min_max_count(tmp_path: Path, requirement: Data, prefs: list[str],
@@ -206,8 +208,19 @@ def test_requirements_min_max_count(tmp_path: Path, requirement: Data, prefs: li
     """The track's requirement (rule 15) moves the optimum, for min, max and count.
 
     Two blocks, sites a (acute), c (community), p (primary); the costs of each case
-    are in the parameter comments (rank = index in the preferences, 2 or 3 if not
-    listed).
+    are in the parameter comments (rank = index in the preferences, their number if
+    not listed).
+
+    Parameters
+    ----------
+    requirement
+        The track's one requirement.
+    prefs
+        L1's preferences.
+    objective
+        The optimum worked out by hand.
+    sites
+        The sites of L1's two placements.
     """
     data = v2([roomy("a"), roomy("c", "community"), roomy("p", "primary")],
               [learner("L1", preferences=prefs)], rotation={"requirements": [requirement]})
@@ -346,6 +359,15 @@ def test_organisation_cap(tmp_path: Path, c_org: str | None, objective: int,
 
     Two blocks, a (acute, trust), c (community), p (primary, pcn); preferences
     [a, c, p]. A site without ``organisation`` is its own organisation.
+
+    Parameters
+    ----------
+    c_org
+        c's organisation (None: c is its own).
+    objective
+        The optimum worked out by hand.
+    sites
+        The sites of L1's two placements.
     """
     c = roomy("c", "community") | ({"organisation": c_org} if c_org else {})
     data = v2([roomy("a", organisation="trust"), c, roomy("p", "primary", organisation="pcn")],
@@ -463,9 +485,9 @@ def test_organisation_changes_skip_idle_blocks(tmp_path: Path) -> None:
 
 
 def test_idle_blocks_before_the_last_placement(tmp_path: Path) -> None:
-    """Idle blocks: programme blocks before the last placement's start that none occupies,
-    blocks outside the learner's blocks included; a last placement's own blocks are not.
+    """Idle blocks are the unoccupied programme blocks before the last placement's start.
 
+    Blocks outside the learner's blocks count; a last placement's own blocks do not.
     Four blocks, idle weight 1, scores. L1 (blocks [2, 3, 4], ``placements: 1``, scores
     {a: 3}; a closed in block 2): c(2) costs 0 + 1 (block 1, outside their blocks),
     a(3) costs -3 + 2 (blocks 1, 2), a(4) -3 + 3; best a(3), -1. L2 (``placements:
@@ -524,8 +546,22 @@ FAIR_LEARNERS = [learner("L1", scores={"a": 10, "b": 4}), learner("L2", scores={
 ])
 def test_fairness_weighted_and_minimax_with_scores(tmp_path: Path, objective: Data, at_a: str,
                                                    expected: int, worst: int | None) -> None:
-    """``fairness: weighted`` adds worst_weight x the largest learner cost; minimax puts
-    the largest cost first. Costs are negative here (scores); see FAIR_LEARNERS."""
+    """Weighted fairness adds worst_weight x the largest learner cost; minimax puts it first.
+
+    Costs are negative here (scores); the two plans X and Y are worked out by
+    FAIR_LEARNERS, each case's figures beside its parameters.
+
+    Parameters
+    ----------
+    objective
+        The objective's fairness keys.
+    at_a
+        The learner placed at a in the optimum.
+    expected
+        The optimum.
+    worst
+        The largest learner cost the ``worst_learner`` term weighs (None: no such term).
+    """
     data = v2(FAIR_SITES, FAIR_LEARNERS, blocks=1,
               objective={"preference": "score"} | objective)
     result = solve_ok(data, tmp_path)
@@ -547,11 +583,22 @@ def test_fairness_weighted_and_minimax_with_scores(tmp_path: Path, objective: Da
 def test_left_out_counts_unplaced_penalty_in_fairness(tmp_path: Path, fairness: Data,
                                                       penalty: int, left_out: bool,
                                                       expected: int) -> None:
-    """A learner left out counts ``unplaced_penalty`` in the total and as their cost in the
-    largest learner cost (weighted and minimax).
+    """A learner left out counts ``unplaced_penalty``, in the total and as their cost.
 
-    One block; L1 costs 0 anywhere; L2 can only use b, scored -5 (cost 5). Leaving L2
-    out costs the penalty; with weighted fairness also worst_weight x max(0, penalty).
+    Their cost counts in the largest learner cost (weighted and minimax). One block;
+    L1 costs 0 anywhere; L2 can only use b, scored -5 (cost 5). Leaving L2 out costs
+    the penalty; with weighted fairness also worst_weight x max(0, penalty).
+
+    Parameters
+    ----------
+    fairness
+        The objective's fairness keys.
+    penalty
+        ``unplaced_penalty``.
+    left_out
+        Whether the optimum leaves L2 out.
+    expected
+        The optimum.
     """
     data = v2([roomy("a"), roomy("b", "community")],
               [learner("L1"), learner("L2", avoid=["a"], scores={"b": -5})], blocks=1,
@@ -584,8 +631,7 @@ def test_minimax_with_idle_block_costs(tmp_path: Path) -> None:
 
 
 def test_fellow_scores_count_per_block_and_role(tmp_path: Path) -> None:
-    """A fellow's base and partner cost in every block (§9.3), and their rows carry
-    ``start_block`` equal to their own block.
+    """A fellow's base and partner cost in every block (§9.3); start_block is the row's block.
 
     Two blocks; fellow F based at p (primary, score 1), partner a (acute, score 2):
     -(1 + 2) per block, objective -6.
@@ -608,17 +654,21 @@ def test_fellow_scores_count_per_block_and_role(tmp_path: Path) -> None:
 
 
 def test_v1_scenario_plan_has_no_start_block(tmp_path: Path) -> None:
-    """A scenario without §9 keys gives the v1 plan: five columns, every placement one block.
+    """A scenario without §9 keys gives the v1 plan: five columns, one-block placements.
 
-    Two blocks, sites a and c, preferences [c, a]: c once and a once, cost 1 (§7).
+    Two blocks, a closed in block 1 (capacity 0), preferences [c, a]: c in block 1,
+    a in block 2, cost 0 + 1 (§7). The plan's rows are exactly those.
     """
-    data = v2([site("a"), site("c", "community")], [learner("L1", preferences=["c", "a"])])
+    data = v2([site("a", capacity={1: 0}), site("c", "community")],
+              [learner("L1", preferences=["c", "a"])])
+    assert not scenario_from(data).uses_v2
     result = run(data)
     assert result.status == "OPTIMAL"
     assert result.plan is not None
     assert list(result.plan.assignments.columns) == ASSIGNMENT_COLUMNS
-    assert result.objective == 1
-    assert not scenario_from(data).uses_v2
+    assert result.plan.assignments.values.tolist() == [
+        ["L1", 1, "rotation", "c", "c-sup"], ["L1", 2, "rotation", "a", "a-sup"]]
+    assert result.objective == 1 and result.terms == {"preference": 1}
 
 
 @needs_shared
@@ -633,9 +683,11 @@ def test_v1_contract_example_unchanged(tmp_path: Path) -> None:
 
 @needs_shared
 def test_v2_contract_example_start_blocks(tmp_path: Path) -> None:
-    """../shared/spec/example-v2.yaml solves to its optimum -57; every row's start_block
-    begins a run of exactly the site's placement length (rule 13), fellows' rows their own
-    block."""
+    """The contract's example-v2.yaml solves to -57 with start_block consistent with lengths.
+
+    Every rotation row's start_block begins a run of exactly the site's placement
+    length (rule 13); a fellow's rows start in their own block.
+    """
     data = yaml.safe_load((SHARED / "spec" / "example-v2.yaml").read_text())
     result = run(data, time_limit=30.0)
     assert result.status == "OPTIMAL" and result.objective == -57
@@ -663,11 +715,11 @@ def test_v2_contract_example_start_blocks(tmp_path: Path) -> None:
     "instance.py restricts the pinned block's candidate sites to the pin but nothing forces "
     "the block to be active (rotaplan puts L1 at b in block 1, objective 0)"))
 def test_bug_pinned_block_of_learner_with_placements_is_occupied(tmp_path: Path) -> None:
-    """``pinned: {2: a}`` means block 2 is occupied by a placement at a (§9.1), also for a
-    learner with ``placements``.
+    """A pinned block is occupied by a placement at the pinned site, even with placements.
 
-    Two blocks, ``placements: 1``, preferences [b, a]: the one placement must be a in
-    block 2 (cost 1); b in block 1 (cost 0) leaves the pinned block idle.
+    ``pinned: {2: a}`` means block 2 is occupied by a placement at a (§9.1). Two
+    blocks, ``placements: 1``, preferences [b, a]: the one placement must be a in block
+    2 (cost 1); b in block 1 (cost 0) leaves the pinned block idle.
     """
     data = v2([roomy("a"), roomy("b", "community")],
               [learner("L1", placements=1, pinned={2: "a"}, preferences=["b", "a"])])
@@ -689,6 +741,11 @@ def test_bug_unfit_multi_block_candidate(tmp_path: Path, case: str) -> None:
     acute (site a) lasts 2 blocks, c lasts 1, repeats allowed. a cannot hold any block:
     closed in block 2 (capacity 0); or block 2 pinned to c; or the learner's blocks are
     [1, 3]. The optimum is c in every block, objective 0.
+
+    Parameters
+    ----------
+    case
+        Which of the three ways a cannot fit.
     """
     a = roomy("a", capacity={2: 0}) if case == "closed-next-block" else roomy("a")
     extra: Data = {"pinned": {2: "c"}} if case == "pinned-next-block" else {}
