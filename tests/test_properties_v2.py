@@ -18,6 +18,10 @@ be one where some learner has no placement sequence at all.
 Solver bugs these tests found are pinned by strict xfail tests, and the
 strategy steers clear of them while their ``BUG_*`` flags are True.
 
+A second property adds weekly timetables (2-3 sessions, teaching, rooms,
+part-time supervisors and learners): plans must pass the shared checker and
+cost at least the brute force's optimum with the session-level rules relaxed.
+
 Every test is deterministic (``derandomize=True``).
 """
 
@@ -49,6 +53,8 @@ PROFESSIONS = ["nurse", "physio"]
 OPTIONS = SolveOptions(time_limit=10.0, workers=1, seed=0)
 MAX_EXAMPLES = 150
 """Generated scenarios per run (about 0.2 s each, solve, both searches and checks)."""
+MAX_TIMETABLE_EXAMPLES = 60
+"""Generated scenarios with weekly timetables per run."""
 
 # Solver bugs found by these tests and reported to the lead; each is pinned by strict
 # xfail tests (test_known_solver_bugs_disagree_with_brute_force here, test_bug_* in
@@ -760,6 +766,85 @@ def test_v2_optimum_matches_brute_force(data: Data) -> None:
         A generated scenario (:func:`scenarios`), or the hand-worked ``TWO_BLOCK_IDLE``.
     """
     event(verify(data))
+
+
+SESSIONS = ["Mon", "Tue", "Wed"]
+
+
+@st.composite
+def scenarios_with_timetables(draw: st.DrawFn) -> Data:
+    """A :func:`scenarios` scenario with 2-3 weekly sessions and session-level rules.
+
+    Teaching sometimes; sites with one room or fewer open sessions; part-time
+    supervisors; learners with fewer available sessions or fewer sessions a week.
+    """
+    data = draw(scenarios())
+    sessions = SESSIONS[: draw(st.integers(2, 3))]
+    data["programme"]["sessions"] = sessions
+    teaching = [sessions[-1]] if _often(draw, 50) else []
+    data["programme"]["teaching_sessions"] = teaching
+    for site in data["sites"]:
+        kind = draw(st.sampled_from(["none", "none", "rooms", "open"]))
+        if kind == "rooms":
+            site["rooms"] = 1
+        elif kind == "open":
+            site["open_sessions"] = sessions[: draw(st.integers(1, len(sessions)))]
+        for sup in site["supervisors"]:
+            if _often(draw, 25):
+                sup["sessions"] = sessions[: draw(st.integers(1, len(sessions)))]
+    for learner in data["learners"]:
+        kind = draw(st.sampled_from(["none", "none", "available", "part-time"]))
+        if kind == "available":
+            learner["available_sessions"] = sessions[: draw(st.integers(1, len(sessions)))]
+        elif kind == "part-time":
+            learner["sessions_per_week"] = draw(st.integers(len(teaching), len(sessions)))
+    return data
+
+
+@needs_shared
+@settings(derandomize=True, max_examples=MAX_TIMETABLE_EXAMPLES, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.filter_too_much])
+@given(scenarios_with_timetables())
+def test_v2_timetables_pass_the_checker_above_the_relaxed_optimum(data: Data) -> None:
+    """With weekly timetables, v2 plans pass the shared checker and cost at least a relaxation.
+
+    The relaxation is the brute force's optimum with the session-level rules ignored.
+    Rules 5-8 only remove plans, so the brute force (which ignores sessions) gives a
+    lower bound: an OPTIMAL plan's key (computed by the brute force from the plan) is
+    the solver's objective and at least the relaxed optimum, and a scenario with no
+    relaxed plan has no plan. INFEASIBLE comes with an explanation.
+
+    Parameters
+    ----------
+    data
+        A generated scenario (:func:`scenarios_with_timetables`).
+    """
+    _note(yaml.safe_dump(data, sort_keys=False))
+    brute = BruteForce(data)
+    try:
+        result, _ = _solve(data)
+    except KeyError:
+        if BUG_UNFIT_CANDIDATE_CRASH and unfit_candidate(brute.c):
+            reject()
+        raise
+    except ScenarioError:
+        event("input error")
+        return
+    event(result.status)
+    assert result.status in ("OPTIMAL", "INFEASIBLE"), result.status
+    if result.status == "INFEASIBLE":
+        assert result.explanation is not None and result.explanation.render().strip()
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        check_v2_plan(data, result, Path(tmp) / "plan")
+    c = brute.c
+    seqs = plan_sequences(c, result)
+    key = c.key([None if seq is None else c.cost(lid, seq) for lid, seq in seqs.items()])
+    assert (key[1] if c.fairness == "minimax" else key[0]) == result.objective
+    relaxed = brute.optimum().key
+    assert relaxed is not None and key >= relaxed, (key, relaxed)
+    event("sessions cost more" if key > relaxed else "sessions cost nothing")
 
 
 # Minimal scenarios of the solver bugs behind the BUG_* flags: rotaplan disagrees with the
