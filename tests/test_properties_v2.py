@@ -1,7 +1,7 @@
 """Property tests of contract §9 (version 2): generated scenarios against a brute force.
 
-A hypothesis strategy builds small version 2 scenarios: 2-3 rotation learners,
-3-5 blocks, 3-5 sites in 2-3 settings and 2 organisations, placements of one
+A hypothesis strategy builds small version 2 scenarios: 2-3 learners (at most
+one a fellow), 3-5 blocks, 3-5 sites in 2-3 settings and 2 organisations, placements of one
 or two blocks, optional ``placements`` (idle blocks), requirements,
 precedence, ``no_repeat_setting``, ``max_per_organisation``, scores or ranks,
 cost weights, fairness none, minimax or weighted, and sometimes
@@ -32,7 +32,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import pairwise
+from itertools import pairwise, product
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ PROFESSIONS = ["nurse", "physio"]
 OPTIONS = SolveOptions(time_limit=10.0, workers=1, seed=0)
 MAX_EXAMPLES = 150
 """Generated scenarios per run (about 0.2 s each, solve, both searches and checks)."""
-MAX_TIMETABLE_EXAMPLES = 60
+MAX_TIMETABLE_EXAMPLES = 40
 """Generated scenarios with weekly timetables per run."""
 
 # Solver bugs found by these tests and reported to the lead; each is pinned by strict
@@ -100,6 +100,17 @@ class Placement:
 Sequence = tuple[Placement, ...]  # one learner's placements in time order
 
 
+@dataclass(frozen=True)
+class FellowPlan:
+    """A fellow's sites (§5): one base site every block, and a partner site per block."""
+
+    base: str
+    partners: tuple[tuple[int, str], ...]  # (block, site) in block order
+
+
+Choice = Sequence | FellowPlan  # what a placed learner gets
+
+
 class Contract:
     """Contract lookups over a raw scenario dict (§1-§9), for the brute force.
 
@@ -114,6 +125,7 @@ class Contract:
         self.sites = {s["id"]: s for s in data["sites"]}
         self.learners = {x["id"]: x for x in data["learners"]}
         self.rotation = (data.get("tracks") or {}).get("rotation") or {}
+        self.fellowship = (data.get("tracks") or {}).get("fellowship") or {}
         self.objective = data.get("objective") or {}
         self.allow_unplaced = bool(self.objective.get("allow_unplaced", False))
         self.penalty = int(self.objective.get("unplaced_penalty", 1000))
@@ -191,8 +203,27 @@ class Contract:
                 return prefs.index(key)
         return len(prefs)
 
-    def cost(self, lid: str, seq: Sequence) -> int:
-        """§9.3: a placed learner's cost (preference, organisation changes, idle blocks)."""
+    def is_fellow(self, lid: str) -> bool:
+        """Whether the learner is on the fellowship track."""
+        return self.learners[lid].get("track", "rotation") == "fellowship"
+
+    def cells(self, choice: Choice | None) -> list[tuple[str, int]]:
+        """The (site, block) places a learner's sites take (rules 2, 4, 12), with repeats."""
+        if choice is None:
+            return []
+        if isinstance(choice, FellowPlan):
+            return [(choice.base, b) for b, _ in choice.partners] + \
+                [(s, b) for b, s in choice.partners]
+        return [(p.site, b) for p in choice for b in p.blocks]
+
+    def cost(self, lid: str, seq: Choice) -> int:
+        """§9.3: a placed learner's cost (preference, organisation changes, idle blocks).
+
+        A fellow's cost is their base's and partner's preference cost in every block.
+        """
+        if isinstance(seq, FellowPlan):
+            return sum(self.preference_cost(lid, seq.base) + self.preference_cost(lid, s)
+                       for _, s in seq.partners)
         preference = sum(self.preference_cost(lid, p.site) for p in seq)
         orgs = [self.organisation(p.site) for p in seq]
         changes = sum(1 for a, b in pairwise(orgs) if a != b)
@@ -272,6 +303,42 @@ class Contract:
         walk(self.blocks[0], ())
         return out
 
+    def fellow_plans(self, lid: str) -> list[FellowPlan]:
+        """Every choice of base and partner sites of a placed fellow (rules 1, 11).
+
+        The base: an eligible site in ``base_setting`` (the pinned one, if any) that can
+        take the fellow (capacity not 0, a supervisor who may name them) in every block
+        of theirs; partners: eligible sites in ``partner_settings`` that can take them
+        that block, never the base; at least ``distinct_partner_settings`` settings.
+        """
+        fel = self.fellowship
+        prof = self.learners[lid]["profession"]
+        blocks = self.own_blocks(lid)
+        pins = set((self.learners[lid].get("pinned") or {}).values())
+
+        def takes(sid: str, block: int) -> bool:
+            return self.capacity(sid, block) != 0 and bool(self.supervisors(sid, prof, block))
+
+        bases = [s for s in self.sites if self.eligible(lid, s)
+                 and self.setting(s) == fel["base_setting"] and (not pins or pins == {s})
+                 and all(takes(s, b) for b in blocks)]
+        out = []
+        for base in bases:
+            options = [[s for s in self.sites if s != base and self.eligible(lid, s)
+                        and self.setting(s) in fel["partner_settings"] and takes(s, b)]
+                       for b in blocks]
+            for partners in product(*options):
+                if len({self.setting(s) for s in partners}) >= \
+                        fel.get("distinct_partner_settings", 0):
+                    out.append(FellowPlan(base, tuple(zip(blocks, partners, strict=True))))
+        return out
+
+    def choices(self, lid: str) -> list[Choice]:
+        """A placed learner's possible choices: sequences, or a fellow's sites."""
+        if self.is_fellow(lid):
+            return list(self.fellow_plans(lid))
+        return list(self.sequences(lid))
+
     # the objective
     def key(self, costs: list[int | None]) -> tuple[int, ...]:
         """The objective key of a plan from each learner's cost (None: left out).
@@ -316,7 +383,7 @@ class Optimum:
     """The brute force's answer: the least key and a plan reaching it (None: no plan)."""
 
     key: tuple[int, ...] | None
-    plan: dict[str, Sequence | None] | None
+    plan: dict[str, Choice | None] | None
     sequences: dict[str, int]  # learner -> number of placement sequences
     nodes: int
 
@@ -341,12 +408,12 @@ class BruteForce:
         self._matchable: dict[tuple[str, int, tuple[str, ...]], bool] = {}
 
     @cached_property
-    def options(self) -> dict[str, list[tuple[int | None, Sequence | None]]]:
-        """Learner -> (cost, sequence) options, cheapest first (None: left out)."""
-        out: dict[str, list[tuple[int | None, Sequence | None]]] = {}
+    def options(self) -> dict[str, list[tuple[int | None, Choice | None]]]:
+        """Learner -> (cost, choice) options, cheapest first (None: left out)."""
+        out: dict[str, list[tuple[int | None, Choice | None]]] = {}
         for lid in self.c.learners:
-            opts: list[tuple[int | None, Sequence | None]] = [
-                (self.c.cost(lid, seq), seq) for seq in self.c.sequences(lid)]
+            opts: list[tuple[int | None, Choice | None]] = [
+                (self.c.cost(lid, seq), seq) for seq in self.c.choices(lid)]
             if self.c.allow_unplaced:
                 opts.append((None, None))
             opts.sort(key=lambda o: (self.c.penalty if o[0] is None else o[0]))
@@ -374,8 +441,7 @@ class BruteForce:
         # reach[k][cell]: how many of learners k.. could still occupy the cell
         reach: list[Counter[tuple[str, int]]] = [Counter() for _ in range(len(lids) + 1)]
         for k in range(len(lids) - 1, -1, -1):
-            cells = {(p.site, b) for _, seq in options[lids[k]]
-                     for p in seq or () for b in p.blocks}
+            cells = {cell for _, seq in options[lids[k]] for cell in c.cells(seq)}
             reach[k] = reach[k + 1] + Counter(cells)
         at: dict[tuple[str, int], list[str]] = {}
         best: list[Any] = [None, None]
@@ -389,7 +455,7 @@ class BruteForce:
             return all(len(at.get(cell, [])) + reach[k][cell] >= need
                        for cell, need in minima.items())
 
-        def go(k: int, chosen: dict[str, Sequence | None], costs: list[int | None]) -> None:
+        def go(k: int, chosen: dict[str, Choice | None], costs: list[int | None]) -> None:
             nonlocal nodes
             nodes += 1
             if k == len(lids):
@@ -402,10 +468,10 @@ class BruteForce:
             for cost, seq in options[lid]:
                 if best[0] is not None and bound([*costs, cost], k + 1) >= best[0]:
                     break  # options are cheapest first: every later one is no better
-                cells = [(p.site, b) for p in seq or () for b in p.blocks]
+                cells = c.cells(seq)
                 for cell in cells:
                     at.setdefault(cell, []).append(prof)
-                if all(self._cell_ok(s, b, at[(s, b)]) for s, b in cells) \
+                if all(self._cell_ok(s, b, at[(s, b)]) for s, b in set(cells)) \
                         and minima_reachable(k + 1):
                     chosen[lid] = seq
                     go(k + 1, chosen, [*costs, cost])
@@ -426,6 +492,8 @@ def unfit_candidate(c: Contract) -> bool:
     the trigger of :data:`BUG_UNFIT_CANDIDATE_CRASH`.
     """
     for lid, learner in c.learners.items():
+        if c.is_fellow(lid):
+            continue
         own = set(c.own_blocks(lid))
         pins = {int(b): s for b, s in (learner.get("pinned") or {}).items()}
 
@@ -448,15 +516,23 @@ def unfit_candidate(c: Contract) -> bool:
 # ----- reading rotaplan's plan with the brute force's eyes ---------------------------------------
 
 
-def plan_sequences(c: Contract, result: SolveResult) -> dict[str, Sequence | None]:
+def plan_sequences(c: Contract, result: SolveResult) -> dict[str, Choice | None]:
     """Each learner's placements in rotaplan's plan (None: left out), from start_block."""
     assert result.plan is not None
     rows = result.plan.assignments
-    out: dict[str, Sequence | None] = {}
+    out: dict[str, Choice | None] = {}
     for lid in c.learners:
         mine = rows[rows["learner_id"] == lid]
         if mine.empty:
             out[lid] = None
+            continue
+        if c.is_fellow(lid):
+            bases = set(mine[mine["role"] == "base"]["site_id"])
+            assert len(bases) == 1, f"{lid} has bases {bases}"
+            partners = mine[mine["role"] == "partner"].sort_values("block")
+            out[lid] = FellowPlan(bases.pop(), tuple(
+                (int(b), str(s)) for b, s in zip(partners["block"], partners["site_id"],
+                                                 strict=True)))
             continue
         starts: dict[int, str] = {}
         for r in mine.itertuples():
@@ -563,10 +639,23 @@ def scenarios(draw: st.DrawFn) -> Data:
     if _often(draw, 25):
         rotation["max_per_organisation"] = draw(st.sampled_from([1, 2, 2, 3]))
     data["tracks"] = {"rotation": rotation}
+    fellowship: Data | None = None
+    if _often(draw, 35):
+        base = draw(st.sampled_from(names))
+        fellowship = {"base_setting": base,
+                      "partner_settings": _subset(draw, [x for x in names if x != base], 1),
+                      "partner_sessions": draw(st.integers(0, 1))}
+        distinct = draw(st.integers(0, len(fellowship["partner_settings"])))
+        if distinct:
+            fellowship["distinct_partner_settings"] = distinct
+        data["tracks"]["fellowship"] = fellowship
 
     learners = []
+    fellows = 0
     for k in range(draw(st.sampled_from([2, 2, 3]))):
         learner: Data = {"id": f"L{k}", "profession": draw(st.sampled_from(professions))}
+        fellow = fellowship is not None and fellows == 0 and _often(draw, 60)
+        fellows += fellow
         own = blocks
         if _often(draw, 40):
             first = draw(st.integers(1, 2))
@@ -574,6 +663,9 @@ def scenarios(draw: st.DrawFn) -> Data:
             if _often(draw, 20) and len(own) > 2:  # a gap: blocks need not be consecutive
                 own = [b for b in own if b != own[1]]
             learner["blocks"] = own
+        if fellow and fellowship is not None:
+            learners.append(_fellow(draw, learner, fellowship, sites, score, professions))
+            continue
         if _often(draw, 50):
             learner["placements"] = draw(st.integers(max(1, len(cover)),
                                                      max(len(cover), min(3, len(own) - 1))))
@@ -625,6 +717,30 @@ def scenarios(draw: st.DrawFn) -> Data:
     if objective:
         data["objective"] = objective
     return data
+
+
+def _fellow(draw: st.DrawFn, learner: Data, fellowship: Data, sites: list[Data], score: bool,
+            professions: list[str]) -> Data:
+    """A fellow: rule 1 and §5 keys only (the §9 learner keys are for rotation learners)."""
+    learner["track"] = "fellowship"
+    if _often(draw, 20):
+        learner["avoid"] = [draw(st.sampled_from([s["id"] for s in sites]))]
+    bases = [s["id"] for s in sites if s["setting"] == fellowship["base_setting"]
+             and s["id"] not in learner.get("avoid", [])
+             and learner["profession"] in s.get("accepts", professions)]
+    if bases and _often(draw, 20):
+        learner["pinned"] = {draw(st.sampled_from(learner.get("blocks", [1]))):
+                             draw(st.sampled_from(bases))}
+    ids = [s["id"] for s in sites]
+    if score:
+        keys = _subset(draw, ids, 0, 2)
+        if keys:
+            learner["scores"] = {key: draw(st.integers(-1, 3)) for key in keys}
+    else:
+        prefs = draw(st.lists(st.sampled_from(ids), unique=True, max_size=2))
+        if prefs:
+            learner["preferences"] = prefs
+    return learner
 
 
 def _requirement(draw: st.DrawFn, names: list[str]) -> Data:
@@ -702,7 +818,7 @@ def verify(data: Data, *, excuse_known: bool = True) -> str:
     # costs and the objective are the brute force's, and its key is the optimum.
     c = brute.c
     seqs = plan_sequences(c, result)
-    assert all(seq is None or c.obeys(lid, seq) for lid, seq in seqs.items())
+    assert all(c.obeys(lid, seq) for lid, seq in seqs.items() if isinstance(seq, tuple))
     costs = {lid: None if seq is None else c.cost(lid, seq) for lid, seq in seqs.items()}
     placed = {k: v for k, v in costs.items() if v is not None}
     assert placed == result.learner_costs
@@ -1036,6 +1152,32 @@ def test_brute_force_scores_count_each_id_once() -> None:
     c = Contract(data)
     assert c.preference_cost("L1", "a") == -(1 + 1 + 1 + 2)
     assert c.preference_cost("L1", "c") == -5
+
+
+def test_brute_force_fellows() -> None:
+    """A fellow's base is the same every block, partners differ from it, costs add per block.
+
+    Two blocks; base setting community (sites c, c2), partners acute or community, two
+    distinct partner settings. Base c: partners {a, c2} in some order (2 plans); base c2:
+    {a, c} (2 plans). Scores {c: 1, a: 2}: base c with partners a, c2 costs -(1 + 2) -
+    (1 + 0) = -4, the optimum.
+    """
+    data = _tiny(
+        settings=[{"id": "acute"}, {"id": "community"}],
+        sites=[*_tiny()["sites"], {"id": "c2", "setting": "community",
+                                   "supervisors": [{"id": "uc2", "profession": "nurse"}]}],
+        programme={"name": "t", "blocks": 2, "sessions": ["Week"]},
+        tracks={"fellowship": {"base_setting": "community",
+                               "partner_settings": ["acute", "community"],
+                               "partner_sessions": 1, "distinct_partner_settings": 2}},
+        learners=[{"id": "F", "profession": "nurse", "track": "fellowship",
+                   "scores": {"c": 1, "a": 2}}],
+        objective={"preference": "score"})
+    plans = Contract(data).fellow_plans("F")
+    assert {(p.base, p.partners) for p in plans} == {
+        ("c", ((1, "a"), (2, "c2"))), ("c", ((1, "c2"), (2, "a"))),
+        ("c2", ((1, "a"), (2, "c"))), ("c2", ((1, "c"), (2, "a")))}
+    assert BruteForce(data).optimum().key == (-4,)
 
 
 def test_brute_force_hand_worked_example() -> None:
