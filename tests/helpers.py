@@ -163,7 +163,7 @@ def built(sc: Scenario, *, explain: bool = False) -> Build:
 
 # ----- contract version 2 (§9): plans checked by the shared checker ----------------------------
 
-PROJECT_CHECKER_KNOWS_V2 = False
+PROJECT_CHECKER_KNOWS_V2 = True
 """Whether :func:`rotaplan.checker.check_plan_dir` understands contract §9 yet.
 
 Until the §9 checker lands it rejects every version 2 plan, so :func:`check_v2_plan`

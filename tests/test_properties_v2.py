@@ -15,7 +15,7 @@ explanation; and an independent brute force, written from the contract alone
 optimum. A scenario that rotaplan's loader refuses as impossible input must
 be one where some learner has no placement sequence at all.
 
-Solver bugs these tests found are pinned by strict xfail tests, and the
+Solver bugs these tests found have regression tests, and the
 strategy steers clear of them while their ``BUG_*`` flags are True.
 
 A second property adds weekly timetables (2-3 sessions, teaching, rooms,
@@ -56,20 +56,19 @@ MAX_EXAMPLES = 150
 MAX_TIMETABLE_EXAMPLES = 40
 """Generated scenarios with weekly timetables per run."""
 
-# Solver bugs found by these tests and reported to the lead; each is pinned by strict
-# xfail tests (test_known_solver_bugs_disagree_with_brute_force here, test_bug_* in
-# tests/solver/test_rules_v2.py). While a flag is True the property test steers clear of
-# that bug, as its docstring says. Once the solver is fixed those xfail tests pass, which
-# strict xfail reports as a failure: remove their marks and set the flag to False.
-BUG_PINNED_BLOCK_LEFT_IDLE = True
+# Solver bugs found by these tests, now fixed; each has regression tests
+# (test_fixed_solver_bugs_agree_with_brute_force here, test_regression_* in
+# tests/solver/test_rules_v2.py). A flag set True again steers the property test clear of
+# its bug, as its docstring says (for bisecting a regression).
+BUG_PINNED_BLOCK_LEFT_IDLE = False
 """A pinned block of a learner with ``placements`` may be left idle (rule 1, §9.1 pins).
 While True, learners with ``placements`` get no pins."""
-BUG_UNFIT_CANDIDATE_CRASH = True
+BUG_UNFIT_CANDIDATE_CRASH = False
 """The solver raises KeyError when a multi-block site is a candidate for a learner in a
 block that no placement of it can hold (its neighbour blocks are closed to the learner
 by capacity 0, an unavailable supervisor, a pin or a gap in their blocks). While True
 such scenarios (:func:`unfit_candidate`) are rejected when the solver raises KeyError."""
-BUG_WORST_FLOORED_AT_ZERO = True
+BUG_WORST_FLOORED_AT_ZERO = False
 """With ``allow_unplaced``, ``fairness: weighted`` and ``minimax`` never take the largest
 learner cost below 0 (a placed learner's ``worst >= penalty * (1 - placed)`` is
 ``worst >= 0``), though scores make every cost negative. While True, scenarios with
@@ -1004,14 +1003,9 @@ BUG_CASES: dict[str, Data] = {
 
 
 @needs_shared
-@pytest.mark.xfail(strict=True, reason="solver bugs reported to the lead: see the BUG_* flags "
-                   "and tests/solver/test_rules_v2.py::test_bug_*")
 @pytest.mark.parametrize("name", sorted(BUG_CASES))
-def test_known_solver_bugs_disagree_with_brute_force(name: str) -> None:
-    """The minimal scenario of each known solver bug still disagrees with the brute force.
-
-    Strict xfail: once a bug is fixed its case passes, the test fails, and the matching
-    ``BUG_*`` flag can be set to False (widening the strategy again).
+def test_fixed_solver_bugs_agree_with_brute_force(name: str) -> None:
+    """The minimal scenario of each solver bug these tests found now agrees with the brute force.
 
     Parameters
     ----------

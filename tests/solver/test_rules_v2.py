@@ -12,7 +12,7 @@ learner works that one session. Plans are checked by the shared checker
 (:func:`tests.helpers.check_v2_plan`), and by the project checker once it reads
 §9 (:data:`tests.helpers.PROJECT_CHECKER_KNOWS_V2`).
 
-Solver bugs found here are strict ``xfail`` tests at the end of the module.
+Solver bugs found here are regression tests at the end of the module.
 """
 
 from __future__ import annotations
@@ -708,14 +708,10 @@ def test_v2_contract_example_start_blocks(tmp_path: Path) -> None:
         assert blocks == list(range(start, start + k)), (lid, sid, blocks)
 
 
-# ----- solver bugs found by these tests (strict xfail until the solver is fixed) -----------------
+# ----- regressions: solver bugs these tests found (fixed) ----------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "solver bug: a pinned block of a learner with `placements` may be left idle; "
-    "instance.py restricts the pinned block's candidate sites to the pin but nothing forces "
-    "the block to be active (rotaplan puts L1 at b in block 1, objective 0)"))
-def test_bug_pinned_block_of_learner_with_placements_is_occupied(tmp_path: Path) -> None:
+def test_regression_pinned_block_of_learner_with_placements_is_occupied(tmp_path: Path) -> None:
     """A pinned block is occupied by a placement at the pinned site, even with placements.
 
     ``pinned: {2: a}`` means block 2 is occupied by a placement at a (§9.1). Two
@@ -729,14 +725,8 @@ def test_bug_pinned_block_of_learner_with_placements_is_occupied(tmp_path: Path)
     assert result.objective == 1
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError, reason=(
-    "solver bug: KeyError in rules.Build.place_at when a multi-block site is a candidate "
-    "in a block that no placement there can hold (a, 2 blocks long, is a candidate in "
-    "block 1 but not in block 2: closed, or block 2 pinned elsewhere, or not the "
-    "learner's): variables._placements leaves the site out of v.place for that block but "
-    "Instance.candidates_at still lists it"))
 @pytest.mark.parametrize("case", ["closed-next-block", "pinned-next-block", "gap-in-blocks"])
-def test_bug_unfit_multi_block_candidate(tmp_path: Path, case: str) -> None:
+def test_regression_unfit_multi_block_candidate(tmp_path: Path, case: str) -> None:
     """A two-block site that cannot fit some block of the learner's is simply not used there.
 
     acute (site a) lasts 2 blocks, c lasts 1, repeats allowed. a cannot hold any block:
@@ -760,12 +750,7 @@ def test_bug_unfit_multi_block_candidate(tmp_path: Path, case: str) -> None:
     assert result.objective == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "solver bug: with allow_unplaced, engine._worst_variable posts "
-    "worst >= unplaced_penalty * (1 - placed) for every learner, i.e. worst >= 0 for a "
-    "placed one, so the largest learner cost never goes below 0 (rotaplan: objective -2, "
-    "worst_learner term 0)"))
-def test_bug_weighted_worst_below_zero_with_allow_unplaced(tmp_path: Path) -> None:
+def test_regression_weighted_worst_below_zero_with_allow_unplaced(tmp_path: Path) -> None:
     """``fairness: weighted``: the largest learner cost may be negative with allow_unplaced.
 
     One block, L1 scores a 2 (cost -2), placed: objective -2 + 1 x (-2) = -4.
@@ -777,11 +762,7 @@ def test_bug_weighted_worst_below_zero_with_allow_unplaced(tmp_path: Path) -> No
     assert result.objective == -4
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "solver bug: with allow_unplaced, minimax's largest learner cost is floored at 0 "
-    "(engine._worst_variable: worst >= unplaced_penalty * (1 - placed)); both plans then "
-    "tie at 0 and the total picks L1 at a (objective -5, largest cost 0)"))
-def test_bug_minimax_worst_below_zero_with_allow_unplaced(tmp_path: Path) -> None:
+def test_regression_minimax_worst_below_zero_with_allow_unplaced(tmp_path: Path) -> None:
     """Minimax compares largest learner costs below 0 too, with allow_unplaced.
 
     One block, a takes one learner. L1 scores {a: 5, b: 1}, L2 {a: 2}. L1 at a: costs -5
@@ -798,13 +779,7 @@ def test_bug_minimax_worst_below_zero_with_allow_unplaced(tmp_path: Path) -> Non
     assert result.objective == -3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "solver/models bug: Scenario.uses_v2 reads model_fields_set, and a model_dump() -> "
-    "model_validate() round trip (models.edits.changed, runs.replan.pin_past) sets every "
-    "field, §9 defaults included, so an edited v1 scenario's plan gains start_block; this "
-    "is also why tests/rotaplan/runs/test_replan.py fails on main (kept rows differ by the "
-    "sixth column)"))
-def test_bug_edited_v1_scenario_keeps_the_v1_plan() -> None:
+def test_regression_edited_v1_scenario_keeps_the_v1_plan() -> None:
     """A v1 scenario changed by an edit (models.edits) is still v1: five plan columns.
 
     The scenario of test_v1_scenario_plan_has_no_start_block with one supervisor's
