@@ -250,9 +250,10 @@ def test_batch_over_the_shipped_instances_with_the_rotaplan_command(tmp_path: Pa
     assert result.exit_code == 3, result.output  # infeasible.yaml is the worst case
     _, rows = read_summary(out / "batch_summary.csv")
     status = {r["scenario"]: r["status"] for r in rows}
-    assert status == {"demo": "OPTIMAL", "infeasible": "INFEASIBLE", "medium": "OPTIMAL"}
+    assert status == {"demo": "OPTIMAL", "infeasible": "INFEASIBLE", "medium": "OPTIMAL",
+                      "pathway": "OPTIMAL"}
     assert {r["scenario"]: float(r["objective"]) for r in rows
-            if r["status"] == "OPTIMAL"} == {"demo": 167.0, "medium": 480.0}
-    for name in ("demo", "medium"):
+            if r["status"] == "OPTIMAL"} == {"demo": 167.0, "medium": 480.0, "pathway": 336.0}
+    for name in ("demo", "medium", "pathway"):
         check_plan(INSTANCES / f"{name}.yaml", out / name)
     assert (out / "infeasible" / "explanation.txt").exists()
