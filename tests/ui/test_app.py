@@ -2,7 +2,8 @@
 
 Each test gets its own SQLite database (``ROTAPLAN_DB_URL``), so saved
 scenarios and runs are isolated. Edits are made as a browser makes them: the
-data editor's change set is put in its widget state before a run.
+data editor keeps one change set per grid, grows it cell by cell and sends all
+of it, under the key the grid was drawn with, before each run.
 """
 
 from __future__ import annotations
@@ -54,10 +55,43 @@ def texts(elements: Any) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
+def editor_key(at: AppTest, table: str) -> str:
+    """The key of the grid of ``table`` drawn in the last run."""
+    return next(e.key for e in at.data_editor if e.key.startswith(f"editor-{table}-"))
+
+
+def grid_changes(at: AppTest, table: str) -> dict[str, Any]:
+    """The change set the browser holds for a table's grid (what it sent last)."""
+    key = editor_key(at, table)
+    try:
+        held = at.session_state[key]
+    except KeyError:
+        held = None
+    held = held or {}
+    return {"edited_rows": {int(k): dict(v) for k, v in
+                            dict(held.get("edited_rows") or {}).items()},
+            "added_rows": [dict(r) for r in held.get("added_rows") or []],
+            "deleted_rows": list(held.get("deleted_rows") or [])}
+
+
 def edit(at: AppTest, table: str, changes: dict[str, Any]) -> None:
-    """Edit a table as the data editor does, then rerun."""
-    key = f"editor-{table}-{at.session_state['gen'][table]}"
-    at.session_state[key] = {"edited_rows": {}, "added_rows": [], "deleted_rows": []} | changes
+    """Edit a table's grid as the browser does, then rerun.
+
+    The browser adds each edit to the grid's change set and sends the whole set:
+    edited cells merge by row, added rows append, and deleting a row that was
+    added removes it from the added rows.
+    """
+    held = grid_changes(at, table)
+    base = len(at.data_editor(key=editor_key(at, table)).value)  # the rows it was drawn with
+    for row, cells in (changes.get("edited_rows") or {}).items():
+        held["edited_rows"].setdefault(int(row), {}).update(cells)
+    held["added_rows"] += [dict(r) for r in changes.get("added_rows") or []]
+    for row in changes.get("deleted_rows") or []:
+        if row >= base:
+            del held["added_rows"][row - base]
+        else:
+            held["deleted_rows"].append(row)
+    at.session_state[editor_key(at, table)] = held
     at.run()
     assert not at.exception, at.exception
 
@@ -151,19 +185,59 @@ def test_start_blank(app: AppTest) -> None:
 
 
 def test_a_bad_cell_is_reported_on_its_row_and_fixing_it_clears_it(app: AppTest) -> None:
+    """A bad cell is named by table, row, id and column, under its grid; fixing it clears it."""
     row = row_of(app, "learners", "L003")
     edit(app, "learners", {"edited_rows": {row: {"preferences": "nowhere, hun-icu"}}})
     assert "1 problem(s) to fix" in texts(app.error)
     assert "Learners, row 3 (L003), preferences" in texts(app.markdown)
-    editor = next(e for e in app.data_editor if e.key.startswith("editor-learners-"))
-    problems = list(editor.value["problem"])
-    assert "unknown site or setting 'nowhere'" in problems[row]
-    assert sum(1 for p in problems if p) == 1  # only the broken row says anything
+    under_grid = [e.value for e in app.error if "problem(s) in Learners to fix" in e.value]
+    assert len(under_grid) == 1
+    assert "Learners, row 3 (L003), preferences" in under_grid[0]
+    assert "unknown site or setting 'nowhere'" in under_grid[0]
+    assert not [e for e in app.error if "problem(s) in Sites" in e.value]
     go(app, "Solve")
     assert app.button(key="solve").disabled
     go(app, "Scenario")
     edit(app, "learners", {"edited_rows": {row: {"preferences": "hun-icu"}}})
     assert "Ready to solve" in texts(app.success)
+
+
+def test_cells_typed_one_after_another_and_a_new_row_are_all_kept(app: AppTest,
+                                                                  db_url: str) -> None:
+    """Issue 12 A6: a value, Tab, the next value, and a new row filled cell by cell all
+    reach the tables and the saved draft, and the grid keeps its key throughout.
+
+    The browser sends each grid's whole change set so far, always under the key the
+    grid was drawn with; a grid redrawn under a new key (or with new data) is a new,
+    empty grid in the browser, so what was typed into the old one is lost.
+    """
+    sites = editor_key(app, "sites")
+    settings = editor_key(app, "settings")
+    row = row_of(app, "sites", "gy-stroke-rehab")
+    typed = [("capacity", "7"), ("rooms", "4"), ("min_learners", "1")]
+    cells: dict[str, str] = {}
+    for column, value in typed:  # a value, Tab, the next value…
+        cells[column] = value
+        app.session_state[sites] = {"edited_rows": {row: dict(cells)}, "added_rows": [],
+                                    "deleted_rows": []}
+        app.run()
+        assert not app.exception, app.exception
+    new_row: dict[str, str] = {}
+    for column, value in [("id", "new-setting"), ("name", "New setting")]:  # a new row
+        new_row[column] = value
+        app.session_state[settings] = {"edited_rows": {}, "added_rows": [dict(new_row)],
+                                       "deleted_rows": []}
+        app.run()
+        assert not app.exception, app.exception
+    frame = app.session_state["tables"].frames["sites"]
+    assert dict(frame.loc[row, ["capacity", "rooms", "min_learners"]]) == dict(typed)
+    added = app.session_state["tables"].frames["settings"].iloc[-1]
+    assert (added["id"], added["name"]) == ("new-setting", "New setting")
+    saved = Store(db_url).latest_version(app.session_state["scenario_id"]).yaml_text
+    assert "new-setting" in saved and "New setting" in saved
+    assert "capacity: 7" in saved and "rooms: 4" in saved and "min_learners: 1" in saved
+    assert "Ready to solve" in texts(app.success)  # an unused new setting is still valid
+    assert editor_key(app, "sites") == sites and editor_key(app, "settings") == settings
 
 
 def test_programme_field_errors_show_under_the_field(app: AppTest) -> None:

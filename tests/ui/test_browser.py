@@ -266,3 +266,89 @@ def test_change_a_room_count_solve_and_see_why_in_browser(chromium_path: str, se
     print(f"\nbrowser saw: cost 167 → 179 after att-orchard rooms 5 → 1; "
           f"downloaded {workbook.name} ({workbook.stat().st_size} bytes)")
 
+
+def _saved_text(db: Path) -> str:
+    """The newest saved version's YAML in the server's database ('' when none)."""
+    from rotaplan.runs.store import Store
+
+    store = Store(f"sqlite:///{db}")
+    try:
+        scenarios = store.list_scenarios()
+        return store.latest_version(scenarios[0].id).yaml_text if scenarios else ""
+    finally:
+        store.close()
+
+
+def _wait_saved(db: Path, wanted: list[str], seconds: float = EXPECT_TIMEOUT_MS / 1000) -> str:
+    """Poll the database until the newest version holds every text in ``wanted``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        text = _saved_text(db)
+        if all(w in text for w in wanted) or time.monotonic() > deadline:
+            return text
+        time.sleep(0.25)
+
+
+@pytest.mark.browser
+def test_typed_cells_and_a_new_row_survive_in_browser(chromium_path: str, server: Server,
+                                                      tmp_path: Path) -> None:
+    """Issue 12 A6: type a value, Tab, the next, Tab, the next; add a row and type two
+    cells. Every value is shown in the grid, saved, and there after a refresh.
+
+    Typing goes on at full speed while the app saves each cell: the grids must not
+    be redrawn under the user's hands.
+    """
+    typed = {4: "7", 5: "4", 6: "1"}  # Sites row 1: capacity, rooms, min_learners
+    wanted = ["capacity: 7", "rooms: 4", "min_learners: 1", "id: new-setting",
+              "name: New setting"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=VIEWPORT)
+        try:
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.goto(server.url)
+            success = page.locator('[data-testid="stAlertContentSuccess"]')
+            expect(success.filter(has_text="Ready to solve")).to_be_visible()
+
+            # 1. Three cells in a row of Sites, one after another (Tab between them).
+            sites = _grid(page, 1)
+            expect(_cell(sites, 0, 1)).to_have_text("gy-stroke-rehab")
+            _select_cell(page, sites, 0, 4)
+            for column, value in typed.items():
+                expect(_cell(sites, 0, column)).to_have_attribute("aria-selected", "true")
+                _type_cell(page, value, "Tab" if column < max(typed) else "Enter")
+
+            # 2. A new row in Care settings, two cells typed (Tab between them).
+            settings = _grid(page, 0)
+            settings.scroll_into_view_if_needed()
+            settings.hover()
+            settings.get_by_role("button", name="Add row").click()
+            _select_cell(page, settings, 4, 1)  # the new, empty row
+            _type_cell(page, "new-setting", "Tab")
+            expect(_cell(settings, 4, 2)).to_have_attribute("aria-selected", "true")
+            _type_cell(page, "New setting", "Enter")
+
+            # 3. Everything typed is saved, and the grids still show it.
+            saved = _wait_saved(tmp_path / "ui.db", wanted)
+            for column, value in typed.items():
+                expect(_cell(sites, 0, column)).to_have_text(value)
+            expect(_cell(settings, 4, 1)).to_have_text("new-setting")
+            expect(_cell(settings, 4, 2)).to_have_text("New setting")
+
+            # 4. A refresh reopens the saved scenario with every value.
+            page.reload()
+            expect(success.filter(has_text="Ready to solve")).to_be_visible()
+            for column, value in typed.items():
+                expect(_cell(_grid(page, 1), 0, column)).to_have_text(value)
+            expect(_cell(_grid(page, 0), 4, 1)).to_have_text("new-setting")
+            expect(_cell(_grid(page, 0), 4, 2)).to_have_text("New setting")
+        except Exception:
+            failure = tmp_path / "failure.png"
+            page.screenshot(path=str(failure), full_page=True)
+            print(f"\nscreenshot at the failure: {failure}; server log: {server.log}")
+            raise
+        finally:
+            browser.close()
+    missing = [w for w in wanted if w not in saved]
+    assert not missing, f"typed but not saved: {missing}"
+    print(f"\nbrowser typed {typed} into Sites row 1 and a new Care settings row; all saved")
