@@ -18,10 +18,15 @@ def main() -> None:
     """Render the app."""
     st.set_page_config(page_title="rotaplan", page_icon="🗓️", layout="wide")
     state.init()
+    state.fold_edits()  # first: a grid's edits count even when the page changes in this run
     state.finish_job()
     if ss().get("goto"):
         ss().page = ss().goto
         ss().goto = None
+    state.enter_page(ss().get("page") or state.PAGES[0])
+    if ss().get("edit_note"):
+        st.toast(f"Saved: {ss().edit_note}")
+        ss().edit_note = None
     with st.sidebar:
         st.title("rotaplan")
         st.caption("Rotation and fellowship plans for NHS integrated care systems")

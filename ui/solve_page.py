@@ -80,7 +80,7 @@ def _set(field: str, key: str) -> None:
         ss().tables.objective.pop(field, None)  # keep the YAML minimal: the default
     else:
         ss().tables.objective[field] = value
-    state.changed("forms-objective")
+    state.changed()
 
 
 @st.fragment(run_every=0.5)

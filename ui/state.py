@@ -25,6 +25,7 @@ from rotaplan.models import Plan, Scenario, ScenarioError, parse_scenario_text
 from rotaplan.runs.jobs import SolveJob
 from rotaplan.runs.store import RunInfo, Store, default_url
 from rotaplan.shipped import shipped
+from rotaplan.ui import editors
 
 SHIPPED = shipped()
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -54,6 +55,7 @@ def init() -> None:
     if "tables" in ss():
         return
     ss().gen = {}
+    ss().revision = 0
     ss().job = None
     ss().run_id = None
     ss().notice = None
@@ -73,7 +75,9 @@ def _set_tables(opened: tables.ScenarioTables, source: str) -> None:
     ss().tables = opened
     ss().source = source
     ss().saved_yaml = tables.to_yaml(opened)  # what the opened version says, as tables
-    ss().gen = {name: ss().gen.get(name, 0) + 1 for name in [*tables.COLUMNS, "forms"]}
+    ss().gen["forms"] = ss().gen.get("forms", 0) + 1  # form widgets show the new values
+    ss().revision = ss().get("revision", 0) + 1
+    editors.rebase()
 
 
 def open_shipped(name: str) -> None:
@@ -185,10 +189,34 @@ def persist(note: str = "edited") -> int:
     return version.id
 
 
-def changed(table: str) -> None:
-    """Mark a table as changed: new editor keys, and a saved draft."""
-    ss().gen[table] = ss().gen.get(table, 0) + 1
+def changed() -> None:
+    """Note that the tables changed (validation is redone) and save them as a draft.
+
+    Widget keys are left alone: a new key would make a new, empty widget in the
+    browser and lose what the user is typing (issue 12 A6).
+    """
+    ss().revision = ss().get("revision", 0) + 1
     persist()
+
+
+def fold_edits() -> None:
+    """Fold the grids' edits into the tables and save them (call before drawing anything)."""
+    notes = editors.fold()
+    if notes:
+        ss().edit_note = "; ".join(notes)
+        changed()
+
+
+def enter_page(page: str) -> None:
+    """Start drawing ``page``: entering the Scenario page draws its grids afresh.
+
+    Streamlit drops a grid's change set once a run has not drawn it, so grids
+    left on another page are remade from the tables (their edits were folded
+    into the tables run by run).
+    """
+    if page == "Scenario" and ss().get("shown_page") != "Scenario":
+        editors.rebase()
+    ss().shown_page = page
 
 
 def go(page: str) -> None:
@@ -201,8 +229,8 @@ def go(page: str) -> None:
 
 
 def validation() -> tables.Validation:
-    """The current tables validated (memoised per table generation)."""
-    key = tuple(sorted(ss().gen.items()))
+    """The current tables validated (memoised per revision of the tables)."""
+    key = ss().get("revision", 0)
     cached = ss().get("validation")
     if cached is not None and cached[0] == key:
         return cached[1]
