@@ -8,6 +8,7 @@ of it, under the key the grid was drawn with, before each run.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -466,3 +467,35 @@ def test_edits_during_a_solve_never_change_the_version_being_solved(app: AppTest
     assert run.version_id == solved
     assert app.session_state["page"] == "Scenario"  # no jump away from the editor
     assert app.session_state["run_id"] == run.id
+
+
+def test_edits_are_kept_across_pages_and_new_ids_become_choices(app: AppTest) -> None:
+    """Leaving the Scenario page and coming back keeps every edit (the grids are drawn
+    afresh from the tables), and a site added in a grid becomes a choice in the
+    Supervisors grid once the user asks for the lists to be updated."""
+    row = row_of(app, "sites", "sher-oak-tree")
+    edit(app, "sites", {"edited_rows": {row: {"rooms": "2"}}})
+    before = editor_key(app, "sites")
+    go(app, "Solve")
+    go(app, "Scenario")
+    assert editor_key(app, "sites") != before  # a new grid, drawn from the tables
+    drawn = app.data_editor(key=editor_key(app, "sites")).value
+    assert drawn.loc[row, "rooms"] == "2"
+    edit(app, "sites", {"edited_rows": {row: {"capacity": "3"}},
+                        "added_rows": [{"id": "new-site", "name": "New site",
+                                        "setting": "stroke"}]})
+    frame = app.session_state["tables"].frames["sites"]
+    assert (frame.loc[row, "rooms"], frame.loc[row, "capacity"]) == ("2", "3")
+    assert frame.iloc[-1]["id"] == "new-site"
+
+    def site_choices() -> list[str]:
+        proto = app.data_editor(key=editor_key(app, "supervisors")).proto
+        return list(json.loads(proto.columns)["site_id"]["type_config"]["options"])
+
+    assert "new-site" not in site_choices()  # the grid on screen keeps its lists…
+    assert "drop-down lists" in texts(app.info)
+    app.button(key="update_choices").click().run()
+    assert "new-site" in site_choices()  # …until the user asks for new ones
+    assert "drop-down lists" not in texts(app.info)
+    frame = app.session_state["tables"].frames["sites"]
+    assert (frame.loc[row, "rooms"], frame.loc[row, "capacity"]) == ("2", "3")
