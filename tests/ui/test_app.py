@@ -433,14 +433,31 @@ def test_history_reopens_duplicates_and_deletes(app: AppTest, db_url: str) -> No
     assert [s.id for s in store.list_scenarios()] == [copy]
 
 
-def test_solving_the_same_shipped_file_again_keeps_runs_together(app: AppTest,
-                                                                  db_url: str) -> None:
+def test_two_sessions_opening_the_demo_keep_their_work_apart(app: AppTest,
+                                                            db_url: str) -> None:
+    """Issue 13 finding 1: session A solves the demo; session B opens the demo and
+    edits it. B's edit is B's own scenario, never a version of A's, and A's refresh
+    opens A's work, not B's. Solving again in one session keeps its runs together."""
     solve(app)
+    solve(app)
+    mine = app.session_state["scenario_id"]
     other = AppTest.from_file(APP, default_timeout=120)  # a second browser session
     other.run()
-    solve(other)
-    saved = Store(db_url).list_scenarios()
-    assert [(s.name, s.versions, s.runs) for s in saved] == [("demo", 1, 2)]
+    row = row_of(other, "sites", "sher-oak-tree")
+    edit(other, "sites", {"edited_rows": {row: {"rooms": "1"}}})
+    theirs = other.session_state["scenario_id"]
+    store = Store(db_url)
+    assert theirs != mine
+    assert [v.note for v in store.versions(mine)] == ["opened demo.yaml"]
+    assert len(store.runs(scenario_id=mine)) == 2 and not store.runs(scenario_id=theirs)
+    refresh = AppTest.from_file(APP, default_timeout=60)  # A's refresh: A's address
+    for name, value in app.query_params.items():
+        refresh.query_params[name] = value
+    refresh.run()
+    assert not refresh.exception
+    assert refresh.session_state["scenario_id"] == mine
+    frame = refresh.session_state["tables"].frames["sites"]
+    assert frame.loc[frame["id"] == "sher-oak-tree", "rooms"].item() == "3"  # not B's 1
 
 
 def test_edits_during_a_solve_never_change_the_version_being_solved(app: AppTest,
