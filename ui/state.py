@@ -165,18 +165,17 @@ def persist(note: str = "edited") -> int:
     """Save the tables as the current draft version; return its id.
 
     A version is stored only when the tables say something new, so solving a
-    scenario just opened runs against the version that was opened.
+    scenario just opened runs against the version that was opened. A scenario
+    not saved yet (a shipped file, a blank one) becomes a new saved scenario of
+    this session: its first version is the text as opened.
     """
     text = tables.to_yaml(ss().tables)
     if ss().scenario_id is None:
+        # Always a new scenario of this session's own: never adopt a saved one by
+        # name or text, which may be another session's work (issue 13 finding 1).
         name = Path(ss().source).stem or "scenario"
         original = ss().original_text or text
-        same = [s for s in store().list_scenarios() if s.name == name and s.versions == 1
-                and store().latest_version(s.id).yaml_text == original]
-        if same:  # the same shipped file opened again: keep its runs together
-            first = store().latest_version(same[0].id)
-        else:
-            first = store().create_scenario(name, original, note=f"opened {ss().source}")
+        first = store().create_scenario(name, original, note=f"opened {ss().source}")
         _adopt(first.scenario_id, first.id)
     if text == ss().saved_yaml and ss().version_id is not None:
         return int(ss().version_id)
