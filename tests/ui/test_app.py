@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rotaplan.runs import jobs
+from rotaplan.runs.jobs import SolveJob, SolveRegistry
 from rotaplan.runs.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +33,15 @@ def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[SolveRegistry]:
+    """A fresh solve registry (the server's) for each test; its solves are stopped after."""
+    fresh = SolveRegistry()
+    monkeypatch.setattr(jobs, "_registry", fresh)
+    yield fresh
+    fresh.cancel_all(wait=60)  # never leave a solver thread behind
+
+
 @pytest.fixture
 def app(db_url: str) -> Iterator[AppTest]:
     """The app, opened on its first page."""
@@ -38,11 +49,30 @@ def app(db_url: str) -> Iterator[AppTest]:
     at.run()
     assert not at.exception
     yield at
-    for key in ("job", "cap_job"):
-        job = at.session_state.get(key)
-        if job is not None:  # never leave a solver thread behind
-            job.cancel()
-            job.wait(60)
+    job = at.session_state.get("cap_job")
+    if job is not None:  # never leave a capacity thread behind
+        job.cancel()
+        job.wait(60)
+
+
+def solving(at: AppTest) -> SolveJob | None:
+    """The live solve the session watches (from the server's registry), or None."""
+    return jobs.solves().get(at.session_state["job_run_id"])
+
+
+def address(at: AppTest) -> dict[str, str]:
+    """The page's address parameters (``?scenario=…&version=…``)."""
+    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def refreshed(at: AppTest) -> AppTest:
+    """A browser refresh of ``at``'s page: a new session at the same address."""
+    fresh = AppTest.from_file(APP, default_timeout=120)
+    for name, value in address(at).items():
+        fresh.query_params[name] = value
+    fresh.run()
+    assert not fresh.exception, fresh.exception
+    return fresh
 
 
 def go(at: AppTest, page: str) -> None:
@@ -107,7 +137,7 @@ def solve(at: AppTest, seconds: float = 120) -> None:
     go(at, "Solve")
     at.button(key="solve").click().run()
     deadline = time.monotonic() + seconds
-    while at.session_state["job"] is not None:
+    while at.session_state["job_run_id"] is not None:
         assert time.monotonic() < deadline, "the solve did not finish"
         time.sleep(0.3)
         at.run()
@@ -321,7 +351,8 @@ def test_cancel_stops_the_search_and_keeps_the_best_plan(app: AppTest) -> None:
     app.slider(key="time_limit").set_value(300).run()
     app.number_input(key="workers").set_value(1).run()
     app.button(key="solve").click().run()
-    job = app.session_state["job"]
+    job = solving(app)
+    assert job is not None
     deadline = time.monotonic() + 60
     while job.poll().objective is None:
         assert time.monotonic() < deadline, "no plan found to keep"
@@ -330,7 +361,7 @@ def test_cancel_stops_the_search_and_keeps_the_best_plan(app: AppTest) -> None:
     app.button(key="cancel").click().run()
     assert job.wait(120) and job.elapsed < 120
     app.run()
-    assert app.session_state["job"] is None
+    assert app.session_state["job_run_id"] is None
     assert "Stopped by Cancel" in texts(app.warning)
     assert metrics(app)["Placed"] == "80/80"
 
@@ -450,11 +481,7 @@ def test_two_sessions_opening_the_demo_keep_their_work_apart(app: AppTest,
     assert theirs != mine
     assert [v.note for v in store.versions(mine)] == ["opened demo.yaml"]
     assert len(store.runs(scenario_id=mine)) == 2 and not store.runs(scenario_id=theirs)
-    refresh = AppTest.from_file(APP, default_timeout=60)  # A's refresh: A's address
-    for name, value in app.query_params.items():
-        refresh.query_params[name] = value
-    refresh.run()
-    assert not refresh.exception
+    refresh = refreshed(app)  # A's refresh: A's address
     assert refresh.session_state["scenario_id"] == mine
     frame = refresh.session_state["tables"].frames["sites"]
     assert frame.loc[frame["id"] == "sher-oak-tree", "rooms"].item() == "3"  # not B's 1
@@ -470,10 +497,11 @@ def test_edits_during_a_solve_never_change_the_version_being_solved(app: AppTest
     app.slider(key="time_limit").set_value(300).run()
     app.number_input(key="workers").set_value(1).run()
     app.button(key="solve").click().run()
-    solved = app.session_state["job_meta"]["version_id"]
+    job = solving(app)
+    assert job is not None
+    solved = job.meta["version_id"]
     go(app, "Scenario")
     edit(app, "learners", {"edited_rows": {first: {"name": "During Solve"}}})
-    job = app.session_state["job"]
     job.cancel()
     assert job.wait(120)
     app.run()
@@ -516,3 +544,121 @@ def test_edits_are_kept_across_pages_and_new_ids_become_choices(app: AppTest) ->
     assert "drop-down lists" not in texts(app.info)
     frame = app.session_state["tables"].frames["sites"]
     assert (frame.loc[row, "rooms"], frame.loc[row, "capacity"]) == ("2", "3")
+
+
+# --------------------------------------------------------------------------- refresh and queue
+
+
+def wait_until(condition: Any, seconds: float, what: str) -> None:
+    """Poll ``condition()`` until it is true; fail with ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def start_solving(at: AppTest, shipped: str | None = None, seconds: int = 300) -> None:
+    """Open a shipped scenario (when given) and press Solve with one thread."""
+    if shipped is not None:
+        at.selectbox(key="shipped_choice").set_value(shipped).run()
+        at.button(key="open_shipped").click().run()
+    go(at, "Solve")
+    at.slider(key="time_limit").set_value(seconds).run()
+    at.number_input(key="workers").set_value(1).run()
+    at.button(key="solve").click().run()
+    assert not at.exception, at.exception
+
+
+def test_the_address_carries_the_version_open_and_a_refresh_reopens_it(
+        app: AppTest, db_url: str) -> None:
+    """Issue 12 A7: ``?scenario=ID&version=N`` names the version open in the editor, and
+    a refresh reopens exactly that version, never silently the latest."""
+    row = row_of(app, "sites", "sher-oak-tree")
+    edit(app, "sites", {"edited_rows": {row: {"rooms": "1"}}})
+    scenario = app.session_state["scenario_id"]
+    assert address(app) == {"scenario": str(scenario), "version": "2"}
+    go(app, "History")
+    app.selectbox(key="hist_version").set_value(1).run()
+    app.button(key="hist_open_version").click().run()
+    assert address(app) == {"scenario": str(scenario), "version": "1"}
+    again = refreshed(app)
+    assert again.session_state["source"].endswith(" v1")
+    assert again.session_state["version_id"] == Store(db_url).versions(scenario)[-1].id
+    frame = again.session_state["tables"].frames["sites"]
+    assert frame.loc[frame["id"] == "sher-oak-tree", "rooms"].item() == "3"  # v1, not v2
+    assert address(again) == {"scenario": str(scenario), "version": "1"}
+
+
+def test_a_refresh_during_a_solve_finds_it_and_its_result(app: AppTest, db_url: str) -> None:
+    """Issue 12 A7: a solve is recorded as RUNNING when it starts; after a refresh the new
+    page shows its progress and Cancel, and when it ends the result is stored against
+    that run and its temporary plan folder is gone."""
+    start_solving(app, "medium")
+    store = Store(db_url)
+    scenario = app.session_state["scenario_id"]
+    wait_until(lambda: [r.status for r in store.runs(scenario_id=scenario)] == ["RUNNING"],
+               30, "the solve was not recorded as RUNNING")
+    run = store.runs(scenario_id=scenario)[0]
+    page = refreshed(app)  # the browser's refresh: a new session, the same address
+    go(page, "Solve")
+    job = jobs.solves().get(run.id)
+    assert job is not None and page.session_state["job_run_id"] == run.id
+    assert "Solving" in page.get("progress")[0].proto.text
+    wait_until(lambda: job.poll().objective is not None, 60, "no plan found to keep")
+    page.run()
+    page.button(key="cancel").click().run()  # Cancel works from the refreshed page
+    assert job.wait(120)
+    page.run()
+    assert not page.exception, page.exception
+    assert page.session_state["page"] == "Results" and page.session_state["run_id"] == run.id
+    assert "Stopped by Cancel" in texts(page.warning)
+    stored = store.run(run.id)
+    assert stored.status in ("FEASIBLE", "OPTIMAL") and stored.assignments_csv
+    assert [r.id for r in store.runs(scenario_id=scenario)] == [run.id]  # one run, completed
+    assert not job.out_dir.exists()  # the temporary plan folder is removed
+    app.run()  # the page that started it finds the result too
+    assert app.session_state["run_id"] == run.id and app.session_state["job_run_id"] is None
+
+
+def live(at: AppTest) -> SolveJob:
+    """The session's live solve (it must have one)."""
+    job = solving(at)
+    assert job is not None, "the session has no live solve"
+    return job
+
+
+def test_solves_wait_in_line_beyond_the_servers_limit_and_can_be_cancelled(
+        app: AppTest, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13 finding 8: with ``ROTAPLAN_MAX_SOLVES=1`` a second and third solve wait in
+    line with their place shown; one cancelled in line ends without solving; the next
+    starts when the running one ends."""
+    monkeypatch.setenv("ROTAPLAN_MAX_SOLVES", "1")
+    monkeypatch.setattr(jobs, "_registry", SolveRegistry())
+    try:
+        assert jobs.solves().slots.limit == 1
+        start_solving(app, "medium")  # A: running
+        wait_until(lambda: not live(app).waiting, 30, "A did not start")
+        second, third = (AppTest.from_file(APP, default_timeout=120) for _ in range(2))
+        for at in (second, third):
+            at.run()
+            start_solving(at, seconds=60)  # the demo, each in its own session
+        assert live(second).position == 1 and live(third).position == 2
+        assert "number 1 in line" in texts(second.info)
+        assert "number 2 in line" in texts(third.info)
+        store = Store(db_url)
+        third_run = third.session_state["job_run_id"]
+        assert store.run(third_run).status == "QUEUED"
+        third.button(key="cancel").click().run()  # leave the line
+        wait_until(lambda: jobs.solves().get(third_run) is None, 10, "C did not leave the line")
+        third.run()
+        assert store.run(third_run).status == "CANCELLED"
+        assert "cancelled while it waited" in texts(third.info)
+        assert live(second).position == 1
+        live(app).cancel()  # A ends: B starts
+        wait_until(lambda: solving(second) is None, 120, "B did not run after A")
+        second.run()
+        assert not second.exception, second.exception
+        assert second.session_state["page"] == "Results"
+        assert metrics(second)["Placed"] == "30/30"
+    finally:
+        jobs.solves().cancel_all(wait=60)  # never leave a solver thread behind
