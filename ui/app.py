@@ -39,8 +39,10 @@ def main() -> None:
         elif check.scenario is not None:
             st.markdown(f":green[valid: {len(check.scenario.learners)} learners, "
                         f"{len(check.scenario.sites)} sites]")
-        if ss().get("job") is not None:
-            st.markdown(f"Solving… {ss().job.elapsed:.0f} s")
+        job = state.current_job()
+        if job is not None:
+            st.markdown(f"Waiting for a free solver ({job.position or 1} in line)…"
+                        if job.waiting else f"Solving… {job.elapsed:.0f} s")
     if ss().get("notice"):
         st.info(ss().notice)
         ss().notice = None

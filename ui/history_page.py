@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from rotaplan.runs.jobs import solves
 from rotaplan.ui import state
 from rotaplan.ui.state import ss
 
@@ -41,6 +42,8 @@ def render() -> None:
         st.rerun()
     sure = cols[3].checkbox("Yes, delete it and its runs", key="hist_sure")
     if cols[3].button("Delete", key="hist_delete", disabled=not sure):
+        for job in solves().live(chosen).values():
+            job.cancel()  # nothing to keep its outcome in
         store.delete_scenario(chosen)
         if ss().get("scenario_id") == chosen:
             state.open_shipped("demo" if "demo" in state.SHIPPED else next(iter(state.SHIPPED)))
@@ -57,7 +60,7 @@ def render() -> None:
     if st.button("Open this version", key="hist_open_version"):
         state.open_version(numbers[pick])
         state.go("Scenario")
-    runs = store.runs(scenario_id=chosen)
+    runs = [solves().settle(store, r) for r in store.runs(scenario_id=chosen)]
     st.markdown("**Runs** (which plan came from which version)")
     if not runs:
         st.info("No runs of this scenario yet.")

@@ -23,6 +23,7 @@ from rotaplan.io.ics import calendars
 from rotaplan.io.xlsx import xlsx_bytes
 from rotaplan.models import Plan, Scenario
 from rotaplan.models.vocabulary import Status
+from rotaplan.runs.jobs import LIVE, RunStatus
 from rotaplan.runs.store import RunInfo
 from rotaplan.ui import state
 from rotaplan.ui.state import RunView, ss
@@ -42,6 +43,11 @@ def render() -> None:
     run = view.run
     st.caption(f"Run {run.id} of **{run.scenario_name}** version {run.version_number}, "
                f"{run.created_at:%d %b %Y %H:%M} UTC")
+    if run.status in LIVE:
+        doing = "waiting for a free solver" if run.status == RunStatus.QUEUED else "being solved"
+        st.info(f"This run is {doing}: see the Solve page. Its results appear here when it "
+                "ends.")
+        return
     if run.message:
         (st.warning if view.plan is not None else st.error)(run.message)
     if view.plan is None or view.scenario is None:

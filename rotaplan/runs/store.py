@@ -499,6 +499,45 @@ class Store:
             s.flush()
             return self._run_info(r, v, v.scenario)
 
+    _RUN_FIELDS = frozenset({"status", "objective", "bound", "seconds", "options", "summary",
+                             "assignments_csv", "timetable_csv", "explanation", "message"})
+
+    def update_run(self, run_id: int, **changes: Any) -> RunInfo:
+        """Change fields of a stored run: a run recorded when its solve started
+        (status ``RUNNING``) gets its outcome when the solve ends.
+
+        Parameters
+        ----------
+        run_id : int
+            The run.
+        **changes
+            New values of any of :meth:`record_run`'s keyword fields.
+
+        Raises
+        ------
+        KeyError
+            No run with that id (its scenario was deleted).
+        TypeError
+            A field that is not a run's.
+        """
+        unknown = set(changes) - self._RUN_FIELDS
+        if unknown:
+            raise TypeError(f"not fields of a run: {', '.join(sorted(unknown))}")
+        with Session(self._engine) as s, s.begin():
+            r = s.get(_Run, run_id)
+            if r is None:
+                raise KeyError(f"no run with id {run_id}")
+            for name, value in changes.items():
+                if name in ("objective", "bound") and value is not None:
+                    value = float(value)
+                elif name == "seconds":
+                    value = float(value)
+                elif name in ("options", "summary"):
+                    value = dict(value)
+                setattr(r, name, value)
+            s.flush()
+            return self._run_info(r, r.version, r.version.scenario)
+
     def runs(self, scenario_id: int | None = None, version_id: int | None = None) -> list[RunInfo]:
         """Return runs, newest first, optionally for one scenario and/or version."""
         stmt = (
