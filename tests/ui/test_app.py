@@ -9,6 +9,7 @@ of it, under the key the grid was drawn with, before each run.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,8 +83,13 @@ def go(at: AppTest, page: str) -> None:
 
 
 def texts(elements: Any) -> str:
-    """All the texts of a list of elements, joined."""
-    return "\n".join(str(e.value) for e in elements)
+    """All the texts of a list of elements, joined, as a reader sees them.
+
+    User text is shown with Markdown's signs escaped (``\\(``) and invisible word
+    joiners that stop bare addresses becoming links; a reader sees the text itself.
+    """
+    joined = "\n".join(str(e.value) for e in elements).replace("\u2060", "")
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", joined)
 
 
 def editor_key(at: AppTest, table: str) -> str:
@@ -662,3 +668,79 @@ def test_solves_wait_in_line_beyond_the_servers_limit_and_can_be_cancelled(
         assert metrics(second)["Placed"] == "30/30"
     finally:
         jobs.solves().cancel_all(wait=60)  # never leave a solver thread behind
+
+
+# --------------------------------------------------------------------------- user text
+
+
+PAYLOAD = ('![pixel](http://127.0.0.1:9/pixel.png) <img src="http://127.0.0.1:9/tag.png"> '
+           '[link](http://127.0.0.1:9/) **bold** :red[red]')
+"""A name that renders as an image, an HTML image, a link and styling if read as Markdown."""
+
+MARKDOWN_KINDS = {"markdown", "caption", "divider", "latex", "error", "warning", "info",
+                  "success", "toast", "header", "subheader", "title"}
+"""AppTest element types whose text Streamlit renders as Markdown."""
+
+
+def rendered(at: AppTest) -> list[tuple[str, str]]:
+    """Every Markdown text on the page (bodies, labels and help) with its HTML from a
+    CommonMark renderer that lets HTML through (so anything unescaped shows)."""
+    from markdown_it import MarkdownIt
+
+    renderer = MarkdownIt("commonmark", {"html": True})
+    out = []
+    for node in at._tree:
+        proto = getattr(node, "proto", None)
+        if proto is None:
+            continue
+        sources = [getattr(proto, name, "") for name in ("label", "help")]
+        if getattr(node, "type", None) in MARKDOWN_KINDS:
+            sources.append(getattr(proto, "body", ""))
+        out += [(text, renderer.render(text)) for text in sources
+                if isinstance(text, str) and text]
+    return out
+
+
+def assert_shown_as_text(at: AppTest) -> None:
+    """No Markdown text on the page becomes an image, a link, HTML, bold or colour."""
+    for source, html in rendered(at):
+        assert "<img" not in html and "<a " not in html, html
+        assert "<strong>bold</strong>" not in html, html
+        assert re.search(r"(?<!\\):red\[red", source) is None, source  # Streamlit's colours
+        # GitHub-style bare links, matched as remark-gfm does, on the text as read
+        text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", source)
+        assert re.search(r"(?i)(https?://|www\.)|[\w.+-]@[\w-]+\.\w", text) is None, source
+
+
+def test_names_with_markdown_and_html_are_shown_as_text(app: AppTest) -> None:
+    """Issue 13 finding 11: a programme, site, learner and file name holding Markdown
+    image and link syntax and HTML is shown as that text on every page, never as an
+    image or a link (nothing is fetched when the page is viewed)."""
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "instances" / "demo.yaml").read_text(encoding="utf-8"))
+    doc["programme"]["name"] = PAYLOAD
+    doc["sites"][0]["name"] = PAYLOAD
+    doc["learners"][0]["name"] = PAYLOAD
+    data = yaml.safe_dump(doc, sort_keys=False).encode()
+    app.file_uploader(key="upload").upload("![file](x.png).yaml", data, "application/x-yaml")
+    app.run()
+    assert not app.exception, app.exception
+    assert "Ready to solve" in texts(app.success)
+    assert PAYLOAD in texts(app.success)  # the reader sees the name as typed
+    assert_shown_as_text(app)
+    row = row_of(app, "learners", "L002")
+    edit(app, "learners", {"edited_rows": {row: {"name": PAYLOAD,
+                                                 "preferences": "![p](http://127.0.0.1:9/q.png)"}}})
+    assert "unknown site or setting '![p](http://127.0.0.1:9/q.png)'" in texts(app.error)
+    assert PAYLOAD in texts(app.toast)
+    assert_shown_as_text(app)
+    edit(app, "learners", {"edited_rows": {row: {"preferences": ""}}})
+    solve(app)
+    assert "Placed" in metrics(app)
+    assert_shown_as_text(app)
+    assert "![file](x.png)" in texts(app.caption)  # the run's scenario name, as text
+    for page in ("Solve", "History", "Why no plan?", "Capacity", "Scenario"):
+        go(app, page)
+        assert_shown_as_text(app)
+    assert "![file](x.png)" in texts(app.sidebar.markdown)

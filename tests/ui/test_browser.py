@@ -14,11 +14,13 @@ generous; a passing wait ends as soon as its condition holds.
 
 from __future__ import annotations
 
+import http.server
 import re
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import pytest
 from playwright.sync_api import (
@@ -33,6 +35,7 @@ from playwright.sync_api import (
 if TYPE_CHECKING:
     from tests.ui.conftest import Server
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORT: ViewportSize = {"width": 1400, "height": 1000}
@@ -352,3 +355,83 @@ def test_typed_cells_and_a_new_row_survive_in_browser(chromium_path: str, server
     missing = [w for w in wanted if w not in saved]
     assert not missing, f"typed but not saved: {missing}"
     print(f"\nbrowser typed {typed} into Sites row 1 and a new Care settings row; all saved")
+
+
+def _as_read(text: str) -> re.Pattern[str]:
+    """``text`` as a reader sees it: the page may hold invisible word joiners in it."""
+    return re.compile("\u2060?".join(re.escape(c) for c in text))
+
+
+class _Counter(http.server.BaseHTTPRequestHandler):
+    """Counts every request (a page that shows user text as text makes none)."""
+
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:  # the name http.server calls
+        """Record the path and answer with nothing."""
+        type(self).hits.append(self.path)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        """Stay quiet."""
+
+
+@pytest.mark.browser
+def test_names_with_markdown_and_html_are_shown_as_text_in_browser(
+        chromium_path: str, server: Server, tmp_path: Path) -> None:
+    """Issue 13 finding 11: a scenario whose programme, site and learner names hold a
+    Markdown image, an HTML image and a link to a local server is uploaded and viewed:
+    the names are shown as text, the page has no such image or link, and the local
+    server is never asked for anything."""
+    import yaml
+
+    watcher = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counter)
+    port = watcher.server_address[1]
+    threading.Thread(target=watcher.serve_forever, daemon=True).start()
+    _Counter.hits = []
+    payload = (f"![pixel](http://127.0.0.1:{port}/md.png) "
+               f'<img src="http://127.0.0.1:{port}/html.png"> '
+               f"[link](http://127.0.0.1:{port}/link)")
+    doc = yaml.safe_load((ROOT / "instances" / "demo.yaml").read_text(encoding="utf-8"))
+    doc["programme"]["name"] = payload
+    doc["sites"][0]["name"] = payload
+    doc["learners"][0]["name"] = payload
+    data = yaml.safe_dump(doc, sort_keys=False).encode()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport=VIEWPORT)
+            try:
+                page.set_default_timeout(PAGE_TIMEOUT_MS)
+                page.goto(server.url)
+                success = page.locator('[data-testid="stAlertContentSuccess"]')
+                expect(success.filter(has_text="Ready to solve")).to_be_visible()
+                page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(files=[{
+                    "name": "![file](x.png).yaml", "mimeType": "application/x-yaml",
+                    "buffer": data}])
+                shown = _as_read(payload)
+                expect(success.filter(has_text=shown)).to_contain_text("Ready to solve")
+                sidebar = page.locator('[data-testid="stSidebar"]')
+                expect(sidebar).to_contain_text("Scenario: ![file](x.png)")
+                local = f'[src*="127.0.0.1:{port}"], [href*="127.0.0.1:{port}"]'
+                expect(page.locator(local)).to_have_count(0)
+                expect(page.locator("img")).to_have_count(0)
+                sidebar.get_by_text("History", exact=True).click()
+                expect(page.get_by_text("Open this version")).to_be_visible()
+                expect(page.locator(local)).to_have_count(0)
+                sidebar.get_by_text("Scenario", exact=True).click()
+                expect(success.filter(has_text=shown)).to_be_visible()
+                expect(page.locator(local)).to_have_count(0)
+                page.wait_for_timeout(1_000)  # time for any fetch to arrive
+            except Exception:
+                failure = tmp_path / "failure.png"
+                page.screenshot(path=str(failure), full_page=True)
+                print(f"\nscreenshot at the failure: {failure}; server log: {server.log}")
+                raise
+            finally:
+                browser.close()
+    finally:
+        watcher.shutdown()
+        watcher.server_close()
+    assert _Counter.hits == [], f"the page fetched {_Counter.hits}"
