@@ -13,7 +13,7 @@ from rotaplan.ui.state import ss
 def render() -> None:
     """Draw the page."""
     store = state.store()
-    st.caption(f"Saved in {store.url}")
+    st.caption(f"Saved in {state.plain(store.url)}")
     scenarios = store.list_scenarios()
     if not scenarios:
         st.info("Nothing saved yet. Scenarios are saved when you upload, edit or solve one.")

@@ -74,7 +74,7 @@ def capacity_progress() -> None:
     if not state.progress_bar(job, "Finding capacity", job.longest):
         return
     for note in notes:
-        st.caption(note)
+        st.caption(state.plain(note))
     if st.button("Cancel", key="cap_cancel", disabled=job.cancelled,
                  help="Stop now and keep what has been proven so far."):
         job.cancel()
@@ -87,7 +87,7 @@ def _capacity_answer(job: CapacityJob, sc: Scenario) -> None:
         st.info("Cancelled while it waited for a free solver: nothing was computed.")
         return
     if job.error is not None:
-        st.error(f"Cannot answer: {job.error}")
+        st.error(f"Cannot answer: {state.plain(job.error)}")
         return
     answer = job.answer
     if answer is None:
@@ -96,10 +96,10 @@ def _capacity_answer(job: CapacityJob, sc: Scenario) -> None:
         st.warning("This answer is for the scenario as it was before your latest edits: "
                    "press Find capacity again to bring it up to date.")
     words = headline(answer).replace("`rotaplan explain`", "the 'Why no plan?' page")
-    (st.warning if answer.maximum.stopped else st.subheader)(words)
+    (st.warning if answer.maximum.stopped else st.subheader)(state.plain(words))
     if answer.added_ids:
         st.caption("The plan for that maximum passed rotaplan's independent check. "
-                   f"Added in it: {', '.join(answer.added_ids)}.")
+                   f"Added in it: {state.plain(', '.join(answer.added_ids))}.")
     if not answer.bottlenecks:
         if answer.maximum.count is not None and not answer.maximum.stopped:
             st.info("No resource at the sites they could use is full: the limit is elsewhere "
@@ -152,7 +152,7 @@ def explanation() -> None:
         st.warning("Neither a plan nor a proof that none exists was found within the time "
                    "limit; try a longer time limit.")
         return
-    st.error(found.summary)
+    st.error(state.plain(found.summary))
     head = "These cannot all hold together" + (
         " (dropping any one of them would make a plan possible):" if found.minimal else ":")
     st.markdown(f"**{head}**")
@@ -160,10 +160,10 @@ def explanation() -> None:
                  hide_index=True, width="stretch")
     if found.details:
         st.markdown("**Why the options are limited**")
-        st.markdown("\n".join(f"- {d}" for d in found.details))
+        st.markdown("\n".join(f"- {state.plain(d)}" for d in found.details))
     if found.suggestions:
         st.markdown("**Single changes that would make a plan possible** (each checked by a "
                     "solve)")
-        st.markdown("\n".join(f"- {d}" for d in found.suggestions))
+        st.markdown("\n".join(f"- {state.plain(d)}" for d in found.suggestions))
     for note in found.notes:
-        st.info(note)
+        st.info(state.plain(note))

@@ -77,13 +77,13 @@ def _source_bar() -> None:
             ss().uploaded = upload.file_id
             error = state.open_upload(upload.name, upload.getvalue())
             if error:
-                st.error(error)
+                st.error(state.plain(error))
             else:
                 st.rerun()
         for line in ss().get("upload_problems") or []:
-            st.warning(line)
+            st.warning(state.plain(line))
     with right:
-        st.markdown(f"**Editing:** {ss().source}")
+        st.markdown(f"**Editing:** {state.plain(ss().source)}")
         if ss().scenario_id is not None:
             st.caption(f"Saved as scenario {ss().scenario_id} (every edit is kept; "
                        "see History)")
@@ -115,26 +115,28 @@ def _status(check: tables.Validation) -> None:
         st.error(f"{len(errors)} problem(s) to fix before solving. Each is also shown "
                  "next to its table below.")
         frames = ss().tables.frames
-        lines = [f"- **{p.where(frames.get(p.table))}**: {p.message}" for p in errors[:30]]
+        lines = [f"- **{state.plain(p.where(frames.get(p.table)))}**: {state.plain(p.message)}"
+                 for p in errors[:30]]
         if len(errors) > 30:
             lines.append(f"- … and {len(errors) - 30} more")
         st.markdown("\n".join(lines))
     elif check.scenario is not None:
         sc = check.scenario
         fellows = sum(1 for x in sc.learners if x.track == "fellowship")
-        st.success(f"**{sc.programme.name}**: {len(sc.learners)} learners ({fellows} fellows), "
+        st.success(f"**{state.plain(sc.programme.name)}**: {len(sc.learners)} learners "
+                   f"({fellows} fellows), "
                    f"{len(sc.sites)} sites, {len(sc.supervisor_site)} supervisors, "
                    f"{sc.programme.blocks} blocks of {sc.programme.block_weeks} weeks. "
                    "Ready to solve.")
     for p in check.problems:
         if p.severity == "warning":
-            st.warning(f"{p.where(ss().tables.frames.get(p.table))}: {p.message}")
+            st.warning(state.plain(f"{p.where(ss().tables.frames.get(p.table))}: {p.message}"))
 
 
 def _field_errors(check: tables.Validation, table: str, column: str | None) -> None:
     for p in check.for_table(table):
         if p.column == column and p.severity == "error":
-            st.error(p.message)
+            st.error(state.plain(p.message))
 
 
 def _programme(check: tables.Validation) -> None:
@@ -165,11 +167,11 @@ def _programme(check: tables.Validation) -> None:
                       key=f"professions-{gen}", on_change=_set_professions,
                       args=(f"professions-{gen}",))
         for p in check.for_table("professions"):
-            st.error(p.message)
+            st.error(state.plain(p.message))
     for p in check.for_table("programme"):
         if p.column not in {"name", "start", "blocks", "block_weeks", "sessions",
                             "teaching_sessions"}:
-            st.error(p.message)
+            st.error(state.plain(p.message))
 
 
 def _set_programme(field: str, key: str) -> None:
@@ -230,9 +232,9 @@ def _table(table: str, check: tables.Validation) -> None:
         if p.severity != "error":
             continue
         if p.row is None:
-            st.error(p.message)
+            st.error(state.plain(p.message))
         else:
-            lines.append(f"- **{p.where(frame)}**: {p.message}")
+            lines.append(f"- **{state.plain(p.where(frame))}**: {state.plain(p.message)}")
     if lines:
         st.error(f"{len(lines)} problem(s) in {tables.TABLE_TITLES[table]} to fix:\n"
                  + "\n".join(lines))
@@ -282,7 +284,7 @@ def _tracks() -> None:
                                        f"distinct-{fgen}"))
     for p in state.validation().for_table("tracks"):
         if p.severity == "error":
-            st.error(f"{p.column or 'tracks'}: {p.message}")
+            st.error(state.plain(f"{p.column or 'tracks'}: {p.message}"))
 
 
 def _int(value: Any, default: int) -> int:

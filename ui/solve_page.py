@@ -43,7 +43,7 @@ def render() -> None:
         state.start_job(check.scenario, options)
         st.rerun()
     if solves().note:
-        st.warning(solves().note)
+        st.warning(state.plain(solves().note))
     if state.current_job() is not None:
         progress()
     elif ss().get("run_id") is not None:

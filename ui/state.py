@@ -13,6 +13,7 @@ page finds the solve (while it runs) or its run (once it has ended).
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,31 @@ def _store(url: str) -> Store:
 def store() -> Store:
     """The database of saved scenarios and runs (``ROTAPLAN_DB_URL`` or a local SQLite file)."""
     return _store(default_url())
+
+
+_MARKDOWN_SIGNS = re.compile(r"([!-/:-@\[-`{-~])")
+_AUTOLINKS = re.compile(r"(?i)(\\[:@]|www(?=\\\.))")
+WORD_JOINER = "\u2060"
+"""An invisible character that stops a bare address or e-mail becoming a link."""
+
+
+def plain(text: object) -> str:
+    """Text from a user or a scenario as Markdown that shows exactly that text.
+
+    Streamlit renders Markdown (and Markdown images, links and HTML) in
+    ``st.markdown``, captions, alerts, toasts and headings. A scenario's names
+    are anyone's text: ``![x](http://host/pixel.png)`` in a programme name would
+    make every viewer's browser fetch that address (issue 13 finding 11). Every
+    ASCII punctuation sign is backslash-escaped (CommonMark shows an escaped
+    sign as itself), and line breaks become spaces. Streamlit's GitHub-style
+    Markdown also turns bare ``http://…``, ``www.…`` and e-mail addresses into
+    links after escapes are read (measured: escaped ``http\\:\\/\\/…`` still
+    showed as a link in Chromium), so an invisible word joiner follows every
+    colon and at sign and splits ``www.``; the reader sees the same text.
+    """
+    one_line = " ".join(str(text).splitlines())
+    escaped = _MARKDOWN_SIGNS.sub(r"\\\1", one_line)
+    return _AUTOLINKS.sub(lambda m: m.group(1) + WORD_JOINER, escaped)
 
 
 def ss() -> Any:
