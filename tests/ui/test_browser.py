@@ -435,3 +435,57 @@ def test_names_with_markdown_and_html_are_shown_as_text_in_browser(
         watcher.shutdown()
         watcher.server_close()
     assert _Counter.hits == [], f"the page fetched {_Counter.hits}"
+
+
+@pytest.mark.browser
+def test_a_refresh_during_a_solve_keeps_the_version_and_the_solve_in_browser(
+        chromium_path: str, server: Server, tmp_path: Path) -> None:
+    """Issue 12 A7: start a long solve, refresh the page: the address names the version
+    that was open, the refreshed page reopens it, finds the running solve (progress
+    and Cancel), and Cancel there ends it with its plan stored against that run."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=VIEWPORT)
+        try:
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.goto(server.url)
+            success = page.locator('[data-testid="stAlertContentSuccess"]')
+            expect(success.filter(has_text="Ready to solve")).to_be_visible()
+            shipped = page.get_by_test_id("stSelectbox").filter(has_text="Shipped scenario")
+            shipped.locator("[role=combobox]").click()
+            page.get_by_role("option", name="medium", exact=True).click()
+            page.locator(".st-key-open_shipped button:visible").click()  # one is a hidden copy
+            expect(success.filter(has_text="80 learners")).to_be_visible()
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            sidebar.get_by_text("Solve", exact=True).click()
+            page.get_by_test_id("stBaseButton-primary").filter(has_text=_exactly("Solve")).click()
+            expect(page.get_by_role("button", name="Cancel")).to_be_visible()
+            expect(page).to_have_url(re.compile(r"\?scenario=1&version=1$"))
+
+            page.reload()  # the refresh: a new session at the same address
+            expect(sidebar).to_contain_text("Solving…")
+            expect(page.get_by_text("Editing: medium v1")).to_be_visible()
+            sidebar.get_by_text("Solve", exact=True).click()
+            expect(page.get_by_test_id("stProgress")).to_contain_text("Solving…")
+            expect(_metric(page, "Best plan (cost)").locator(
+                '[data-testid="stMetricValue"]')).not_to_have_text("—")
+            page.get_by_role("button", name="Cancel").click()
+            expect(page.get_by_text("Run 1 of medium version 1")).to_be_visible(
+                timeout=SOLVE_TIMEOUT_MS)
+            expect(page.get_by_text("Stopped by Cancel")).to_be_visible()
+            expect(_metric(page, "Placed")).to_contain_text("80/80")
+            expect(page).to_have_url(re.compile(r"\?scenario=1&version=1$"))
+        except Exception:
+            failure = tmp_path / "failure.png"
+            page.screenshot(path=str(failure), full_page=True)
+            print(f"\nscreenshot at the failure: {failure}; server log: {server.log}")
+            raise
+        finally:
+            browser.close()
+    from rotaplan.runs.store import Store
+
+    store = Store(f"sqlite:///{tmp_path}/ui.db")
+    runs = store.runs()
+    store.close()
+    assert [(r.id, r.version_number) for r in runs] == [(1, 1)]
+    assert runs[0].status in ("FEASIBLE", "OPTIMAL") and runs[0].assignments_csv
