@@ -120,7 +120,12 @@ def fold() -> list[str]:
         if changes == before:
             continue
         frame = base(table)
-        state.tables.frames[table] = tables.apply_editor_changes(frame, changes)
+        try:
+            state.tables.frames[table] = tables.apply_editor_changes(frame, changes)
+        except (IndexError, KeyError, ValueError, TypeError) as exc:  # not sent by 1.67: no crash
+            notes.append(f"{tables.TABLE_TITLES[table]}: an edit could not be read ({exc}); "
+                         "please check the table")
+            continue
         state.editor_applied[table] = changes
         notes.append(describe(table, frame, before, changes))
     return notes

@@ -520,6 +520,18 @@ def test_edits_during_a_solve_never_change_the_version_being_solved(app: AppTest
     assert app.session_state["run_id"] == run.id
 
 
+def test_a_change_set_that_cannot_be_read_is_reported_not_raised(app: AppTest) -> None:
+    """A grid change set pointing past the table (Streamlit never sends one) leaves the
+    table as it was and says so, instead of breaking the page."""
+    before = app.session_state["tables"].frames["sites"].copy()
+    app.session_state[editor_key(app, "sites")] = {
+        "edited_rows": {999: {"rooms": "1"}}, "added_rows": [], "deleted_rows": []}
+    app.run()
+    assert not app.exception, app.exception
+    assert "an edit could not be read" in texts(app.toast)
+    assert app.session_state["tables"].frames["sites"].equals(before)
+
+
 def test_edits_are_kept_across_pages_and_new_ids_become_choices(app: AppTest) -> None:
     """Leaving the Scenario page and coming back keeps every edit (the grids are drawn
     afresh from the tables), and a site added in a grid becomes a choice in the
