@@ -159,6 +159,8 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def test_opens_on_the_demo_ready_to_solve(app: AppTest) -> None:
+    """The app opens on the demo, valid and ready to solve, with both downloads and every
+    table as a grid."""
     assert "30 learners" in texts(app.success)
     assert "Ready to solve" in texts(app.success)
     assert app.session_state["source"] == "demo.yaml"
@@ -171,6 +173,7 @@ def test_opens_on_the_demo_ready_to_solve(app: AppTest) -> None:
 
 
 def test_upload_opens_and_saves_the_file(app: AppTest, db_url: str) -> None:
+    """An uploaded YAML file is opened in the editor and saved as a scenario with its text."""
     text = (ROOT / "instances" / "infeasible.yaml").read_bytes()
     app.file_uploader(key="upload").upload("infeasible.yaml", text, "application/x-yaml")
     app.run()
@@ -183,6 +186,7 @@ def test_upload_opens_and_saves_the_file(app: AppTest, db_url: str) -> None:
 
 
 def test_upload_a_workbook_in_the_import_format(app: AppTest, db_url: str) -> None:
+    """A workbook in the import format is opened and saved, its version noted as imported."""
     from rotaplan.io.workbook import template_bytes
     from rotaplan.models import load_scenario
 
@@ -204,6 +208,8 @@ def test_upload_a_workbook_in_the_import_format(app: AppTest, db_url: str) -> No
 ])
 def test_bad_uploads_are_refused_in_plain_words(app: AppTest, content: bytes,
                                                 message: str) -> None:
+    """Unreadable, non-mapping, non-UTF-8 and oversized uploads are refused in plain words;
+    the scenario being edited is kept."""
     app.file_uploader(key="upload").upload("bad.yaml", content, "application/x-yaml")
     app.run()
     assert not app.exception
@@ -212,6 +218,7 @@ def test_bad_uploads_are_refused_in_plain_words(app: AppTest, content: bytes,
 
 
 def test_start_blank(app: AppTest) -> None:
+    """Start blank opens a new scenario with no learners."""
     app.button(key="open_blank").click().run()
     assert not app.exception
     assert len(app.session_state["tables"].frames["learners"]) == 0
@@ -278,6 +285,7 @@ def test_cells_typed_one_after_another_and_a_new_row_are_all_kept(app: AppTest,
 
 
 def test_programme_field_errors_show_under_the_field(app: AppTest) -> None:
+    """A bad programme field is kept as typed and its problem shown under the field."""
     gen = app.session_state["gen"]["forms"]
     app.text_input(key=f"prog-blocks-{gen}").set_value("0").run()
     assert not app.exception
@@ -286,6 +294,7 @@ def test_programme_field_errors_show_under_the_field(app: AppTest) -> None:
 
 
 def test_added_and_deleted_rows(app: AppTest) -> None:
+    """A row added to a grid counts as a learner; deleting it again leaves the demo's 30."""
     before = len(app.session_state["tables"].frames["learners"])
     edit(app, "learners", {"added_rows": [{"id": "NEW1", "name": "New Nurse",
                                            "profession": "nurse"}]})
@@ -296,6 +305,8 @@ def test_added_and_deleted_rows(app: AppTest) -> None:
 
 
 def test_edits_are_saved_and_survive_a_refresh(app: AppTest, db_url: str) -> None:
+    """An edit is saved as a draft version (with a toast) and a refresh at the page's
+    address shows it."""
     row = row_of(app, "sites", "sher-oak-tree")
     edit(app, "sites", {"edited_rows": {row: {"rooms": "1"}}})
     assert "Sites row 10 (sher-oak-tree): rooms 3 → 1" in texts(app.toast)
@@ -315,6 +326,8 @@ def test_edits_are_saved_and_survive_a_refresh(app: AppTest, db_url: str) -> Non
 
 
 def test_solve_change_a_room_count_solve_again_and_see_why(app: AppTest, db_url: str) -> None:
+    """Solve, cut a room count, solve again: Results say what changed and each run is linked
+    to its version."""
     solve(app)
     assert app.session_state["page"] == "Results"
     shown = metrics(app)
@@ -335,6 +348,7 @@ def test_solve_change_a_room_count_solve_again_and_see_why(app: AppTest, db_url:
 
 
 def test_results_offer_every_download(app: AppTest) -> None:
+    """Results offer the plan files, summary, zip, workbook and calendars."""
     solve(app)
     labels = {d.label for d in app.download_button}
     assert {"assignments.csv", "timetable.csv", "summary.json", "Excel workbook",
@@ -343,6 +357,7 @@ def test_results_offer_every_download(app: AppTest) -> None:
 
 
 def test_timetable_follows_the_chosen_learner(app: AppTest) -> None:
+    """The weekly timetable shows the learner chosen (a fellow's teaching session included)."""
     solve(app)
     app.selectbox(key="learner").set_value("F001").run()
     assert not app.exception
@@ -351,6 +366,7 @@ def test_timetable_follows_the_chosen_learner(app: AppTest) -> None:
 
 
 def test_cancel_stops_the_search_and_keeps_the_best_plan(app: AppTest) -> None:
+    """Cancel during a long solve stops it soon and the best plan found is shown."""
     app.selectbox(key="shipped_choice").set_value("medium").run()
     app.button(key="open_shipped").click().run()
     go(app, "Solve")
@@ -373,6 +389,7 @@ def test_cancel_stops_the_search_and_keeps_the_best_plan(app: AppTest) -> None:
 
 
 def test_a_failed_solve_explains_itself_and_keeps_the_scenario(app: AppTest) -> None:
+    """An infeasible solve shows why, and the scenario's tables are unchanged."""
     app.selectbox(key="shipped_choice").set_value("infeasible").run()
     app.button(key="open_shipped").click().run()
     before = app.session_state["tables"].copy()
@@ -388,6 +405,7 @@ def test_a_failed_solve_explains_itself_and_keeps_the_scenario(app: AppTest) -> 
 
 
 def test_why_no_plan_lists_the_conflict_and_checked_fixes(app: AppTest) -> None:
+    """'Why no plan?' lists the conflicting rules and single checked fixes."""
     app.selectbox(key="shipped_choice").set_value("infeasible").run()
     app.button(key="open_shipped").click().run()
     go(app, "Why no plan?")
@@ -400,6 +418,7 @@ def test_why_no_plan_lists_the_conflict_and_checked_fixes(app: AppTest) -> None:
 
 
 def test_why_no_plan_on_a_feasible_scenario(app: AppTest) -> None:
+    """'Why no plan?' on a feasible scenario says there is nothing to explain."""
     go(app, "Why no plan?")
     app.slider(key="why_seconds").set_value(10).run()
     app.button(key="why_run").click().run()
@@ -407,6 +426,8 @@ def test_why_no_plan_on_a_feasible_scenario(app: AppTest) -> None:
 
 
 def test_capacity_answers_in_plain_words(app: AppTest) -> None:
+    """A capacity question answers in plain words with what limits growth, and the answer
+    stays on the page."""
     go(app, "Capacity")
     app.selectbox(key="cap_profession").set_value("physiotherapist").run()
     app.slider(key="cap_probes").set_value(1).run()
@@ -450,6 +471,7 @@ def test_capacity_question_runs_in_the_background_and_cancel_stops_it(app: AppTe
 
 
 def test_history_reopens_duplicates_and_deletes(app: AppTest, db_url: str) -> None:
+    """History duplicates a scenario (with its edits) and deletes another."""
     row = row_of(app, "sites", "sher-oak-tree")
     edit(app, "sites", {"edited_rows": {row: {"rooms": "2"}}})
     first = app.session_state["scenario_id"]
@@ -495,6 +517,8 @@ def test_two_sessions_opening_the_demo_keep_their_work_apart(app: AppTest,
 
 def test_edits_during_a_solve_never_change_the_version_being_solved(app: AppTest,
                                                                     db_url: str) -> None:
+    """Edits made while a version is solved go to a new version; the run is linked to the
+    version solved and the page stays on the editor."""
     app.selectbox(key="shipped_choice").set_value("medium").run()
     app.button(key="open_shipped").click().run()
     first = row_of(app, "learners", app.session_state["tables"].frames["learners"]["id"][0])

@@ -178,6 +178,8 @@ def test_progress_log_keeps_values_within_a_phase() -> None:
 
 
 def test_capacity_job_answers_with_notes_and_a_checked_plan() -> None:
+    """A capacity question in the background answers with notes and a checked plan, and
+    removes its files on request."""
     job = CapacityJob(load_scenario(INSTANCES / "demo.yaml"), Newcomer("physiotherapist"),
                       time_limit=30, probes=1, workers=1)
     try:
@@ -193,6 +195,7 @@ def test_capacity_job_answers_with_notes_and_a_checked_plan() -> None:
 
 
 def test_capacity_job_reports_a_newcomer_it_cannot_describe_in_words() -> None:
+    """A newcomer of an unknown profession is reported in plain words, not as a traceback."""
     job = CapacityJob(load_scenario(INSTANCES / "demo.yaml"), Newcomer("astronaut"),
                       time_limit=5, probes=0, workers=1)
     assert job.wait(60)
