@@ -442,7 +442,11 @@ def test_a_refresh_during_a_solve_keeps_the_version_and_the_solve_in_browser(
         chromium_path: str, server: Server, tmp_path: Path) -> None:
     """Issue 12 A7: start a long solve, refresh the page: the address names the version
     that was open, the refreshed page reopens it, finds the running solve (progress
-    and Cancel), and Cancel there ends it with its plan stored against that run."""
+    and Cancel), and Cancel there ends it with its plan stored against that run.
+
+    Also: pressing Cancel after the Scenario page was shown leaves the scenario as it
+    was (it once reset the fellowship track, through a stale checkbox callback).
+    """
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=VIEWPORT)
@@ -474,6 +478,9 @@ def test_a_refresh_during_a_solve_keeps_the_version_and_the_solve_in_browser(
                 timeout=SOLVE_TIMEOUT_MS)
             expect(page.get_by_text("Stopped by Cancel")).to_be_visible()
             expect(_metric(page, "Placed")).to_contain_text("80/80")
+            # Cancel (a button in a live fragment) changed nothing in the scenario: the
+            # Scenario page's widgets, no longer on screen, fired no callbacks
+            expect(sidebar).to_contain_text("valid: 80 learners")
             expect(page).to_have_url(re.compile(r"\?scenario=1&version=1$"))
         except Exception:
             failure = tmp_path / "failure.png"
@@ -486,6 +493,8 @@ def test_a_refresh_during_a_solve_keeps_the_version_and_the_solve_in_browser(
 
     store = Store(f"sqlite:///{tmp_path}/ui.db")
     runs = store.runs()
+    versions = store.versions(1)
     store.close()
+    assert [v.number for v in versions] == [1]
     assert [(r.id, r.version_number) for r in runs] == [(1, 1)]
     assert runs[0].status in ("FEASIBLE", "OPTIMAL") and runs[0].assignments_csv
