@@ -234,7 +234,7 @@ def test_a_bad_cell_is_reported_on_its_row_and_fixing_it_clears_it(app: AppTest)
     edit(app, "learners", {"edited_rows": {row: {"preferences": "nowhere, hun-icu"}}})
     assert "1 problem(s) to fix" in texts(app.error)
     assert "Learners, row 3 (L003), preferences" in texts(app.markdown)
-    under_grid = [e.value for e in app.error if "problem(s) in Learners to fix" in e.value]
+    under_grid = [texts([e]) for e in app.error if "problem(s) in Learners to fix" in e.value]
     assert len(under_grid) == 1
     assert "Learners, row 3 (L003), preferences" in under_grid[0]
     assert "unknown site or setting 'nowhere'" in under_grid[0]
