@@ -175,12 +175,18 @@ def _programme(check: tables.Validation) -> None:
 
 
 def _set_programme(field: str, key: str) -> None:
-    ss().tables.programme[field] = str(ss()[key]).strip()
+    value = str(ss()[key]).strip()
+    if not state.shown("Scenario") or ss().tables.programme.get(field) == value:
+        return
+    ss().tables.programme[field] = value
     state.changed()
 
 
 def _set_professions(key: str) -> None:
-    ss().tables.professions = tables.parse_list(ss()[key]) or []
+    value = tables.parse_list(ss()[key]) or []
+    if not state.shown("Scenario") or ss().tables.professions == value:
+        return
+    ss().tables.professions = value
     state.changed()
 
 
@@ -292,8 +298,12 @@ def _int(value: Any, default: int) -> int:
 
 
 def _set_track(track: str, field: str, key: str) -> None:
+    if not state.shown("Scenario"):
+        return
     tracks = ss().tables.tracks
-    section = tracks.setdefault(track, {})
+    section = tracks.get(track)
+    if isinstance(section, dict) and field in section and section[field] == ss()[key]:
+        return
     if not isinstance(section, dict):
         section = tracks[track] = {}
     section[field] = ss()[key]
@@ -301,7 +311,11 @@ def _set_track(track: str, field: str, key: str) -> None:
 
 
 def _toggle_fellowship(key: str) -> None:
+    """Add or remove the fellowship track; a track already as asked is left alone."""
     tracks = ss().tables.tracks
+    has = isinstance(tracks.get("fellowship"), dict)
+    if not state.shown("Scenario") or bool(ss()[key]) == has:
+        return
     if ss()[key]:
         tracks["fellowship"] = {"base_setting": "", "partner_settings": [],
                                 "partner_sessions": 0}

@@ -78,6 +78,8 @@ def _objective() -> None:
 def _set(field: str, key: str) -> None:
     value = ss()[key]
     defaults = {"fairness": "none", "allow_unplaced": False, "unplaced_penalty": 1000}
+    if not state.shown("Solve") or ss().tables.objective.get(field, defaults[field]) == value:
+        return  # a stale callback of a widget not on screen, or no change
     if value == defaults[field]:
         ss().tables.objective.pop(field, None)  # keep the YAML minimal: the default
     else:

@@ -272,6 +272,18 @@ def enter_page(page: str) -> None:
     ss().shown_page = page
 
 
+def shown(page: str) -> bool:
+    """Whether ``page`` was the page on screen (for widget callbacks, which run first).
+
+    Streamlit can run the callback of a widget that is no longer on screen with a
+    stale value: pressing Cancel in the Solve page's live progress once ran the
+    Scenario page's 'Programme has fellows' callback, resetting the fellowship
+    track (measured in Chromium, Streamlit 1.67). A page's callbacks act only
+    when that page was shown.
+    """
+    return bool(ss().get("shown_page") == page)
+
+
 def go(page: str) -> None:
     """Switch to another page (applied before the page selector is drawn)."""
     ss().goto = page

@@ -469,6 +469,8 @@ def test_a_refresh_during_a_solve_keeps_the_version_and_the_solve_in_browser(
             page.reload()  # the refresh: a new session at the same address
             expect(sidebar).to_contain_text("Solving…")
             expect(page.get_by_text("Editing: medium v1")).to_be_visible()
+            fellows = page.get_by_test_id("stCheckbox").filter(has_text="Programme has fellows")
+            expect(fellows.locator("input")).to_be_checked()  # the whole page is drawn
             sidebar.get_by_text("Solve", exact=True).click()
             expect(page.get_by_test_id("stProgress")).to_contain_text("Solving…")
             expect(_metric(page, "Best plan (cost)").locator(
