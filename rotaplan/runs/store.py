@@ -528,9 +528,7 @@ class Store:
             if r is None:
                 raise KeyError(f"no run with id {run_id}")
             for name, value in changes.items():
-                if name in ("objective", "bound") and value is not None:
-                    value = float(value)
-                elif name == "seconds":
+                if name == "seconds" or (name in ("objective", "bound") and value is not None):
                     value = float(value)
                 elif name in ("options", "summary"):
                     value = dict(value)
