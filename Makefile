@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck bench ui clean
+.PHONY: demo test setup lint typecheck bench bench-mss ui clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,11 @@ typecheck: $(STAMP)
 bench: $(STAMP) ## full benchmarks (about 40 min); writes benchmarks/RESULTS.md
 	ROTAPLAN_BENCH=full $(BIN)/pytest benchmarks -q --benchmark-only
 
+bench-mss: $(STAMP) ## the MSS benchmark in ../shared/mss (about 3 h); writes benchmarks/MSS.md
+	$(BIN)/python -m benchmarks.mss all
+
 ui: $(STAMP) ## serve the configurator on http://127.0.0.1:8501
-	$(BIN)/streamlit run ui/app.py --server.address 127.0.0.1 --server.headless true
+	$(BIN)/rotaplan ui
 
 clean:
 	rm -rf $(VENV) plans .pytest_cache .mypy_cache .ruff_cache .benchmarks

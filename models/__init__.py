@@ -38,6 +38,12 @@ __all__ = [
     "read_document",
 ]
 
-from rotaplan.models.plan import ASSIGNMENT_COLUMNS, PLAN_FILES, TIMETABLE_COLUMNS, Plan
+from rotaplan.models.plan import (
+    ASSIGNMENT_COLUMNS,
+    PLAN_FILES,
+    START_BLOCK,
+    TIMETABLE_COLUMNS,
+    Plan,
+)
 
-__all__ += ["ASSIGNMENT_COLUMNS", "PLAN_FILES", "TIMETABLE_COLUMNS", "Plan"]
+__all__ += ["ASSIGNMENT_COLUMNS", "PLAN_FILES", "START_BLOCK", "TIMETABLE_COLUMNS", "Plan"]

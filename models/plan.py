@@ -12,6 +12,8 @@ from typing import Any
 import pandas as pd
 
 ASSIGNMENT_COLUMNS = ["learner_id", "block", "role", "site_id", "supervisor_id"]
+START_BLOCK = "start_block"
+"""The optional sixth column of ``assignments.csv`` (§9.4): the placement's first block."""
 TIMETABLE_COLUMNS = ["learner_id", "block", "session", "activity", "site_id", "supervisor_id"]
 PLAN_FILES = ("assignments.csv", "timetable.csv", "summary.json")
 
@@ -34,12 +36,20 @@ class Plan:
 
     @classmethod
     def from_rows(
-        cls, assignments: Iterable[tuple[Any, ...]], timetable: Iterable[tuple[Any, ...]]
+        cls, assignments: Iterable[tuple[Any, ...]], timetable: Iterable[tuple[Any, ...]],
+        *, start_block: bool = False,
     ) -> Plan:
-        """Build a plan from row tuples in the column order of the files."""
-        a = pd.DataFrame(list(assignments), columns=ASSIGNMENT_COLUMNS)
+        """Build a plan from row tuples in the column order of the files.
+
+        With ``start_block``, assignment rows carry a sixth value, the first
+        block of their placement (§9.4).
+        """
+        columns = [*ASSIGNMENT_COLUMNS, START_BLOCK] if start_block else ASSIGNMENT_COLUMNS
+        a = pd.DataFrame(list(assignments), columns=columns)
         t = pd.DataFrame(list(timetable), columns=TIMETABLE_COLUMNS)
         a["block"] = a["block"].astype(int)
+        if start_block:
+            a[START_BLOCK] = a[START_BLOCK].astype(int)
         t["block"] = t["block"].astype(int)
         return cls(a, t)
 

@@ -78,9 +78,14 @@ class ScenarioError(Exception):
         """The problems that are errors (not warnings)."""
         return [p for p in self.problems if p.severity == "error"]
 
-    def render(self) -> str:
-        """All problems, one per line, in file order."""
-        return "\n".join(p.render(self.file) for p in self.problems)
+    def render(self, limit: int | None = None) -> str:
+        """The problems, one per line, in file order (the first ``limit`` and a count)."""
+        shown = self.problems if limit is None else self.problems[:limit]
+        lines = [p.render(self.file) for p in shown]
+        if len(shown) < len(self.problems):
+            lines.append(f"... and {len(self.problems) - len(shown)} more problem(s) "
+                         "not shown (fix these first: many often share one cause)")
+        return "\n".join(lines)
 
     def __str__(self) -> str:
         return f"{len(self.errors)} error(s) in {self.file}:\n{self.render()}"

@@ -25,7 +25,10 @@ Id = Annotated[
 ]
 """An identifier: non-empty, no commas or surrounding spaces (ids go into CSV files)."""
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
-BlockNumber = Annotated[int, Field(ge=1, le=1000)]
+MAX_BLOCKS = 1000
+"""Most blocks a programme may have: the contract sets no limit; this one only guards
+memory (the medical student scheduling benchmark has 96 periods)."""
+BlockNumber = Annotated[int, Field(ge=1, le=MAX_BLOCKS)]
 
 
 def _is_int(value: Any) -> bool:
@@ -92,7 +95,7 @@ class Programme(Model):
 
     name: str
     start: Annotated[dt.date | None, BeforeValidator(_parse_date)] = None
-    blocks: Annotated[int, Field(ge=1, le=52)]
+    blocks: Annotated[int, Field(ge=1, le=MAX_BLOCKS)]
     block_weeks: Annotated[int, Field(ge=1, le=52)] = 13
     sessions: Annotated[list[Id], Field(min_length=1)] = Field(
         default_factory=lambda: list(DEFAULT_SESSIONS)
@@ -105,11 +108,23 @@ class Programme(Model):
         return list(range(1, self.blocks + 1))
 
 
+PlacementBlocks = Annotated[int, Field(ge=1, le=MAX_BLOCKS)]
+"""How many consecutive blocks one placement lasts (contract §9.1)."""
+Score = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+
+
 class Setting(Model):
-    """A care setting (stroke, community rehab, ...)."""
+    """A care setting (stroke, community rehab, ...).
+
+    ``placement_blocks`` (§9.1) is the length of a placement in the setting,
+    unless a site overrides it; ``value`` (§9.3) is the programme's value of a
+    placement there, used with ``preference: score``.
+    """
 
     id: Id
     name: str | None = None
+    placement_blocks: PlacementBlocks | None = None
+    value: Score = 0
 
 
 class Supervisor(Model):
@@ -136,6 +151,13 @@ class Site(Model):
     open_sessions: list[Id] | None = None
     rooms: RoomSpec = None
     supervisors: list[Supervisor] = Field(default_factory=list)
+    organisation: Id | None = None
+    placement_blocks: PlacementBlocks | None = None
+
+    @property
+    def organisation_id(self) -> str:
+        """The site's organisation (§9: a site without one is its own organisation)."""
+        return self.organisation if self.organisation is not None else self.id
 
     def capacity_in(self, block: int) -> int | None:
         """Site capacity in a block (None: unlimited)."""
@@ -166,11 +188,51 @@ class Site(Model):
         return self.accepts is None or profession in self.accepts
 
 
+class Requirement(Model):
+    """Placements in a group of settings: at least ``min``, at most ``max`` (§9.2 rule 15).
+
+    ``count: n`` means ``min: n, max: n``.
+    """
+
+    settings: Annotated[list[Id], Field(min_length=1)]
+    min: Count | None = None
+    max: Count | None = None
+    count: Count | None = None
+
+    @property
+    def low(self) -> int:
+        """The fewest placements allowed in the group."""
+        return self.count if self.count is not None else (self.min or 0)
+
+    @property
+    def high(self) -> int | None:
+        """The most placements allowed in the group (None: unlimited)."""
+        return self.count if self.count is not None else self.max
+
+
+class Precedence(Model):
+    """Placements in ``after`` start only after a placement in ``before`` has ended (rule 17)."""
+
+    before: Id
+    after: Id
+
+
+class Weights(Model):
+    """Weights of the §9.3 cost terms (default 0: the term does not count)."""
+
+    organisation_changes: Count | None = None
+    idle_blocks: Count | None = None
+
+
 class RotationTrack(Model):
-    """Rules for rotation learners."""
+    """Rules for rotation learners (§4 and, version 2, §9)."""
 
     cover: list[Id] = Field(default_factory=list)
     no_repeat_site: bool = True
+    no_repeat_setting: bool = False
+    requirements: list[Requirement] = Field(default_factory=list)
+    precedence: list[Precedence] = Field(default_factory=list)
+    max_per_organisation: Count | None = None
 
 
 class FellowshipTrack(Model):
@@ -202,6 +264,11 @@ class Learner(Model):
     preferences: list[Id] = Field(default_factory=list)
     avoid: list[Id] = Field(default_factory=list)
     pinned: dict[BlockNumber, Id] = Field(default_factory=dict)
+    placements: Annotated[int, Field(ge=1, le=MAX_BLOCKS)] | None = None
+    requirements: list[Requirement] | None = None
+    completed: list[Id] = Field(default_factory=list)
+    scores: dict[Id, Score] = Field(default_factory=dict)
+    weights: Weights | None = None
 
     def available_in(self, programme: Programme) -> list[str]:
         """Sessions the learner can work (default: every session)."""
@@ -220,11 +287,14 @@ class Learner(Model):
 
 
 class Objective(Model):
-    """Objective options. The default objective is the contract's exactly."""
+    """Objective options. The default objective is the contract's exactly (§7, §9.3)."""
 
     allow_unplaced: bool = False
     unplaced_penalty: Count = 1000
-    fairness: Literal["none", "minimax"] | None = "none"
+    fairness: Literal["none", "minimax", "weighted"] | None = "none"
+    preference: Literal["rank", "score"] = "rank"
+    weights: Weights = Field(default_factory=Weights)
+    worst_weight: Count = 1
 
 
 class Scenario(Model):
@@ -278,5 +348,69 @@ class Scenario(Model):
         return len(prefs)
 
     def placement_cost(self, learner: Learner, site: Site) -> int:
-        """A placement's preference cost: the rank cost of §7."""
+        """A placement's preference cost: §7's rank cost, or minus its score (§9.3)."""
+        if self.objective.preference == "score":
+            return -self.score(learner, site)
         return self.preference_cost(learner, site)
+
+    @cached_property
+    def setting_by_id(self) -> dict[str, Setting]:
+        """Settings by id."""
+        return {setting.id: setting for setting in self.settings}
+
+    def placement_length(self, site: Site) -> int:
+        """Blocks one placement at the site lasts: the site's, else its setting's, else 1."""
+        if site.placement_blocks is not None:
+            return site.placement_blocks
+        setting = self.setting_by_id.get(site.setting)
+        if setting is not None and setting.placement_blocks is not None:
+            return setting.placement_blocks
+        return 1
+
+    def score(self, learner: Learner, site: Site) -> int:
+        """A placement's score (§9.3): the learner's scores for its ids, plus the setting's value.
+
+        The site id, setting id and organisation id each count once when the
+        learner lists them (a site that is its own organisation counts once).
+        """
+        ids = dict.fromkeys((site.id, site.setting, site.organisation_id))
+        total = sum(learner.scores[k] for k in ids if k in learner.scores)
+        setting = self.setting_by_id.get(site.setting)
+        return total + (setting.value if setting is not None else 0)
+
+    def weight(self, learner: Learner, term: str) -> int:
+        """A §9.3 cost weight: the learner's own where they name it, else the objective's."""
+        own = getattr(learner.weights, term) if learner.weights is not None else None
+        if own is not None:
+            return int(own)
+        return int(getattr(self.objective.weights, term) or 0)
+
+    def requirements_of(self, learner: Learner) -> list[Requirement]:
+        """A learner's requirements (rule 15): their own list if given, else the track's."""
+        if learner.requirements is not None:
+            return list(learner.requirements)
+        return list(self.tracks.rotation.requirements)
+
+    @cached_property
+    def organisations(self) -> set[str]:
+        """Organisation ids named by sites (not the implicit one-site organisations)."""
+        return {site.organisation for site in self.sites if site.organisation is not None}
+
+    @cached_property
+    def uses_v2(self) -> bool:
+        """Whether the scenario uses any key of contract §9 (version 2).
+
+        Such a plan's ``assignments.csv`` carries ``start_block``.
+        """
+        keys = ({"placement_blocks", "value"}, {"organisation", "placement_blocks"},
+                {"no_repeat_setting", "requirements", "precedence", "max_per_organisation"},
+                {"placements", "requirements", "completed", "scores", "weights"},
+                {"preference", "weights", "worst_weight"})
+        settings = {x.id for x in self.settings}
+        return (any(keys[0] & x.model_fields_set for x in self.settings)
+                or any(keys[1] & x.model_fields_set for x in self.sites)
+                or bool(keys[2] & self.tracks.rotation.model_fields_set)
+                or any(keys[3] & x.model_fields_set for x in self.learners)
+                or bool(keys[4] & self.objective.model_fields_set)
+                or self.objective.fairness == "weighted"
+                or any(a in settings for x in self.learners for a in x.avoid))

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from rotaplan.models.problems import Path, Problem
-from rotaplan.models.scenario import Learner, Scenario, Site
+from rotaplan.models.scenario import Learner, Requirement, Scenario, Site
 
 
 def _error(path: Path, message: str, *, at_key: bool = False) -> Problem:
@@ -106,6 +106,20 @@ def _checks(sc: Scenario) -> Iterator[Problem]:
     yield from _unknown(rot.cover, settings, ("tracks", "rotation", "cover"), "setting")
     yield from _duplicates(rot.cover, [("tracks", "rotation", "cover", i)
                                        for i in range(len(rot.cover))], "cover setting")
+    yield from _requirement_checks(rot.requirements, ("tracks", "rotation", "requirements"),
+                                   settings)
+    for k, rule in enumerate(rot.precedence):
+        where: Path = ("tracks", "rotation", "precedence", k)
+        for end in ("before", "after"):
+            if getattr(rule, end) not in settings:
+                yield _error((*where, end), f"unknown setting {getattr(rule, end)!r}")
+        if rule.before == rule.after:
+            yield _error(where, f"{rule.before} cannot come before itself")
+    cycle = _precedence_cycle([(r.before, r.after) for r in rot.precedence])
+    if cycle:
+        yield _error(("tracks", "rotation", "precedence"),
+                     f"the precedence rules form a cycle ({' before '.join(cycle)}): no "
+                     "learner who needs these settings could ever be placed")
     if fel is not None:
         if fel.base_setting not in settings:
             yield _error(("tracks", "fellowship", "base_setting"),
@@ -129,6 +143,161 @@ def _checks(sc: Scenario) -> Iterator[Problem]:
     for i, learner in enumerate(sc.learners):
         yield from _learner_checks(sc, i, learner, settings, professions, session_set, blocks,
                                    site_ids)
+
+
+def _requirement_checks(requirements: list[Requirement] | None, path: Path,
+                        settings: set[str]) -> Iterator[Problem]:
+    """Unknown settings, ``count`` with ``min``/``max``, ``min`` above ``max``."""
+    for k, rq in enumerate(requirements or []):
+        where: Path = (*path, k)
+        yield from _unknown(rq.settings, settings, (*where, "settings"), "setting")
+        yield from _duplicates(rq.settings, [(*where, "settings", j)
+                                             for j in range(len(rq.settings))], "setting")
+        if rq.count is not None and (rq.min is not None or rq.max is not None):
+            yield _error((*where, "count"), "give count, or min and/or max, not both")
+        if rq.min is not None and rq.max is not None and rq.min > rq.max:
+            yield _error((*where, "min"), f"min {rq.min} is above max {rq.max}")
+
+
+def _precedence_cycle(edges: list[tuple[str, str]]) -> list[str] | None:
+    """A cycle among before -> after edges, as the settings in order, or None."""
+    after: dict[str, list[str]] = {}
+    for a, b in edges:
+        after.setdefault(a, []).append(b)
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in after.get(node, []):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if state.get(nxt) is None:
+                found = visit(nxt)
+                if found:
+                    return found
+        state[node] = 2
+        path.pop()
+        return None
+
+    for start in list(after):
+        if state.get(start) is None:
+            found = visit(start)
+            if found:
+                return found
+    return None
+
+
+def _runs(blocks: list[int]) -> list[list[int]]:
+    """Runs of consecutive block numbers."""
+    runs: list[list[int]] = []
+    for b in sorted(blocks):
+        if runs and runs[-1][-1] == b - 1:
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    return runs
+
+
+def _starts(blocks: list[int], block: int, length: int) -> bool:
+    """Whether some placement of ``length`` blocks inside ``blocks`` covers ``block``."""
+    own = set(blocks)
+    return any(all(t + j in own for j in range(length))
+               for t in range(block - length + 1, block + 1))
+
+
+def _usable_lengths(sc: Scenario, learner: Learner) -> dict[str, set[int]]:
+    """Placement lengths of the sites a rotation learner could use, per setting."""
+    out: dict[str, set[int]] = {}
+    for site in sc.sites:
+        if not site.accepts_profession(learner.profession) or site.id in learner.avoid \
+                or site.setting in learner.avoid:
+            continue
+        out.setdefault(site.setting, set()).add(sc.placement_length(site))
+    return out
+
+
+def _rotation_fit(sc: Scenario, here: Path, learner: Learner,
+                  own_blocks: list[int]) -> Iterator[Problem]:
+    """Placements that can never fit the learner's blocks (rules 9, 13, 14)."""
+    cover = list(dict.fromkeys(sc.tracks.rotation.cover))
+    at: Path = (*here, "blocks") if learner.blocks is not None else (*here, "id")
+    lengths_by_setting = _usable_lengths(sc, learner)
+    lengths = set().union(*lengths_by_setting.values()) if lengths_by_setting else {1}
+    runs = _runs(own_blocks)
+    most = sum(len(run) // min(lengths) for run in runs)  # placements that fit at most
+    if learner.placements is not None:
+        if learner.placements < len(cover):
+            yield _error((*here, "placements"),
+                         f"{learner.placements} placement(s) cannot cover {len(cover)} "
+                         f"settings ({', '.join(cover)})")
+        if learner.placements > most:
+            yield _error((*here, "placements"),
+                         f"{learner.placements} placements cannot fit in the learner's "
+                         f"blocks ({len(own_blocks)} block(s), placements of "
+                         f"{min(lengths)}+ blocks)")
+    elif most < len(cover):
+        held = "" if min(lengths) == 1 else \
+            f" hold at most {most} placement(s) of {min(lengths)}+ blocks and"
+        yield _error(at, f"{len(own_blocks)} block(s){held} cannot cover {len(cover)} "
+                     f"settings ({', '.join(cover)})")
+    if learner.placements is None and not all(_tiles(len(run), lengths) for run in runs):
+        bad = next(run for run in runs if not _tiles(len(run), lengths))
+        yield _error(at, f"blocks {bad[0]}-{bad[-1]} cannot be filled with placements of "
+                     f"{', '.join(map(str, sorted(lengths)))} block(s) (every block is "
+                     "placed unless the learner has 'placements')")
+    longest = max((len(run) for run in runs), default=0)
+    for setting in cover:
+        fits = {k for k in lengths_by_setting.get(setting, set()) if k <= longest}
+        if setting in lengths_by_setting and not fits:
+            yield _error(at, f"no placement in {setting} fits the learner's blocks "
+                         f"(placements there last {min(lengths_by_setting[setting])}+ "
+                         f"blocks; the longest run of the learner's blocks is {longest})")
+    if sc.tracks.rotation.no_repeat_site:
+        first: dict[str, int] = {}
+        for block, site_id in sorted(learner.pinned.items()):
+            site = sc.site_by_id.get(site_id)
+            if site is None:
+                continue
+            if site_id in first and block - first[site_id] >= sc.placement_length(site):
+                yield _error((*here, "pinned"), f"{site_id} is pinned in blocks "
+                             f"{first[site_id]} and {block}, two placements, but "
+                             "no_repeat_site is true")
+            first.setdefault(site_id, block)
+
+
+def _tiles(size: int, lengths: set[int]) -> bool:
+    """Whether ``size`` consecutive blocks can be split into placements of these lengths."""
+    ok = [True] + [False] * size
+    for n in range(1, size + 1):
+        ok[n] = any(k <= n and ok[n - k] for k in lengths)
+    return ok[size]
+
+
+FELLOW_KEYS = ("placements", "requirements", "completed", "weights")
+"""Learner keys of §9 that apply to rotation learners only."""
+
+
+def _v2_learner_checks(sc: Scenario, here: Path, learner: Learner, settings: set[str],
+                       site_ids: set[str]) -> Iterator[Problem]:
+    """§9 keys of one learner: fellows' keys, scores, requirements, completed."""
+    if learner.track == "fellowship":
+        for key in FELLOW_KEYS:
+            if key in learner.model_fields_set:
+                yield _error((*here, key), f"'{key}' applies to rotation learners only "
+                             "(contract §9), not to a fellow")
+    yield from _unknown(learner.completed, settings, (*here, "completed"), "setting")
+    yield from _requirement_checks(learner.requirements, (*here, "requirements"), settings)
+    organisations = sc.organisations
+    for key in learner.scores:
+        kinds = [kind for kind, ids in (("site", site_ids), ("setting", settings),
+                                        ("organisation", organisations)) if key in ids]
+        if len(kinds) == 1:
+            continue
+        what = " and ".join(kinds) if kinds else "no site, setting or organisation"
+        yield _error((*here, "scores", key), f"{key!r} names {what}: a score key must name "
+                     "exactly one site, setting or organisation", at_key=True)
 
 
 def _site_checks(sc: Scenario, i: int, site: Site, settings: set[str], professions: set[str],
@@ -216,7 +385,8 @@ def _learner_checks(sc: Scenario, i: int, learner: Learner, settings: set[str],
     known_prefs = site_ids | settings
     yield from _unknown(learner.preferences, known_prefs, (*here, "preferences"),
                         "site or setting")
-    yield from _unknown(learner.avoid, site_ids, (*here, "avoid"), "site")
+    yield from _unknown(learner.avoid, site_ids | settings, (*here, "avoid"), "site or setting")
+    yield from _v2_learner_checks(sc, here, learner, settings, site_ids)
     for block, site_id in learner.pinned.items():
         where: Path = (*here, "pinned", block)
         if block not in own_blocks:
@@ -229,16 +399,15 @@ def _learner_checks(sc: Scenario, i: int, learner: Learner, settings: set[str],
             yield _error(where, f"{site_id} does not accept {learner.profession}")
         if site_id in learner.avoid:
             yield _error(where, f"{site_id} is both pinned and avoided")
+        if site.setting in learner.avoid:
+            yield _error(where, f"{site_id} is in {site.setting}, which the learner avoids")
+        if learner.track == "rotation" and block in own_blocks:
+            length = sc.placement_length(site)
+            if not _starts(own_blocks, block, length):
+                yield _error(where, f"block {block} cannot start or continue a {length}-block "
+                             f"placement at {site_id} within the learner's blocks")
     if learner.track == "rotation":
-        cover = sc.tracks.rotation.cover
-        if len(own_blocks) < len(set(cover)):
-            yield _error((*here, "blocks") if learner.blocks is not None else (*here, "id"),
-                         f"{len(own_blocks)} block(s) cannot cover {len(set(cover))} settings "
-                         f"({', '.join(cover)})")
-        pinned_sites = list(learner.pinned.values())
-        if sc.tracks.rotation.no_repeat_site and len(set(pinned_sites)) < len(pinned_sites):
-            yield _error((*here, "pinned"), "the same site is pinned in two blocks but "
-                         "no_repeat_site is true")
+        yield from _rotation_fit(sc, here, learner, own_blocks)
         return
     fel = sc.tracks.fellowship
     if fel is None:

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from rotaplan.solver.instance import Instance
-from rotaplan.solver.objective import LinearLike, Term, learner_costs, objective_terms
+from rotaplan.solver.load import Load
+from rotaplan.solver.objective import (
+    LearnerCosts,
+    LinearLike,
+    Term,
+    learner_costs,
+    objective_terms,
+)
 from rotaplan.solver.rules import Build, post_all
 from rotaplan.solver.variables import create
 
@@ -29,7 +36,7 @@ class Formulation:
     b
         The model, the instance, the variables and the constraint groups.
     costs
-        Each learner's cost (contract §7, §9.3) as a linear expression.
+        Each learner's cost (contract §7, §9.3) and its parts, as linear expressions.
     terms
         The contract's objective terms.
     extra
@@ -40,7 +47,7 @@ class Formulation:
     """
 
     b: Build
-    costs: dict[int, LinearLike]
+    costs: LearnerCosts
     terms: list[Term]
     extra: list[Term] = field(default_factory=list)
     later: list[Term] = field(default_factory=list)
@@ -67,7 +74,8 @@ class Formulation:
 
 
 def formulate(inst: Instance, *, explain: bool = False, optional: Collection[int] = (),
-              extend: Extension | None = None) -> Formulation:
+              extend: Extension | None = None, load: Load | None = None,
+              soft_minimum: bool = False) -> Formulation:
     """Build the model of an instance's current domains.
 
     Parameters
@@ -81,10 +89,17 @@ def formulate(inst: Instance, *, explain: bool = False, optional: Collection[int
         allow it (candidate newcomers in capacity questions).
     extend
         A model extension (re-planning, alternatives).
+    load
+        What learners outside the model use (a neighbourhood's fixed part):
+        taken off every limit and minimum.
+    soft_minimum
+        Let a site fall short of its minimum, the shortfall counted in
+        ``Build.shortfall`` (a first plan built a few learners at a time).
     """
     model = cp_model.CpModel()
     v = create(model, inst, optional)
-    b = Build(model, inst, v, explain=explain)
+    b = Build(model, inst, v, explain=explain, load=load or Load(),
+              soft_minimum=soft_minimum)
     post_all(b)
     costs = learner_costs(b)
     terms = objective_terms(b, costs)

@@ -40,7 +40,7 @@ from rotaplan.models.edits import (
 )
 from rotaplan.models.vocabulary import Activity, Status
 from rotaplan.solver.build import formulate
-from rotaplan.solver.instance import Instance
+from rotaplan.solver.instance import ROTATION, Instance
 from rotaplan.solver.params import Budget, configure
 from rotaplan.solver.stopping import solve_until
 
@@ -55,12 +55,21 @@ def candidate_bound(scenario: Scenario, newcomer: Newcomer) -> int:
     could use; there are at most ``min(site capacity, capacity of supervisors
     there who may supervise them)`` such places per site. Existing learners
     of the same profession whose every option lies among those sites take
-    places from the same pool.
+    places from the same pool. A newcomer who may be idle (``placements``,
+    §9.1) needs no particular block: the bound is then the year's supervised
+    place-blocks over the place-blocks one newcomer needs.
     """
     probe, _ = with_newcomers(scenario, newcomer, 1)
     inst = Instance(probe)
     me = inst.learners[-1]
     profession = me.profession
+    if me.may_idle:
+        supply = sum(inst.supervised_places(s, block, profession)
+                     for block in me.blocks
+                     for s in set(inst.full_options[(me.index, block, ROTATION)]))
+        lengths = [inst.length(site) for site, _ in inst.starts(me)]
+        need = (me.learner.placements or 1) * min(lengths, default=1)
+        return min(MAX_CANDIDATES, supply // max(1, need))
     best: int | None = None
     for block in me.blocks:
         for role in inst.roles_of(me):
@@ -68,7 +77,7 @@ def candidate_bound(scenario: Scenario, newcomer: Newcomer) -> int:
             supply = sum(inst.supervised_places(s, block, profession) for s in sites)
             held = 0
             for info in inst.learners[:-1]:
-                if info.profession != profession or block not in info.blocks:
+                if info.profession != profession or block not in info.blocks or info.may_idle:
                     continue
                 for r in inst.roles_of(info):
                     options = set(inst.full_options[(info.index, block, r)])

@@ -18,35 +18,28 @@ candidate cap) is not one.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ortools.sat.python import cp_model
 
-from rotaplan.models import Plan, Scenario
-from rotaplan.models.vocabulary import Role, Status
-from rotaplan.solver import explain, lns
-from rotaplan.solver.build import Extension, Formulation, formulate
+from rotaplan.models import Scenario
+from rotaplan.models.vocabulary import Status
+from rotaplan.solver import explain, neighbourhood
+from rotaplan.solver.build import Formulation, formulate
 from rotaplan.solver.greedy import GreedyPlacement, greedy_placements, hint_model
 from rotaplan.solver.instance import Instance
-from rotaplan.solver.objective import preference_upper_bound
-from rotaplan.solver.params import Budget, configure
-from rotaplan.solver.recover import recover
-from rotaplan.solver.result import Phase, SolveResult, Statistics
-from rotaplan.solver.stopping import solve_until
-from rotaplan.solver.variables import Lit, Variables
-
-_STATUS = {
-    cp_model.OPTIMAL: Status.OPTIMAL,
-    cp_model.FEASIBLE: Status.FEASIBLE,
-    cp_model.INFEASIBLE: Status.INFEASIBLE,
-    cp_model.UNKNOWN: Status.UNKNOWN,
-    cp_model.MODEL_INVALID: Status.INVALID,
-}
-_FOUND = (cp_model.OPTIMAL, cp_model.FEASIBLE)
+from rotaplan.solver.recover import recover, recover_plan
+from rotaplan.solver.result import SolveResult, Statistics
+from rotaplan.solver.run import (
+    STATUS,
+    Clock,
+    Progress,
+    SolveOptions,
+    hint_plan,
+    optimise,
+)
+from rotaplan.solver.variables import Lit
 
 STAGED_THRESHOLD = 50_000
 """Placement options above which a greedy-sites plan is completed first (L and up):
@@ -56,189 +49,6 @@ AUTO_THRESHOLD = 300_000
 """Placement options above which candidate sites are capped (the XL regime)."""
 AUTO_LIMIT = 4
 MAX_LIMIT = 256
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A progress event: a better plan or a better bound.
-
-    Attributes
-    ----------
-    phase
-        What is running: ``fairness`` (minimax first phase), ``total``,
-        ``first plan`` (a staged solve completing the greedy's sites) or
-        ``neighbourhood search``.
-    kind
-        ``"solution"`` or ``"bound"``.
-    objective
-        Best objective of the phase so far (None if unknown).
-    bound
-        A lower bound valid for the whole problem, or None: a restricted model's
-        own bound is never passed on.
-    seconds
-        Seconds since the solve started.
-    """
-
-    phase: str
-    kind: str
-    objective: float | None
-    bound: float | None
-    seconds: float
-
-
-@dataclass
-class SolveOptions:
-    """How to run the solver.
-
-    Attributes
-    ----------
-    time_limit
-        Seconds for the whole solve, model building included.
-    workers
-        CP-SAT search workers; 1 with a fixed seed (and a deterministic budget)
-        repeats exactly.
-    seed
-        Random seed for CP-SAT and the greedy.
-    deterministic_time
-        A budget in CP-SAT's deterministic time units (summed over every call).
-        With ``workers=1`` the same input and seed then give the same plan on a
-        busy or a quiet machine; ``time_limit`` stays a wall-clock safety net.
-    log
-        Print CP-SAT's search log.
-    on_progress
-        Called with :class:`Progress` events (from the solver's thread).
-    stop
-        Set it to stop the search; the best plan so far is kept.
-    candidate_limit
-        Cap on candidate sites per learner, block and role: ``None`` for none
-        (exact), an int, or ``"auto"`` (capped only for very large cohorts). A
-        capped solve is never reported OPTIMAL; its bound is then the
-        capacity-free relaxation. If the capped model is infeasible the cap is
-        widened and the solve repeated.
-    hint
-        Start CP-SAT from the greedy serial-dictatorship plan.
-    extend
-        A model extension (see :mod:`rotaplan.solver.extensions`). An extended
-        solve always uses the full model. Terms marked ``tie_break`` are
-        minimised in a last phase, with the rest of the objective held.
-    reference
-        A plan whose named and present supervisors the plan keeps wherever the
-        new sites and sessions allow (re-planning).
-    """
-
-    time_limit: float = 60.0
-    workers: int = 2
-    seed: int = 0
-    deterministic_time: float | None = None
-    log: bool = False
-    on_progress: Callable[[Progress], None] | None = None
-    stop: threading.Event | None = field(default=None, repr=False)
-    candidate_limit: int | str | None = "auto"
-    hint: bool = True
-    extend: Extension | None = field(default=None, repr=False)
-    reference: Plan | None = field(default=None, repr=False)
-
-
-@dataclass
-class Clock:
-    """The solve's time: wall clock since start, and deterministic time used."""
-
-    started: float
-    deadline: float
-    deterministic: float | None
-    used: float = 0.0
-
-    @classmethod
-    def start(cls, options: SolveOptions) -> Clock:
-        """A clock for a solve starting now."""
-        now = time.perf_counter()
-        return cls(now, now + options.time_limit, options.deterministic_time)
-
-    def elapsed(self) -> float:
-        """Seconds since the solve started."""
-        return time.perf_counter() - self.started
-
-    def left(self) -> float:
-        """Wall-clock seconds left."""
-        return self.deadline - time.perf_counter()
-
-    def budget(self, share: float = 1.0, end: float | None = None) -> Budget:
-        """A budget for one CP-SAT call: ``share`` of what is left (before ``end``)."""
-        wall = (min(self.deadline, end) if end is not None else self.deadline)
-        seconds = max(0.05, (wall - time.perf_counter()) * share)
-        det = None if self.deterministic is None else \
-            max(0.01, (self.deterministic - self.used) * share)
-        return Budget(seconds, det)
-
-    def exhausted(self) -> bool:
-        """No time (or deterministic time) is left."""
-        if self.deterministic is not None and self.used >= self.deterministic:
-            return True
-        return self.left() <= 0.0
-
-    def charge(self, solver: cp_model.CpSolver) -> None:
-        """Count a finished call's deterministic time."""
-        self.used += solver.deterministic_time
-
-
-class _Watcher(cp_model.CpSolverSolutionCallback):
-    """Records the first-solution time, reports progress, honours stop requests."""
-
-    def __init__(self, phase: str, options: SolveOptions, clock: Clock, *,
-                 whole: bool) -> None:
-        super().__init__()
-        self.phase = phase
-        self.options = options
-        self.clock = clock
-        self.whole = whole  # the model is the whole problem: its bound is a bound
-        self.first: float | None = None
-        self.bound: float | None = None
-
-    def on_solution_callback(self) -> None:
-        now = self.clock.elapsed()
-        if self.first is None:
-            self.first = now
-        if self.options.on_progress is not None:
-            bound = self.best_objective_bound if self.whole else None
-            self.options.on_progress(Progress(self.phase, "solution", self.objective_value,
-                                              bound, now))
-
-    def on_bound(self, bound: float) -> None:
-        self.bound = bound
-        if self.options.on_progress is not None and self.whole:
-            self.options.on_progress(Progress(self.phase, "bound", None, bound,
-                                              self.clock.elapsed()))
-
-
-def _run(model: cp_model.CpModel, options: SolveOptions, phase: str, budget: Budget,
-         clock: Clock, *, whole: bool) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus,
-                                                 _Watcher, bool]:
-    """One CP-SAT call. Returns the solver, its status, the watcher, and whether it ran."""
-    solver = cp_model.CpSolver()
-    configure(solver, budget=budget, workers=options.workers, seed=options.seed,
-              log=options.log)
-    watcher = _Watcher(phase, options, clock, whole=whole)
-    solver.best_bound_callback = watcher.on_bound
-    if options.stop is not None and options.stop.is_set():
-        return solver, cp_model.UNKNOWN, watcher, False
-    status = solve_until(solver, model, options.stop, watcher)
-    clock.charge(solver)
-    return solver, status, watcher, True
-
-
-def _phase(name: str, solver: cp_model.CpSolver, status: cp_model.CpSolverStatus,
-           watcher: _Watcher, ran: bool) -> Phase:
-    if not ran:
-        return Phase(name, Status.UNKNOWN, stopped_before_start=True)
-    found = status in _FOUND
-    return Phase(
-        name, _STATUS.get(status, Status.UNKNOWN),
-        objective=solver.objective_value if found else None,
-        best_bound=solver.best_objective_bound if found else watcher.bound,
-        seconds=round(solver.wall_time, 3),
-        first_solution_seconds=None if watcher.first is None else round(watcher.first, 3),
-        branches=solver.num_branches, conflicts=solver.num_conflicts,
-        deterministic_time=round(solver.deterministic_time, 3))
 
 
 # --------------------------------------------------------------------------- entry point
@@ -268,7 +78,9 @@ def solve(scenario: Scenario, options: SolveOptions | None = None) -> SolveResul
     proof = explain.proof_without_search(inst)
     if proof is not None:
         return _infeasible(result, inst, clock, options, proof=proof)
-    if options.extend is None and inst.candidate_count() > STAGED_THRESHOLD:
+    # the greedy and its neighbourhoods know contract version 1 only (§1-§8)
+    if options.extend is None and inst.candidate_count() > STAGED_THRESHOLD \
+            and not scenario.uses_v2:
         return _staged(inst, options, clock, result)
     return _whole(inst, options, clock, result)
 
@@ -302,7 +114,8 @@ def _whole(inst: Instance, options: SolveOptions, clock: Clock,
         limit = AUTO_LIMIT if inst.candidate_count() > AUTO_THRESHOLD else None
     else:
         limit = None if options.candidate_limit is None else int(options.candidate_limit)
-    greedy = greedy_placements(inst, seed=options.seed) if options.hint else None
+    greedy = greedy_placements(inst, seed=options.seed) \
+        if options.hint and not inst.scenario.uses_v2 else None
     while True:
         inst.restrict(limit, greedy.sites if greedy is not None else None)
         result.stats.candidate_limit = limit
@@ -345,22 +158,46 @@ def _staged(inst: Instance, options: SolveOptions, clock: Clock,
     stage.best_bound = bound
     stage.status = Status.FEASIBLE
     _report(options, clock, stage, "first plan")
-    log = lns.SearchLog()
-    best, _ = lns.improve(
-        inst, scenario, stage, stage.placements, solve_on=solve_focused, options=options,
-        clock=clock, seed=options.seed, log=log,
-        report=lambda found: _report(options, clock, found, "neighbourhood search"),
-        target=bound)
+    log = neighbourhood.SearchLog()
+    incumbent = neighbourhood.Incumbent.of_result(inst, stage)
+    floor = {info.index: inst.learner_floor(info) for info in inst.learners}
+
+    def report(found: neighbourhood.Incumbent) -> None:
+        event = SolveResult(Status.FEASIBLE, objective=found.objective(inst), best_bound=bound)
+        _report(options, clock, event, "neighbourhood search")
+        stage.stats.best_solution_seconds = event.stats.best_solution_seconds
+
+    best = neighbourhood.improve(inst, incumbent, options, clock, floor=floor, log=log,
+                                 report=report, target=bound)
     inst.restrict(None)
     search["neighbourhood_search"] = log.as_dict()
-    best.stats.search = search
-    best.stats.candidate_limit = None
-    best.best_bound = bound
-    best.status = Status.FEASIBLE
-    if best.objective is not None and best.objective <= bound \
+    result = _from_incumbent(inst, best, stage, options)
+    result.stats.search = search
+    result.stats.candidate_limit = None
+    result.best_bound = bound
+    result.status = Status.FEASIBLE
+    if result.objective is not None and result.objective <= bound \
             and result.stats.fairness != "minimax":
-        best.status = Status.OPTIMAL  # the plan meets a valid bound
-    return _finish(best, clock)
+        result.status = Status.OPTIMAL  # the plan meets a valid bound
+    return _finish(result, clock)
+
+
+def _from_incumbent(inst: Instance, found: neighbourhood.Incumbent, base: SolveResult,
+                    options: SolveOptions) -> SolveResult:
+    """The result of a plan held as choices: the plan recovered, its figures summed."""
+    result = base
+    result.plan = recover_plan(inst, found.site_of, found.working, found.first,
+                               reference=options.reference)
+    result.placements = dict(found.site_of)
+    result.working = set(found.working)
+    result.terms = found.terms(inst)
+    result.objective = found.objective(inst)
+    result.learner_costs = {inst.learners[i].id: c for i, c in sorted(found.cost.items())}
+    result.preference_cost = sum(p for p, _, _ in found.parts.values())
+    result.worst_learner_cost = max(found.cost.values(), default=0)
+    result.unplaced_ids = [info.id for info in inst.learners if info.index not in found.cost]
+    result.unplaced = len(result.unplaced_ids)
+    return result
 
 
 def _quiet_bound(options: SolveOptions, phase: str) -> SolveOptions:
@@ -379,6 +216,7 @@ def _quiet_bound(options: SolveOptions, phase: str) -> SolveOptions:
 
 def _report(options: SolveOptions, clock: Clock, found: SolveResult, phase: str) -> None:
     """A progress event for a plan found outside CP-SAT's own callbacks."""
+    found.stats.best_solution_seconds = clock.elapsed()
     if options.on_progress is not None:
         options.on_progress(Progress(phase, "solution", found.objective, found.best_bound,
                                      clock.elapsed()))
@@ -422,85 +260,32 @@ def _solve_model(inst: Instance, options: SolveOptions, clock: Clock, result: So
         result.explanation = explain.internal(f"CP-SAT rejected the model: {problem}")
         return _finish(result, clock)
     result.stats.build_seconds += time.perf_counter() - built
-    minimax = result.stats.fairness == "minimax"
-    total = form.total()
-    statuses: list[cp_model.CpSolverStatus] = []
-    source: cp_model.CpSolver | None = None
-    if minimax:
-        worst, ceiling = _minimax_variable(form)
-        if form.extra:  # an extension's terms come first, then fairness (lexicographic)
-            scale = ceiling + 1
-            form.model.minimize(cp_model.LinearExpr.sum(
-                [worst, *[scale * t.weight * t.expr for t in form.extra]]))
-        else:
-            form.model.minimize(worst)
-        solver, status, watcher, ran = _run(form.model, options, "fairness",
-                                            clock.budget(0.5, end), clock, whole=whole)
-        statuses.append(status)
-        result.stats.phases.append(_phase("fairness", solver, status, watcher, ran))
-        if status in _FOUND:
-            result.stats.first_solution_seconds = watcher.first
-            form.model.add(worst <= round(solver.value(worst)))
-            _hint_from(form.model, solver)
-            source = solver
-        elif status == cp_model.INFEASIBLE:
-            return _infeasible(result, inst, clock, options)
-        else:
-            result.status = _STATUS.get(status, Status.UNKNOWN)
-            return _finish(result, clock)
-    form.model.minimize(total)
-    solver, status, watcher, ran = _run(form.model, options, "total", clock.budget(1.0, end),
-                                        clock, whole=whole)
-    statuses.append(status)
-    result.stats.phases.append(_phase("total", solver, status, watcher, ran))
-    if status == cp_model.INFEASIBLE:
+    found = optimise(form, options, clock, result.stats.phases,
+                     fairness=result.stats.fairness,
+                     worst_weight=scenario.objective.worst_weight, whole=whole, end=end,
+                     tie_break=not first_only)
+    if found.infeasible:
         return _infeasible(result, inst, clock, options)
-    extended_bound: float | None = None
-    if status in _FOUND:
-        source = solver
-        if result.stats.first_solution_seconds is None:
-            result.stats.first_solution_seconds = watcher.first
-        extended_bound = solver.best_objective_bound
-        if whole and options.extend is None:
-            result.best_bound = solver.best_objective_bound
-        if form.later and not first_only:
-            source = _tie_break(form, solver, options, clock, result, end)
-    elif options.extend is not None:
-        source = None  # never report the fairness phase's values as the extended plan
-    if source is None:
-        result.status = _STATUS.get(status, Status.UNKNOWN)
+    result.stats.first_solution_seconds = found.first
+    if found.source is None:
+        result.status = STATUS.get(found.status, Status.UNKNOWN)
         if options.extend is not None:
             result.stats.search |= {"extended": {"status": result.status}}
         return _finish(result, clock)
-    _assemble(result, form, source, options)
-    proven = all(s == cp_model.OPTIMAL for s in statuses) and whole
+    if found.bound is not None:
+        result.stats.best_solution_seconds = found.last
+        if whole and options.extend is None:
+            result.best_bound = found.bound
+    _assemble(result, form, found.source, options)
+    proven = found.proven and whole
     result.status = Status.OPTIMAL if proven else Status.FEASIBLE
     if options.extend is not None:
-        _extended_figures(result, form, source, extended_bound)
+        _extended_figures(result, form, found.source, found.bound)
     elif not whole:
         result.best_bound = None  # a restricted model's bound is not the problem's
         if inst.restricted and inst.candidate_limit:  # a cap: report the valid bound
             result.best_bound = float(inst.relaxed_bound(_penalty(scenario)))
     return _finish(result, clock)
-
-
-def _minimax_variable(form: Formulation) -> tuple[cp_model.IntVar, int]:
-    """The largest learner cost and its upper bound.
-
-    A learner left out counts as ``unplaced_penalty`` (contract §7).
-    """
-    inst = form.inst
-    obj = inst.scenario.objective
-    ceiling = max(0, preference_upper_bound(form.b))
-    if obj.allow_unplaced:
-        ceiling = max(ceiling, obj.unplaced_penalty)
-    worst = form.model.new_int_var(0, ceiling, "worst_learner_cost")
-    for info in inst.learners:
-        form.model.add(worst >= form.costs[info.index])
-        placed = form.b.v.placed[info.index]
-        if not isinstance(placed, int):
-            form.model.add(worst >= obj.unplaced_penalty * (1 - placed))
-    return worst, ceiling
 
 
 def _assemble(result: SolveResult, form: Formulation, src: cp_model.CpSolver,
@@ -515,13 +300,14 @@ def _assemble(result: SolveResult, form: Formulation, src: cp_model.CpSolver,
     result.placements = {key: site for key, lits in v.place.items()
                          for site, lit in lits.items() if value(lit)}
     result.working = {key for key, lit in v.works.items() if value(lit)}
-    result.terms = {t.name: float(src.value(t.expr)) for t in form.terms}
-    result.objective = float(sum(t.weight * src.value(t.expr) for t in form.terms))
+    result.terms = {t.name: float(t.weight * src.value(t.expr)) for t in form.terms}
+    result.objective = float(sum(result.terms.values()))
     placed = {info.index for info in inst.learners if value(v.placed[info.index])}
-    per_learner = {info.id: int(src.value(form.costs[info.index]))
+    per_learner = {info.id: int(src.value(form.costs.total[info.index]))
                    for info in inst.learners if info.index in placed}
     result.learner_costs = per_learner
-    result.preference_cost = int(sum(per_learner.values()))
+    result.preference_cost = int(sum(src.value(form.costs.preference[info.index])
+                                     for info in inst.learners if info.index in placed))
     result.worst_learner_cost = max(per_learner.values(), default=0)
     result.unplaced_ids = [info.id for info in inst.learners if info.index not in placed]
     result.unplaced = len(result.unplaced_ids)
@@ -540,69 +326,13 @@ def _extended_figures(result: SolveResult, form: Formulation, src: cp_model.CpSo
         "status": result.status,
         "objective": float(src.value(form.total())),
         "bound": bound,
-        "terms": {t.name: float(src.value(t.expr)) for t in extra},
+        "terms": {t.name: float(t.weight * src.value(t.expr)) for t in extra},
         "weights": {t.name: t.weight for t in form.extra}
         | {t.name: f"tie-break x{t.weight}" for t in form.later},
     }}
-    result.terms |= {t.name: float(src.value(t.expr)) for t in extra}
+    result.terms |= {t.name: float(t.weight * src.value(t.expr)) for t in extra}
     result.status = Status.FEASIBLE
     result.best_bound = None
-
-
-def _tie_break(form: Formulation, best: cp_model.CpSolver, options: SolveOptions,
-               clock: Clock, result: SolveResult, end: float | None) -> cp_model.CpSolver:
-    """Minimise tie-break terms with the objective held at its best value.
-
-    Returns the solver whose values make the plan: the tie-break phase's when
-    it found a plan (it starts from the best plan, so it always can unless
-    stopped), otherwise ``best``.
-    """
-    form.model.add(form.total() <= round(best.objective_value))
-    _hint_from(form.model, best)
-    form.model.minimize(sum(t.weight * t.expr for t in form.later))
-    budget = clock.budget(1.0, end)
-    budget = Budget(max(1.0, budget.seconds), budget.deterministic)
-    solver, status, watcher, ran = _run(form.model, options, "tie-break", budget, clock,
-                                        whole=False)
-    result.stats.phases.append(_phase("tie-break", solver, status, watcher, ran))
-    return solver if status in _FOUND else best
-
-
-def hint_plan(model: cp_model.CpModel, v: Variables, plan: SolveResult) -> None:
-    """Hint every variable from a plan: sites, weekly sessions, site-sessions.
-
-    A complete hint lets CP-SAT start from the plan itself (a hint of the
-    placements alone is often repaired into a worse plan).
-    """
-    model.clear_hints()
-    sites, working = plan.placements, plan.working
-    placed = {i for (i, _, _) in sites}
-    base_of = {i: site for (i, _, role), site in sites.items() if role == Role.BASE}
-    hinted: set[int] = set()
-
-    def hint(lit: Lit, value: bool) -> None:
-        if not isinstance(lit, int) and lit.index not in hinted:
-            hinted.add(lit.index)
-            model.add_hint(lit, value)
-
-    for i, lit in v.placed.items():
-        hint(lit, i in placed)
-    for (i, site), lit in v.base.items():
-        hint(lit, base_of.get(i) == site)
-    for key, lits in v.place.items():
-        for site, lit in lits.items():
-            hint(lit, sites.get(key) == site)
-    for work_key, lit in v.works.items():
-        hint(lit, work_key in working)
-    for (i, block, role, site, session), lit in v.at.items():
-        hint(lit, sites.get((i, block, role)) == site and (i, block, role, session) in working)
-
-
-def _hint_from(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:
-    model.clear_hints()
-    for index in range(len(model.proto.variables)):
-        var = model.get_int_var_from_proto_index(index)
-        model.add_hint(var, solver.value(var))
 
 
 def _infeasible(result: SolveResult, inst: Instance, clock: Clock, options: SolveOptions,
@@ -612,13 +342,19 @@ def _infeasible(result: SolveResult, inst: Instance, clock: Clock, options: Solv
     if options.extend is not None:
         result.stats.search |= {"extended": {"status": Status.INFEASIBLE}}
         inst.restrict(None)
-        found = explain.diagnose_instance(inst, max(1.0, clock.left()), stop=options.stop)
-        if found.feasible:  # the scenario has plans; the extension's demands rule them out
-            result.explanation = explain.internal(
-                "the scenario has plans, but none keeps what this solve was asked to keep")
-        else:
+        budget = max(2.0, clock.left())
+        found = explain.diagnose_instance(inst, budget / 2, stop=options.stop)
+        if not found.feasible:
             result.explanation = found.explanation or explain.internal(
                 "no plan keeps what this solve was asked to keep")
+            return _finish(result, clock)
+        # the scenario has plans: name what the extension asks that rules them out
+        kept = explain.core(inst, time.perf_counter() + budget / 2, options.stop,
+                            extend=options.extend)
+        summary = "The scenario has plans, but none keeps what this solve was asked to keep."
+        result.explanation = explain.Explanation(summary, kept.conflicts, kept.minimal,
+                                                 kept.details, notes=kept.notes) \
+            if kept is not None else explain.internal(summary)
         return _finish(result, clock)
     inst.restrict(None)
     found = explain.diagnose_instance(inst, max(1.0, clock.left()), known_infeasible=True,
@@ -627,4 +363,4 @@ def _infeasible(result: SolveResult, inst: Instance, clock: Clock, options: Solv
     return _finish(result, clock)
 
 
-__all__ = ["Clock", "Progress", "SolveOptions", "hint_plan", "solve", "solve_focused"]
+__all__ = ["Progress", "SolveOptions", "solve", "solve_focused"]

@@ -20,7 +20,7 @@ from ortools.sat.python import cp_model
 from rotaplan.models import Scenario
 from rotaplan.models.edits import Edit, changed, more_rooms, more_site_places, more_supervision
 from rotaplan.models.vocabulary import Role, Rule
-from rotaplan.solver.build import formulate
+from rotaplan.solver.build import Extension, formulate
 from rotaplan.solver.instance import BASE, LOSS_WORDS, ROTATION, Instance, LearnerInfo
 from rotaplan.solver.params import Budget, configure
 from rotaplan.solver.result import Conflict, Explanation
@@ -53,12 +53,23 @@ def empty_domains(inst: Instance) -> Explanation | None:
     setting_of = {s.id: s.setting for s in inst.scenario.sites}
     cover = inst.scenario.tracks.rotation.cover
     for info in inst.learners:
+        held = {block for site, first in inst.starts(info)
+                for block in range(first, first + inst.length(site))} \
+            if not info.is_fellow else set()
         for block in info.blocks:
             for role in inst.roles_of(info):
+                if info.may_idle:
+                    continue  # an empty block can be idle (§9.1)
                 options = inst.options[(info.index, block, role)]
                 if role == BASE:
                     options = {s: d for s, d in options.items()
                                if s in inst.base_sites[info.index]}
+                if role == ROTATION and options and block not in held:
+                    conflicts.append(Conflict(
+                        "placement-length", (info.id, str(block)),
+                        f"{info.id}: no placement that fits their blocks can hold block "
+                        f"{block} (sites there: {', '.join(sorted(options))})"))
+                    continue
                 if options:
                     continue
                 what = {"rotation": "site", "base": "base site", "partner": "partner site"}[role]
@@ -73,8 +84,7 @@ def empty_domains(inst: Instance) -> Explanation | None:
                 conflicts.append(Conflict("fellowship", (info.id,),
                                           f"{info.id} has no base site usable in every block"))
             continue
-        reachable = {setting_of[s] for b in info.blocks
-                     for s in inst.options[(info.index, b, ROTATION)]}
+        reachable = {setting_of[s] for s, _ in inst.starts(info)}
         for setting in cover:
             if setting not in reachable:
                 conflicts.append(Conflict("cover", (info.id, setting),
@@ -101,7 +111,9 @@ def arithmetic(inst: Instance) -> Explanation | None:
     profession)``), visits to each cover setting over the year, and
     room-sessions where every option has a room limit. Every check is a
     necessary condition, so a failure is a proof; they say nothing when they
-    pass.
+    pass. Learners who may be idle (§9.1) need no particular block, so they
+    count in none of the per-block checks; a placement of k blocks takes k
+    place-blocks of a cover setting.
     """
     sc = inst.scenario
     if sc.objective.allow_unplaced:
@@ -114,7 +126,7 @@ def arithmetic(inst: Instance) -> Explanation | None:
             demand = 0
             sites: set[str] = set()
             for info in mine:
-                if block not in info.blocks:
+                if block not in info.blocks or info.may_idle:
                     continue
                 for role in inst.roles_of(info):
                     demand += 1
@@ -143,17 +155,21 @@ def _cover_counts(inst: Instance, mine: list[LearnerInfo], profession: str) -> l
     for setting in dict.fromkeys(sc.tracks.rotation.cover):
         need = [info for info in mine if not info.is_fellow]
         offer = 0
+        blocks_needed = 0  # a placement of k blocks takes k place-blocks
         seen: set[tuple[str, int]] = set()
         for info in need:
+            lengths = [inst.length(s) for s, _ in inst.starts(info) if setting_of[s] == setting]
+            blocks_needed += min(lengths, default=1)
             for block in info.blocks:
                 for s in inst.options[(info.index, block, ROTATION)]:
                     if setting_of[s] == setting and (s, block) not in seen:
                         seen.add((s, block))
                         offer += inst.supervised_places(s, block, profession)
-        if len(need) > offer:
+        if blocks_needed > offer:
+            each = "a block" if blocks_needed == len(need) else "a placement"
             out.append(Conflict(
                 "cover", (profession, setting),
-                f"{len(need)} {profession} rotation learner(s) must each spend a block in "
+                f"{len(need)} {profession} rotation learner(s) must each spend {each} in "
                 f"{setting}, but its sites offer only {offer} supervised place-block(s) "
                 "over the year"))
     return out
@@ -168,7 +184,7 @@ def _room_counts(inst: Instance, mine: list[LearnerInfo], profession: str,
         need = 0
         sites: set[str] = set()
         for info in mine:
-            if block not in info.blocks:
+            if block not in info.blocks or info.may_idle:
                 continue
             for role in inst.roles_of(info):
                 options = inst.options[(info.index, block, role)]
@@ -232,16 +248,17 @@ def proof_without_search(inst: Instance) -> Explanation | None:
     return empty_domains(inst) or arithmetic(inst)
 
 
-def core(inst: Instance, deadline: float, stop: threading.Event | None = None
-         ) -> Explanation | None:
+def core(inst: Instance, deadline: float, stop: threading.Event | None = None,
+         extend: Extension | None = None) -> Explanation | None:
     """A set of constraint groups that cannot all hold, as small as time allows.
 
     CP-SAT returns a sufficient set of groups; a deletion filter then drops each
     group whose removal leaves the rest infeasible, until the set is minimal or
     ``deadline`` (a :func:`time.perf_counter` time) passes. None when not even a
-    first core was found in time.
+    first core was found in time. With ``extend``, a model extension's own groups
+    (re-planning's ``kept`` placements) take part too.
     """
-    form = formulate(inst, explain=True)
+    form = formulate(inst, explain=True, extend=extend)
     lit_group = {lit.index: group for group, lit in form.b.groups.items()}
     lits = dict(form.b.groups)
     status, found = _feasible(form.model, list(lits.values()),

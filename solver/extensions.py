@@ -33,6 +33,9 @@ from rotaplan.solver.variables import Lit
 Key = tuple[str, int, str]
 """A placement: learner id, block, role."""
 
+KEPT = "kept"
+"""Group name of the constraints that keep an old plan's early blocks (not a contract rule)."""
+
 
 def placements_of(plan: Plan) -> dict[Key, str]:
     """A plan's placements as ``(learner, block, role) -> site``."""
@@ -115,7 +118,13 @@ class KeepAndMinimiseChanges:
     weight: int = 0
 
     def __call__(self, b: Build) -> list[Term]:
-        """Fix the early blocks and return the ``changes`` term."""
+        """Fix the early blocks and return the ``changes`` term.
+
+        Every fixing constraint is registered as a ``kept`` group, so when no
+        plan keeps the early blocks an explanation names the kept placements
+        and sessions in conflict with the changed scenario.
+        """
+        self.impossible = []
         self.weight = _upper_bound_on_preferences(b) + 1
         changed: list[cp_model.LinearExprT] = []
         hinted: set[int] = set()  # a fellow's base literal is shared by every block
@@ -128,24 +137,28 @@ class KeepAndMinimiseChanges:
                 continue
             # not placed then in the old plan (left out, or new): the past stays so
             for option in lits.values():
+                text = f"kept: {learner} had no placement in block {block}"
                 if isinstance(option, int):
                     if option:
                         self.impossible.append(f"{learner} block {block} had no placement "
                                                "but the scenario now requires one")
-                        b.model.add_bool_or([])
+                        b.add(b.model.add_bool_or([]), KEPT, (learner, str(block)), text)
                 else:
-                    b.model.add(option == 0)
+                    b.add(b.model.add(option == 0), KEPT, (learner, str(block)), text)
         for key, site in sorted(old.items()):
             lit = _literal(b, key, site)
             learner, block, _ = key
             if block < self.from_block:
+                where = "" if key[2] == Role.ROTATION else f" ({key[2]})"
+                text = f"kept: {learner} block {block}{where} at {site}"
+                group = (learner, str(block), str(key[2]), site)
                 if lit is None or (isinstance(lit, int) and lit == 0):
-                    where = "" if key[2] == Role.ROTATION else f" ({key[2]})"
                     self.impossible.append(
                         f"{learner} block {block}{where} at {site} is no longer possible")
-                    b.model.add_bool_or([])  # false: the past cannot be kept
+                    # false: the past cannot be kept
+                    b.add(b.model.add_bool_or([]), KEPT, group, text)
                 elif not isinstance(lit, int):
-                    b.model.add(lit == 1)
+                    b.add(b.model.add(lit == 1), KEPT, group, text)
                 continue
             if lit is None:
                 changed.append(1)
@@ -187,12 +200,15 @@ class KeepAndMinimiseChanges:
                 if not isinstance(differs, int) or differs:
                     later.append(differs)
                 continue
+            text = f"kept: {learner}'s weekly sessions in block {block}"
+            group = (learner, str(block), "sessions")
             if isinstance(lit, int):
                 if lit != was and self.keep_past_sessions:
-                    b.model.add_bool_or([])  # false: that session is no longer possible
+                    # false: that session is no longer possible
+                    b.add(b.model.add_bool_or([]), KEPT, group, text)
                 continue
             if self.keep_past_sessions:
-                b.model.add(lit == int(was))
+                b.add(b.model.add(lit == int(was)), KEPT, group, text)
             else:
                 past.append(differs)
         return past, later

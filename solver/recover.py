@@ -22,7 +22,7 @@ from rotaplan.models import Supervisor
 from rotaplan.models.plan import Plan
 from rotaplan.models.vocabulary import Activity
 from rotaplan.solver.extensions import named_supervisors_of
-from rotaplan.solver.instance import BASE, Instance, LearnerInfo, Role
+from rotaplan.solver.instance import BASE, ROTATION, Instance, LearnerInfo, Role
 from rotaplan.solver.variables import Lit, Variables
 
 
@@ -82,34 +82,56 @@ def _reference_supervisors(reference: Plan | None) -> tuple[
     return named_supervisors_of(reference), present
 
 
+Choices = tuple[dict[tuple[int, int, Role], str], set[tuple[int, int, Role, str]],
+                dict[tuple[int, int, Role], int]]
+"""A plan as the model decides it: site per (learner index, block, role), clinical
+(learner index, block, role, session), and each rotation block's first block."""
+
+
+def choices(inst: Instance, v: Variables, value: Callable[[Lit], int]) -> Choices:
+    """Sites, clinical sessions and placement starts read off a solution."""
+    site_of: dict[tuple[int, int, Role], str] = {}
+    for info in inst.learners:
+        if not value(v.placed[info.index]):
+            continue
+        for block in info.blocks:
+            if not value(v.active[(info.index, block)]):
+                continue  # an idle block (§9.1): no site, supervisor or timetable
+            for role in inst.roles_of(info):
+                chosen = [s for s, lit in v.place[(info.index, block, role)].items() if value(lit)]
+                if len(chosen) != 1:
+                    raise RecoveryError(f"{info.id} block {block} {role}: {len(chosen)} sites")
+                site_of[(info.index, block, role)] = chosen[0]
+    working = {(i, block, role, d) for (i, block, role), _ in site_of.items()
+               for d in inst.learners[i].candidates if value(v.works[(i, block, role, d)])}
+    return site_of, working, _first_blocks(inst, v, value)
+
+
 def recover(inst: Instance, v: Variables, value: Callable[[Lit], int],
             reference: Plan | None = None) -> Plan:
-    """Build the plan from variable values.
+    """Build the plan from variable values (see :func:`recover_plan`)."""
+    return recover_plan(inst, *choices(inst, v, value), reference=reference)
+
+
+def recover_plan(inst: Instance, site_of: dict[tuple[int, int, Role], str],
+                 working: set[tuple[int, int, Role, str]],
+                 first_block: dict[tuple[int, int, Role], int], *,
+                 reference: Plan | None = None) -> Plan:
+    """Build the full plan (named and present supervisors, timetables) from choices.
 
     Parameters
     ----------
     inst
-        The scenario index.
-    v
-        The model's variables.
-    value
-        Returns 0 or 1 for a literal in the solution.
+        The scenario index (every learner of the plan).
+    site_of, working, first_block
+        Sites per (learner index, block, role), clinical sessions, and the
+        first block of each rotation block's placement.
     reference
         A plan whose supervisors are kept where possible (costs outrank the
         other preferences of the matchings).
     """
     sc = inst.scenario
     old_named, old_present = _reference_supervisors(reference)
-    site_of: dict[tuple[int, int, Role], str] = {}
-    for info in inst.learners:
-        if not value(v.placed[info.index]):
-            continue
-        for block in info.blocks:
-            for role in inst.roles_of(info):
-                chosen = [s for s, lit in v.place[(info.index, block, role)].items() if value(lit)]
-                if len(chosen) != 1:
-                    raise RecoveryError(f"{info.id} block {block} {role}: {len(chosen)} sites")
-                site_of[(info.index, block, role)] = chosen[0]
 
     # Named supervisors: one b-matching per site and block.
     by_site_block: dict[tuple[str, int], list[_Seat]] = defaultdict(list)
@@ -141,7 +163,7 @@ def recover(inst: Instance, v: Variables, value: Callable[[Lit], int],
     for (i, block, role), site_id in site_of.items():
         info = inst.learners[i]
         for d in info.candidates:
-            if value(v.works[(i, block, role, d)]):
+            if (i, block, role, d) in working:
                 clinical[(site_id, block, d)].append(_Seat(info, role))
                 sessions_of[(i, block)].append((d, role))
     present: dict[tuple[int, int, str], str] = {}
@@ -164,23 +186,42 @@ def recover(inst: Instance, v: Variables, value: Callable[[Lit], int],
         for seat, u_id in match.items():
             present[(seat.info.index, block, d)] = u_id
 
-    assignments: list[tuple[str, int, str, str, str]] = []
+    spans = sc.uses_v2  # §9.4: start_block, required once a placement is longer than a block
+    placed = {i for (i, _, _) in site_of}
+    assignments: list[tuple[object, ...]] = []
     timetable: list[tuple[str, int, str, str, str, str]] = []
     order = {d: k for k, d in enumerate(sc.programme.sessions)}
     for info in inst.learners:
-        if not value(v.placed[info.index]):
+        if info.index not in placed:
             continue
         for block in info.blocks:
+            if (info.index, block, inst.roles_of(info)[0]) not in site_of:
+                continue  # idle
             for role in inst.roles_of(info):
                 key = (info.index, block, role)
-                assignments.append((info.id, block, role, site_of[key], named[key]))
+                row: tuple[object, ...] = (info.id, block, role, site_of[key], named[key])
+                if spans:
+                    row += (first_block.get(key, block),)
+                assignments.append(row)
             rows = [(d, Activity.TEACHING, "", "") for d in info.teaching]
             for d, role in sessions_of[(info.index, block)]:
                 site_id = site_of[(info.index, block, role)]
                 rows.append((d, Activity.CLINICAL, site_id, present[(info.index, block, d)]))
             rows.sort(key=lambda r: order[r[0]])
             timetable.extend((info.id, block, *row) for row in rows)
-    return Plan.from_rows(assignments, timetable)
+    return Plan.from_rows(assignments, timetable, start_block=spans)
 
 
-__all__ = ["RecoveryError", "recover"]
+def _first_blocks(inst: Instance, v: Variables, value: Callable[[Lit], int]
+                  ) -> dict[tuple[int, int, Role], int]:
+    """The first block of the placement holding each rotation block (§9.4 ``start_block``)."""
+    out: dict[tuple[int, int, Role], int] = {}
+    for i, starts in v.start.items():
+        for (site, first), lit in starts.items():
+            if value(lit):
+                for block in range(first, first + inst.length(site)):
+                    out[(i, block, ROTATION)] = first
+    return out
+
+
+__all__ = ["Choices", "RecoveryError", "choices", "recover", "recover_plan"]

@@ -143,9 +143,9 @@ class Statistics:
 
     Attributes
     ----------
-    first_solution_seconds, solve_seconds, build_seconds
-        Time to the first plan, in total (model building included), and to
-        build the model(s).
+    first_solution_seconds, best_solution_seconds, solve_seconds, build_seconds
+        Time to the first plan, to the plan returned, in total (model building
+        included), and to build the model(s).
     seed, workers, time_limit, deterministic_time
         The run's settings.
     fairness
@@ -162,6 +162,7 @@ class Statistics:
     """
 
     first_solution_seconds: float | None = None
+    best_solution_seconds: float | None = None
     solve_seconds: float = 0.0
     build_seconds: float = 0.0
     seed: int = 0
@@ -191,7 +192,7 @@ class SolveResult:
     preference_cost, unplaced
         Parts of the objective.
     terms
-        Cost of each named objective term, unweighted.
+        Each named objective term's weighted total (they add up to the objective).
     worst_learner_cost
         Largest cost of a placed learner.
     learner_costs
@@ -253,6 +254,8 @@ class SolveResult:
             "worst_learner_cost": self.worst_learner_cost,
             "first_solution_seconds": None if s.first_solution_seconds is None
             else round(s.first_solution_seconds, 3),
+            "best_solution_seconds": None if s.best_solution_seconds is None
+            else round(s.best_solution_seconds, 3),
             "build_seconds": round(s.build_seconds, 3),
             "fairness": s.fairness,
             "seed": s.seed,

@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rotaplan.ui import history_page, insight_page, results_page, scenario_page, solve_page, state
+from rotaplan.access import AccessDeniedError
+from rotaplan.ui import (
+    history_page,
+    insight_page,
+    results_page,
+    scenario_page,
+    signin,
+    solve_page,
+    state,
+)
 from rotaplan.ui.state import ss
 
 
 def main() -> None:
     """Render the app."""
     st.set_page_config(page_title="rotaplan", page_icon="🗓️", layout="wide")
+    who = signin.gate()  # stops the run until the person may use the app
     state.init()
     state.fold_edits()  # first: a grid's edits count even when the page changes in this run
     state.finish_job()
@@ -30,6 +40,7 @@ def main() -> None:
     with st.sidebar:
         st.title("rotaplan")
         st.caption("Rotation and fellowship plans for NHS integrated care systems")
+        signin.sidebar(who)
         page = st.radio("Page", state.PAGES, key="page")
         st.divider()
         st.markdown(f"**Scenario:** {state.plain(ss().source)}")
@@ -56,6 +67,8 @@ def main() -> None:
             "Why no plan?": insight_page.explanation,
             "History": history_page.render,
         }[page]()
+    except AccessDeniedError as exc:  # a role that does not allow the change
+        st.warning(f"Not saved: {exc}.")
     except Exception as exc:  # a message for the user, never a traceback
         if type(exc).__module__.startswith("streamlit"):
             raise  # rerun and stop requests are Streamlit's own control flow

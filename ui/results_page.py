@@ -133,7 +133,7 @@ def _no_plan(view: RunView) -> None:
 
 def _previous_runs(view: RunView) -> list[int]:
     runs = state.store().runs(scenario_id=view.run.scenario_id)
-    return [r.id for r in runs if r.id != view.run.id and r.assignments_csv is not None]
+    return [r.id for r in runs if r.id != view.run.id and r.has_plan]
 
 
 def _changes(view: RunView) -> None:
@@ -183,9 +183,10 @@ def _downloads(view: RunView, sc: Scenario, plan: Plan) -> None:
     st.markdown("The plan files follow the rotaplan contract, so anyone can check them "
                 "with an independent checker.")
     cols = st.columns(3)
-    cols[0].download_button("assignments.csv", run.assignments_csv or "",
+    csv = view.tables
+    cols[0].download_button("assignments.csv", csv.assignments_csv if csv else "",
                             file_name="assignments.csv", mime="text/csv", key="dl_assign")
-    cols[1].download_button("timetable.csv", run.timetable_csv or "",
+    cols[1].download_button("timetable.csv", csv.timetable_csv if csv else "",
                             file_name="timetable.csv", mime="text/csv", key="dl_time")
     cols[2].download_button("summary.json", json.dumps(run.summary, indent=2) + "\n",
                             file_name="summary.json", mime="application/json",
@@ -219,8 +220,8 @@ def _zip(view: RunView) -> bytes:
     run = view.run
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("assignments.csv", run.assignments_csv or "")
-        z.writestr("timetable.csv", run.timetable_csv or "")
+        z.writestr("assignments.csv", view.tables.assignments_csv if view.tables else "")
+        z.writestr("timetable.csv", view.tables.timetable_csv if view.tables else "")
         z.writestr("summary.json", json.dumps(run.summary, indent=2) + "\n")
         z.writestr("scenario.yaml", view.yaml_text)
     return buffer.getvalue()

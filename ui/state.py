@@ -21,12 +21,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from rotaplan.access import AccessDeniedError
 from rotaplan.io import tables
 from rotaplan.models import Plan, Scenario, ScenarioError, parse_scenario_text
 from rotaplan.runs.jobs import LIVE, RunStatus, SolveJob, solves
-from rotaplan.runs.store import RunInfo, Store, VersionInfo, default_url
+from rotaplan.runs.store import RunInfo, RunPlan, Store, VersionInfo, default_url
 from rotaplan.shipped import shipped
-from rotaplan.ui import editors
+from rotaplan.ui import editors, signin
 
 SHIPPED = shipped()
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -39,8 +40,9 @@ def _store(url: str) -> Store:
 
 
 def store() -> Store:
-    """The database of saved scenarios and runs (``ROTAPLAN_DB_URL`` or a local SQLite file)."""
-    return _store(default_url())
+    """The database of saved scenarios and runs (``ROTAPLAN_DB_URL`` or a local SQLite file),
+    answering for the person using this session (:func:`rotaplan.ui.signin.current`)."""
+    return _store(default_url()).as_user(signin.current())
 
 
 _MARKDOWN_SIGNS = re.compile(r"([!-/:-@\[-`{-~])")
@@ -97,7 +99,8 @@ def init() -> None:
             _attach(int(wanted))
             return
         except KeyError:
-            ss().notice = f"Saved scenario {wanted} no longer exists; opened the demo instead."
+            ss().notice = (f"Saved scenario {wanted} was not found (deleted, or not shared "
+                           "with you); opened the demo instead.")
     open_shipped("demo" if "demo" in SHIPPED else next(iter(SHIPPED)))
 
 
@@ -113,8 +116,9 @@ def _version_id(scenario_id: int, number: str | None) -> int:
 
 
 def _attach(scenario_id: int) -> None:
-    """Watch the scenario's live solve (a refresh during a solve), show its latest run."""
-    live = solves().live(scenario_id)
+    """Watch the scenario's live solve this person started (a refresh during a solve), and
+    show its latest run."""
+    live = solves().live(scenario_id, user=store().who.user)
     ss().job_run_id = max(live) if live else None
     runs = [solves().settle(store(), r) for r in store().runs(scenario_id=scenario_id)]
     done = [r for r in runs if r.status not in LIVE]
@@ -209,6 +213,7 @@ def _adopt(version: VersionInfo) -> None:
     """Make ``version`` the one open in the editor, and say so in the address."""
     ss().scenario_id = version.scenario_id
     ss().version_id = version.id
+    ss().version_revision = version.revision  # the draft revision this session last saw
     st.query_params["scenario"] = str(version.scenario_id)
     st.query_params["version"] = str(version.number)
 
@@ -236,7 +241,21 @@ def persist(note: str = "edited") -> int:
     # fold into the open version only: never into one being solved or a newer draft
     # (a version with a run, even a queued one, is never folded into by the store)
     fold_into = -1 if solving or ss().version_id is None else int(ss().version_id)
-    version = store().save_draft(ss().scenario_id, text, note, fold_into=fold_into)
+    # the revision this session last saw: a draft another session changed since is
+    # kept, and these edits become a new version beside it
+    try:
+        version = store().save_draft(ss().scenario_id, text, note, fold_into=fold_into,
+                                     revision=ss().get("version_revision"))
+    except AccessDeniedError:  # a viewer's edits are kept as their own copy
+        name = re.sub(r" v\d+$", "", Path(ss().source).stem) or "scenario"
+        version = store().create_scenario(f"{name} (my copy)", text,
+                                          note=f"edited copy of {ss().source}")
+        ss().notice = (f"You may view but not change {ss().source}, so your edits are "
+                       f"saved as your own copy, '{name} (my copy)'.")
+    if version.conflict_with is not None:
+        ss().notice = (f"This scenario's draft (version {version.conflict_with}) was changed in "
+                       f"another session. Both are kept: your edits are version "
+                       f"{version.number}; see History for the other.")
     ss().saved_yaml = text
     _adopt(version)
     return version.id
@@ -353,6 +372,7 @@ class RunView:
     scenario: Scenario | None
     plan: Plan | None
     yaml_text: str
+    tables: RunPlan | None  # the plan's CSV text, as the solve wrote it
 
 
 def run_view(run_id: int) -> RunView:
@@ -367,13 +387,16 @@ def run_view(run_id: int) -> RunView:
     except ScenarioError:
         scenario = None
     plan = None
-    if run.assignments_csv is not None and run.timetable_csv is not None:
-        a = pd.read_csv(io.StringIO(run.assignments_csv), dtype=str, keep_default_na=False)
-        t = pd.read_csv(io.StringIO(run.timetable_csv), dtype=str, keep_default_na=False)
+    tables_csv = store().run_plan(run_id) if run.has_plan else None
+    if tables_csv is not None:
+        a = pd.read_csv(io.StringIO(tables_csv.assignments_csv), dtype=str,
+                        keep_default_na=False)
+        t = pd.read_csv(io.StringIO(tables_csv.timetable_csv), dtype=str,
+                        keep_default_na=False)
         a["block"] = a["block"].astype(int)
         t["block"] = t["block"].astype(int)
         plan = Plan(a, t)
-    view = RunView(run, scenario, plan, text)
+    view = RunView(run, scenario, plan, text, tables_csv)
     if run.status not in LIVE:
         cache[run_id] = view
     return view

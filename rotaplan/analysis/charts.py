@@ -13,11 +13,12 @@ import altair as alt
 import pandas as pd
 
 from rotaplan.analysis.kpis import placement_costs
-from rotaplan.models import Plan, Scenario
+from rotaplan.models import START_BLOCK, Plan, Scenario
+from rotaplan.models.vocabulary import Role
 
-GANTT_COLUMNS = ["learner", "learner_id", "profession", "role", "block", "block_start",
-                 "block_end", "from", "to", "site", "site_id", "setting", "supervisor_id",
-                 "preference"]
+GANTT_COLUMNS = ["learner", "learner_id", "profession", "role", "block", "last_block",
+                 "block_start", "block_end", "from", "to", "site", "site_id", "setting",
+                 "organisation", "supervisor_id", "preference"]
 RANK_LABELS = ["1st choice", "2nd choice", "3rd choice", "4th or later", "not listed",
                "no preferences"]
 
@@ -32,36 +33,53 @@ def _block_dates(scenario: Scenario, block: int) -> tuple[dt.date, dt.date] | No
 
 
 def gantt_data(scenario: Scenario, plan: Plan) -> pd.DataFrame:
-    """One row per placement: learner, role, block span, site, setting and rank."""
+    """One row per placement: learner, role, block span, site, setting, organisation, rank.
+
+    A placement of several blocks (§9) is one row from its first to its last
+    block; its named supervisors (one per block) are listed together.
+    """
     a = placement_costs(scenario, plan)
     learners = scenario.learner_by_id
     sites = scenario.site_by_id
+    named: dict[tuple[str, str, int], list[str]] = {}
+    full = plan.assignments
+    firsts = full[START_BLOCK] if START_BLOCK in full.columns else full["block"]
+    for lid, role, first, sup in zip(full["learner_id"], full["role"], firsts,
+                                     full["supervisor_id"], strict=True):
+        named.setdefault((str(lid), str(role), int(first)), []).append(str(sup))
     rows = []
     for rec in a.to_dict("records"):
         learner = learners[rec["learner_id"]]
         site = sites[rec["site_id"]]
-        block = int(rec["block"])
-        dates = _block_dates(scenario, block)
+        first = int(rec["block"])
+        last = first + (scenario.placement_length(site) - 1
+                        if rec["role"] == Role.ROTATION else 0)
+        start_dates, end_dates = _block_dates(scenario, first), _block_dates(scenario, last)
+        sups = named.get((learner.id, str(rec["role"]), first), [str(rec["supervisor_id"])])
         rows.append({
             "learner": f"{learner.id} · {learner.name}" if learner.name else learner.id,
             "learner_id": learner.id,
             "profession": learner.profession,
             "role": rec["role"],
-            "block": block,
-            "block_start": block - 0.5,
-            "block_end": block + 0.5,
-            "from": dates[0].isoformat() if dates else "",
-            "to": dates[1].isoformat() if dates else "",
+            "block": first,
+            "last_block": last,
+            "block_start": first - 0.5,
+            "block_end": last + 0.5,
+            "from": start_dates[0].isoformat() if start_dates else "",
+            "to": end_dates[1].isoformat() if end_dates else "",
             "site": site.name or site.id,
             "site_id": site.id,
             "setting": site.setting,
-            "supervisor_id": rec["supervisor_id"],
+            "organisation": site.organisation_id,
+            "supervisor_id": ", ".join(dict.fromkeys(sups)),
             "preference": _rank_label(scenario, learner.id, int(rec["preference_cost"])),
         })
     return pd.DataFrame(rows, columns=GANTT_COLUMNS)
 
 
 def _rank_label(scenario: Scenario, learner_id: str, cost: int) -> str:
+    if scenario.objective.preference == "score":
+        return f"score {-cost}"
     prefs = scenario.learner_by_id[learner_id].preferences
     if not prefs:
         return RANK_LABELS[5]
@@ -83,8 +101,8 @@ def gantt(scenario: Scenario, plan: Plan) -> alt.LayerChart:
         data["row"] = []
     blocks = scenario.programme.blocks
     rows = max(1, data["row"].nunique()) if len(data) else 1
-    tooltip = ["learner", "profession", "role", "block", "from", "to", "site", "setting",
-               "supervisor_id", "preference"]
+    tooltip = ["learner", "profession", "role", "block", "last_block", "from", "to", "site",
+               "setting", "organisation", "supervisor_id", "preference"]
     base = alt.Chart(data, title="Rotations: where each learner is, block by block").encode(
         x=alt.X("block_start:Q", title="Block",
                 scale=alt.Scale(domain=[0.5, blocks + 0.5]),

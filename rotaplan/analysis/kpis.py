@@ -17,17 +17,22 @@ Every figure is defined here once and used by the CLI, ``summary.json``
   least one preference);
 - ``worst_learner_cost`` is the largest cost of a placed learner (their
   preference cost, plus organisation changes and idle blocks where weighted,
-  §9.3); learners left out are named in ``left_out``.
+  §9.3); learners left out are named in ``left_out``;
+- ``organisation_changes`` counts, over rotation learners, consecutive
+  placements (idle blocks skipped) at different organisations, and
+  ``idle_blocks`` the blocks before the first block of a learner's last
+  placement that none of theirs occupies (§9.3), whatever their weights.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from rotaplan.models import Plan, Scenario
+from rotaplan.models import START_BLOCK, Plan, Scenario
 from rotaplan.models.vocabulary import Role
 from rotaplan.solver import SolveResult
 
@@ -52,6 +57,8 @@ class Kpis:
         Of those, placements within the learner's top 3.
     worst_learner_cost
         Largest cost of a placed learner.
+    organisation_changes, idle_blocks
+        Totals over rotation learners (§9.3), unweighted.
     """
 
     learners: int
@@ -62,6 +69,8 @@ class Kpis:
     placements_with_preferences: int = 0
     top3_placements: int = 0
     worst_learner_cost: int = 0
+    organisation_changes: int = 0
+    idle_blocks: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The ``kpis`` object of ``summary.json``."""
@@ -138,6 +147,7 @@ def kpis(scenario: Scenario, plan: Plan, learner_costs: dict[str, int] | None = 
     else:
         worst = max((c for lid, c in learner_costs.items() if lid in placed_ids), default=0)
     left_out = [x.id for x in scenario.learners if x.id not in placed_ids]
+    changes, idle = _pathways(scenario, a)
     return Kpis(
         learners=len(scenario.learners),
         placed=len(scenario.learners) - len(left_out),
@@ -147,7 +157,26 @@ def kpis(scenario: Scenario, plan: Plan, learner_costs: dict[str, int] | None = 
         placements_with_preferences=len(mine),
         top3_placements=top3,
         worst_learner_cost=int(worst),
+        organisation_changes=changes,
+        idle_blocks=idle,
     )
+
+
+def _pathways(scenario: Scenario, placed: pd.DataFrame) -> tuple[int, int]:
+    """Organisation changes and idle blocks over rotation learners' placements (§9.3)."""
+    rotation = placed[placed["role"] == Role.ROTATION]
+    changes = idle = 0
+    for _, mine in rotation.groupby("learner_id", sort=False):
+        first = mine["start_block"] if START_BLOCK in mine.columns else mine["block"]
+        ordered = sorted(zip(first.astype(int), mine["site_id"], strict=True))
+        orgs = [scenario.site_by_id[site].organisation_id for _, site in ordered]
+        changes += sum(1 for x, y in itertools.pairwise(orgs) if x != y)
+        occupied = {b for start, site in ordered
+                    for b in range(start, start + scenario.placement_length(
+                        scenario.site_by_id[site]))}
+        last = ordered[-1][0] if ordered else 0
+        idle += sum(1 for b in range(1, last) if b not in occupied)
+    return changes, idle
 
 
 def _pct(part: int, whole: int) -> str:
@@ -180,6 +209,9 @@ def summary_lines(scenario: Scenario, result: SolveResult) -> list[str]:
                      "placements within the learner's top 3 "
                      f"({_pct(k.top3_placements, k.placements_with_preferences)})")
         lines.append(f"worst-off   largest cost of one placed learner: {k.worst_learner_cost}")
+        if scenario.uses_v2:
+            lines.append(f"pathways    {k.organisation_changes} change(s) of organisation, "
+                         f"{k.idle_blocks} idle block(s) before a last placement")
     s = result.stats
     first_at = s.first_solution_seconds
     first = "-" if first_at is None else f"{first_at:.2f}s"

@@ -17,7 +17,7 @@ import click
 import typer
 
 from rotaplan import __version__
-from rotaplan.cli import files, insight, runs, solve
+from rotaplan.cli import files, insight, mss, runs, solve
 from rotaplan.cli.common import INTERRUPT, note
 from rotaplan.exit_codes import ExitCode
 
@@ -59,6 +59,7 @@ app.command()(files.generate)
 app.command()(files.ui)
 app.command()(runs.batch)
 app.command()(runs.sweep)
+app.add_typer(mss.app, name="mss")
 
 
 def _command_name(args: list[str]) -> str:

@@ -27,6 +27,9 @@ from rotaplan.solver import Progress
 out_console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
+SHOWN_PROBLEMS = 100
+"""Problems printed at most (a converted 96-block file once gave 6,000 alike)."""
+
 
 def say(line: str = "") -> None:
     """A line of the command's answer (stdout)."""
@@ -58,7 +61,7 @@ def load_or_exit(path: Path, out: Path | None = None) -> Loaded:
     try:
         loaded = load(path)
     except ScenarioError as exc:
-        note(exc.render())
+        note(exc.render(limit=SHOWN_PROBLEMS))
         note(f"{len(exc.errors)} error(s): the scenario is invalid.")
         if out is not None:
             with suppress(OSError):  # an unusable output folder: the errors are printed

@@ -142,6 +142,11 @@ def replan(
     workers: Annotated[int | None, typer.Option(
         help="CP-SAT workers (default: the machine's cores, at most 8).", min=1, max=64,
         show_default=False)] = None,
+    allow_past_session_changes: Annotated[bool, typer.Option(
+        "--allow-past-session-changes",
+        help="When the change reaches the early blocks' weekly sessions only (fewer rooms, "
+             "a session closed), keep their sites and supervisors and move as few sessions "
+             "as possible instead of refusing.")] = False,
 ) -> None:
     """Re-plan after a change, keeping early blocks and changing as little as possible.
 
@@ -168,7 +173,8 @@ def replan(
     note(f"re-planning {scenario} from block {from_block} against {old_plan}")
     done = run(sc, old, out, from_block=from_block,
                options=SolveOptions(time_limit=time_limit, workers=workers or default_workers(),
-                                    seed=seed, stop=INTERRUPT.stop))
+                                    seed=seed, stop=INTERRUPT.stop),
+               allow_past_session_changes=allow_past_session_changes)
     result = done.outcome.result
     for line in summary_lines(sc, result):
         say(line)

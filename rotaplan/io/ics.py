@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, Timezone
 
 from rotaplan.io.plan_dir import check_names, sorted_timetable, write_bytes
-from rotaplan.models import Plan, Scenario, Supervisor
+from rotaplan.models import START_BLOCK, Plan, Scenario, Supervisor
 
 TIMEZONE = "Europe/London"
 """Time zone of calendar events (``TZID``)."""
@@ -79,12 +79,15 @@ def _person(name: str | None, uid: str) -> str:
 
 
 def _event(
-    scenario: Scenario, row: Any, uid: str, summary: str, description: list[str]
+    scenario: Scenario, row: Any, uid: str, summary: str, description: list[str],
+    last_block: int | None = None,
 ) -> Event:
-    """One weekly recurring event for a timetable row in its block."""
+    """One weekly recurring event for a timetable row, from its block to ``last_block``."""
     zone = ZoneInfo(TIMEZONE)
     weekday, half = parse_session(row.session)
     first_day, last_day = _block_dates(scenario, int(row.block))
+    if last_block is not None:
+        _, last_day = _block_dates(scenario, last_block)
     day = first_day + dt.timedelta(days=(weekday - first_day.weekday()) % 7)
     begins, ends = SESSION_TIMES[half]
     until = dt.datetime.combine(last_day, dt.time(23, 59, 59), tzinfo=zone)
@@ -103,17 +106,50 @@ def _event(
     return event
 
 
-def _learner_event(scenario: Scenario, row: Any, role: str) -> Event:
-    """A learner's weekly event for one timetable row."""
+def _learner_event(scenario: Scenario, row: Any, role: str, last_block: int) -> Event:
+    """A learner's weekly event for one timetable row, repeated to ``last_block``."""
     uid = _uid(scenario, row.learner_id, f"b{row.block}", row.session)
-    where = f"Block {row.block}, {row.session}."
+    blocks = f"Block {row.block}" if last_block == row.block else \
+        f"Blocks {row.block}-{last_block}"
+    where = f"{blocks}, {row.session}."
     if row.activity == "teaching" or not row.site_id:
-        return _event(scenario, row, uid, "Teaching", [f"Central teaching. {where}"])
+        return _event(scenario, row, uid, "Teaching", [f"Central teaching. {where}"],
+                      last_block)
     kind = {"base": "fellowship base", "partner": "fellowship partner"}.get(role, "placement")
     sup = _supervisor(scenario, row.supervisor_id) if row.supervisor_id else None
     who = f"Supervisor: {_person(sup.name, sup.id)}" if sup else "Supervisor: -"
     summary = f"{_site_label(scenario, row.site_id)} {kind} ({row.site_id})"
-    return _event(scenario, row, uid, summary, [who, where])
+    return _event(scenario, row, uid, summary, [who, where], last_block)
+
+
+def _spans(plan: Plan) -> dict[tuple[str, int], int]:
+    """(learner, block) -> first block of the placement holding it (§9.4 start_block)."""
+    a = plan.assignments
+    starts = a[START_BLOCK] if START_BLOCK in a.columns else a["block"]
+    return {(str(lid), int(block)): int(first)
+            for lid, block, first in zip(a["learner_id"], a["block"], starts, strict=True)}
+
+
+def _runs(rows: list[Any], span: dict[tuple[str, int], int]) -> list[tuple[Any, int]]:
+    """A learner's rows merged over the consecutive blocks of one placement.
+
+    A weekly session kept the same (activity, site, supervisor present) in the
+    next block of the same placement extends one event, so a placement of
+    several blocks is one event per weekly session, not one per block.
+    """
+    out: list[tuple[Any, int]] = []
+    open_: dict[tuple[Any, ...], int] = {}
+    for row in sorted(rows, key=lambda r: int(r.block)):
+        block = int(row.block)
+        key = (span.get((row.learner_id, block), block), row.session, row.activity,
+               row.site_id, row.supervisor_id)
+        last = open_.get(key)
+        if last is not None and out[last][1] == block - 1:
+            out[last] = (out[last][0], block)
+        else:
+            open_[key] = len(out)
+            out.append((row, block))
+    return out
 
 
 def _supervisor_event(scenario: Scenario, row: Any, supervisor_id: str) -> Event:
@@ -180,10 +216,12 @@ def calendars(scenario: Scenario, plan: Plan) -> dict[str, bytes]:
 
     Every timetable row (learner, block, session) is one event at the session's
     times on the first matching weekday of the block, repeating weekly to the
-    block's last day. Learners get ``learner-<id>.ics`` with their sessions;
-    supervisors get ``supervisor-<id>.ics`` with the sessions they are present
-    for (rule 7). Learners left out and supervisors with no sessions get no file
-    (a calendar must hold at least one event). Ids that are unsafe in file names
+    block's last day; a learner's weekly session that stays the same over the
+    blocks of one placement (§9) is one event over the whole placement. Learners
+    get ``learner-<id>.ics`` with their sessions; supervisors get
+    ``supervisor-<id>.ics`` with the sessions they are present for (rule 7).
+    Learners left out and supervisors with no sessions get no file (a calendar
+    must hold at least one event). Ids that are unsafe in file names
     are changed by :func:`safe_file_id`.
 
     Parameters
@@ -221,14 +259,17 @@ def calendars(scenario: Scenario, plan: Plan) -> dict[str, bytes]:
             sup_rows.setdefault(row.supervisor_id, []).append(row)
 
     files: dict[str, bytes] = {}
+    span = _spans(plan)
+    rank = {session: i for i, session in enumerate(scenario.programme.sessions)}
     for learner in scenario.learners:
+        runs = sorted(_runs(rows_of.get(learner.id, []), span),
+                      key=lambda r: (int(r[0].block), rank[r[0].session]))
         events = [_learner_event(scenario, row, roles.get((row.learner_id, row.block,
-                                                           row.site_id), ""))
-                  for row in rows_of.get(learner.id, [])]
+                                                           row.site_id), ""), last)
+                  for row, last in runs]
         if events:
             files[f"learner-{safe_file_id(learner.id)}.ics"] = _calendar(
                 scenario, _person(learner.name, learner.id), timezone, events)
-    rank = {session: i for i, session in enumerate(scenario.programme.sessions)}
     for site in scenario.sites:
         for sup in site.supervisors:
             mine = sorted(sup_rows.get(sup.id, []),

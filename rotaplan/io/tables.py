@@ -38,14 +38,16 @@ from rotaplan.models import (
 )
 from rotaplan.models.yaml_format import dump_scenario
 
-SETTING_COLUMNS = ["id", "name"]
+SETTING_COLUMNS = ["id", "name", "placement_blocks", "value"]
 SITE_COLUMNS = ["id", "name", "setting", "capacity", "rooms", "min_learners", "open_sessions",
-                "accepts", "locality"]  # the numbers people change most, first
+                "accepts", "locality", "organisation", "placement_blocks"]
+# the numbers people change most, first; then the version-2 columns (§9)
 ROOM_COLUMNS = ["site_id", "session", "rooms"]
 SUPERVISOR_COLUMNS = ["site_id", "id", "name", "profession", "capacity", "sessions",
                       "unavailable_blocks"]
 LEARNER_COLUMNS = ["id", "name", "profession", "track", "sessions_per_week",
-                   "available_sessions", "blocks", "preferences", "avoid", "pinned"]
+                   "available_sessions", "blocks", "preferences", "avoid", "pinned",
+                   "placements", "requirements", "completed", "scores", "weights"]
 SUPERVISION_COLUMNS = ["learner_profession", "supervised_by"]
 
 COLUMNS: dict[str, list[str]] = {
@@ -73,7 +75,7 @@ TABLE_TITLES = {
 }
 
 _LIST_FIELDS = {"accepts", "open_sessions", "sessions", "available_sessions", "preferences",
-                "avoid", "supervised_by"}
+                "avoid", "supervised_by", "completed"}
 _INT_LIST_FIELDS = {"unavailable_blocks", "blocks"}
 _PROGRAMME_KEYS = ("name", "start", "blocks", "block_weeks", "sessions", "teaching_sessions")
 
@@ -142,6 +144,88 @@ def parse_map(text: Any, *, int_keys: bool, int_values: bool) -> dict[Any, Any] 
     return out
 
 
+def requirements_text(value: Any) -> str:
+    """Requirements (§9.2 rule 15) as one cell: ``stroke+primary-care: 1; mh+uc: 0..2``.
+
+    Settings joined by ``+``; then ``n`` (``count``), ``a..b`` (``min`` and
+    ``max``), ``a..`` or ``..b``; requirements separated by ``;``.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, list) and not value:
+        return "[]"
+    if not isinstance(value, list):
+        return cell_text(value)
+    parts = []
+    for rq in value:
+        if not isinstance(rq, Mapping):
+            return cell_text(value)
+        group = "+".join(cell_text(x) for x in rq.get("settings") or [])
+        if rq.get("count") is not None:
+            bound = cell_text(rq["count"])
+        else:
+            low = "" if rq.get("min") is None else cell_text(rq["min"])
+            high = "" if rq.get("max") is None else cell_text(rq["max"])
+            bound = f"{low}..{high}"
+        parts.append(f"{group}: {bound}")
+    return "; ".join(parts)
+
+
+def parse_requirements(text: Any) -> list[dict[str, Any]] | str | None:
+    """The cell of :func:`requirements_text` as requirement mappings (None when blank)."""
+    if _blank(text):
+        return None
+    stripped = str(text).strip()
+    if stripped == "[]":
+        return []
+    out: list[dict[str, Any]] = []
+    for part in stripped.split(";"):
+        if not part.strip():
+            continue
+        if ":" not in part:
+            return stripped  # not requirements: the loader says why in plain words
+        group, bound = (x.strip() for x in part.split(":", 1))
+        item: dict[str, Any] = {"settings": [x.strip() for x in group.split("+") if x.strip()]}
+        if ".." in bound:
+            low, high = (x.strip() for x in bound.split("..", 1))
+            if low:
+                item["min"] = _number(low)
+            if high:
+                item["max"] = _number(high)
+        else:
+            item["count"] = _number(bound)
+        out.append(item)
+    return out
+
+
+def precedence_text(value: Any) -> str:
+    """Precedence rules (§9.2 rule 17) as one cell: ``stroke > community-rehab, a > b``."""
+    if value is None:
+        return ""
+    if not isinstance(value, list) or not all(isinstance(r, Mapping) for r in value):
+        return cell_text(value)
+    return ", ".join(f"{cell_text(r.get('before'))} > {cell_text(r.get('after'))}"
+                     for r in value) or "[]"
+
+
+def parse_precedence(text: Any) -> list[dict[str, Any]] | str | None:
+    """The cell of :func:`precedence_text` as ``{before, after}`` mappings (None when blank)."""
+    if _blank(text):
+        return None
+    stripped = str(text).strip()
+    if stripped == "[]":
+        return []
+    out = []
+    for part in stripped.split(","):
+        if not part.strip():
+            continue
+        if ">" not in part:
+            return stripped  # the loader says why
+        before, after = (x.strip() for x in part.split(">", 1))
+        out.append({"before": before, "after": after})
+    return out
+
+
 def parse_int_or_map(text: Any) -> int | dict[Any, Any] | str | None:
     """A whole number, or ``block: number`` pairs (site capacity, minimum learners)."""
     if _blank(text):
@@ -189,7 +273,8 @@ class ScenarioTables:
 
 def _frame(table: str, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     columns = COLUMNS[table]
-    data = [[cell_text(row.get(c)) for c in columns] for row in rows]
+    data = [[requirements_text(row.get(c)) if c == "requirements" else cell_text(row.get(c))
+             for c in columns] for row in rows]
     return pd.DataFrame(data, columns=columns, dtype=object)
 
 
@@ -336,6 +421,8 @@ def to_document(tables: ScenarioTables) -> Document:
         item: dict[str, Any] = {}
         _put(item, "id", row["id"])
         _put(item, "name", row["name"])
+        _put(item, "placement_blocks", parse_int(row["placement_blocks"]))
+        _put(item, "value", parse_int(row["value"]))
         settings.append(item)
     data["settings"] = settings
     data["professions"] = list(tables.professions)
@@ -365,10 +452,14 @@ def to_document(tables: ScenarioTables) -> Document:
                 _put(learner, col, parse_list(text))
             elif col == "blocks":
                 _put(learner, col, parse_list(text, numbers=True))
-            elif col == "sessions_per_week":
+            elif col in ("sessions_per_week", "placements"):
                 _put(learner, col, parse_int(text))
             elif col == "pinned":
                 _put(learner, col, parse_map(text, int_keys=True, int_values=False))
+            elif col in ("scores", "weights"):
+                _put(learner, col, parse_map(text, int_keys=False, int_values=True))
+            elif col == "requirements":
+                _put(learner, col, parse_requirements(text))
             else:
                 _put(learner, col, text)
         learners.append(learner)
@@ -393,7 +484,7 @@ def _sites(tables: ScenarioTables, origins: dict[tuple[Any, ...], Origin],
                 _put(site, col, parse_list(text))
             elif col in ("capacity", "min_learners"):
                 _put(site, col, parse_int_or_map(text))
-            elif col == "rooms":
+            elif col in ("rooms", "placement_blocks"):
                 _put(site, col, parse_int(text))
             else:
                 _put(site, col, text)

@@ -40,6 +40,10 @@ from rotaplan.io.tables import (
     from_scenario,
     parse_int,
     parse_list,
+    parse_precedence,
+    parse_requirements,
+    precedence_text,
+    requirements_text,
     to_yaml,
     validate,
 )
@@ -76,9 +80,13 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 
 _PROGRAMME_FIELDS = ("name", "start", "blocks", "block_weeks", "sessions", "teaching_sessions")
 _LIST_OPTIONS = {"rotation.cover", "fellowship.partner_settings"}
-_BOOL_OPTIONS = {"rotation.no_repeat_site", "objective.allow_unplaced"}
+_BOOL_OPTIONS = {"rotation.no_repeat_site", "rotation.no_repeat_setting",
+                 "objective.allow_unplaced"}
 _INT_OPTIONS = {"fellowship.partner_sessions", "fellowship.distinct_partner_settings",
-                "objective.unplaced_penalty"}
+                "objective.unplaced_penalty", "rotation.max_per_organisation",
+                "objective.worst_weight"}
+_WEIGHT_OPTIONS = {"objective.organisation_changes", "objective.idle_blocks"}
+"""Objective weights (§9.3), one field each, kept as objective.weights."""
 
 FIELD_HELP: dict[str, str] = {
     "name": "Name of the programme (required).",
@@ -106,7 +114,24 @@ FIELD_HELP: dict[str, str] = {
     "objective.unplaced_penalty": "Cost of leaving one learner out, in steps down a learner's "
                                   "preference list (blank: 1000).",
     "objective.fairness": "none (blank): lowest total preference cost; minimax: first make "
-                          "the worst-off learner as well off as possible.",
+                          "the worst-off learner as well off as possible; weighted: add "
+                          "worst_weight times the worst-off learner's cost.",
+    "rotation.no_repeat_setting": "true: at most one placement in any care setting "
+                                  "(blank: false).",
+    "rotation.requirements": "Placements per group of settings, e.g. 'mental-health+urgent-care:"
+                             " 1..2; primary-care: 1' (count, or min..max; blank: none).",
+    "rotation.precedence": "Settings that must come first, e.g. 'stroke > community-rehab' "
+                           "(pairs separated by commas; blank: none).",
+    "rotation.max_per_organisation": "Most placements at one organisation's sites (blank: no "
+                                     "limit).",
+    "objective.preference": "rank (blank): cost of a placement is its rank in the learner's "
+                            "preferences; score: minus the learner's scores (Learners sheet).",
+    "objective.organisation_changes": "Cost of each change of organisation between a "
+                                      "learner's consecutive placements (blank: 0).",
+    "objective.idle_blocks": "Cost of each idle block before a learner's last placement "
+                             "(blank: 0).",
+    "objective.worst_weight": "With fairness weighted: weight of the worst-off learner's "
+                              "cost (blank: 1).",
 }
 """Programme sheet fields, in order, with plain-words help (the README sheet)."""
 
@@ -114,6 +139,9 @@ COLUMN_HELP: dict[str, dict[str, str]] = {
     "settings": {
         "id": "Short id of the care setting, e.g. stroke (required, unique).",
         "name": "Display name (optional).",
+        "placement_blocks": "Blocks one placement here lasts, e.g. 3 (blank: 1).",
+        "value": "The programme's value of a placement here, with preference: score "
+                 "(blank: 0).",
     },
     "sites": {
         "id": "Short id of the site (required, unique).",
@@ -129,6 +157,9 @@ COLUMN_HELP: dict[str, dict[str, str]] = {
                          "session).",
         "rooms": "Rooms for learners in every session (blank: no limit). When the Rooms sheet "
                  "lists sessions for this site, this is the number for the other sessions.",
+        "organisation": "Id of the employing organisation, e.g. a trust or PCN (blank: the "
+                        "site is its own organisation).",
+        "placement_blocks": "Blocks one placement here lasts (blank: the setting's).",
     },
     "rooms": {
         "site_id": "Id of a site on the Sites sheet (required).",
@@ -155,8 +186,17 @@ COLUMN_HELP: dict[str, dict[str, str]] = {
                               "every session).",
         "blocks": "Blocks the learner is in the programme, e.g. '1, 2' (blank: all).",
         "preferences": "Site or setting ids, most wanted first, separated by commas.",
-        "avoid": "Sites never to use, separated by commas (optional).",
+        "avoid": "Sites or settings never to use, separated by commas (optional).",
         "pinned": "Fixed placements as block: site pairs, e.g. '1: city-stroke' (optional).",
+        "placements": "Exactly this many placements; the other blocks are idle (blank: "
+                      "every block is placed).",
+        "requirements": "The learner's own requirements, replacing the track's, e.g. "
+                        "'stroke+primary-care: 1' (optional).",
+        "completed": "Settings done before the programme, for precedence (optional).",
+        "scores": "Site, setting or organisation: points, e.g. 'nnuh: 2, primary-care: 3' "
+                  "(with preference: score).",
+        "weights": "The learner's own weights, e.g. 'organisation_changes: 2, idle_blocks: 1' "
+                   "(optional).",
     },
     "supervision": {
         "learner_profession": "A learner profession (required).",
@@ -670,6 +710,10 @@ _FALSE = {"false", "no", "n", "0"}
 
 def _option(name: str, text: str) -> Any:
     """A track or objective field's value from its text (bad text is kept for the loader)."""
+    if name == "rotation.requirements":
+        return parse_requirements(text)
+    if name == "rotation.precedence":
+        return parse_precedence(text)
     if name in _LIST_OPTIONS:
         return parse_list(text)
     if name in _INT_OPTIONS:
@@ -692,6 +736,9 @@ def _apply_programme(prog: _Programme | None, tables: ScenarioTables) -> None:
             tables.programme[name] = text.strip()
         elif name == "professions":
             tables.professions = [str(p) for p in parse_list(text) or []]
+        elif name in _WEIGHT_OPTIONS:
+            weights = tables.objective.setdefault("weights", {})
+            weights[name.split(".", 1)[1]] = parse_int(text)
         else:
             section, key = name.split(".", 1)
             target = tables.objective if section == "objective" else tables.tracks.setdefault(
@@ -815,7 +862,8 @@ def _derive(tables: ScenarioTables, prog: _Programme | None, placed: dict[str, _
         ids = list(dict.fromkeys(s.strip() for s in sites["setting"] if str(s).strip()))
         if ids:
             why = "no Settings table" if settings is None else "the Settings table is empty"
-            tables.frames["settings"] = pd.DataFrame([[i, ""] for i in ids],
+            blank = [""] * (len(COLUMNS["settings"]) - 1)
+            tables.frames["settings"] = pd.DataFrame([[i, *blank] for i in ids],
                                                      columns=COLUMNS["settings"], dtype=object)
             notes.append(f"{why}: using the settings named in the Sites table "
                          f"({', '.join(ids)})")
@@ -943,9 +991,17 @@ def _option_value(name: str, tables: ScenarioTables) -> Any:
         return cell_text(tables.professions) if tables.professions else ""
     section, key = name.split(".", 1)
     source = tables.objective if section == "objective" else tables.tracks.get(section) or {}
+    if name in _WEIGHT_OPTIONS:
+        weights = tables.objective.get("weights")
+        source = weights if isinstance(weights, dict) else {}
     value = source.get(key) if isinstance(source, dict) else None
-    if isinstance(value, bool) or (isinstance(value, int) and name in _INT_OPTIONS):
+    if isinstance(value, bool) or (isinstance(value, int) and name in (_INT_OPTIONS
+                                                                       | _WEIGHT_OPTIONS)):
         return value
+    if name == "rotation.requirements":
+        return requirements_text(value)
+    if name == "rotation.precedence":
+        return precedence_text(value)
     return cell_text(value)
 
 

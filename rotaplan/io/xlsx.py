@@ -176,6 +176,9 @@ def _kpi_sheet(
         ("placements of learners with preferences", k.placements_with_preferences),
         ("top-3 placements", k.top3_placements),
         ("worst learner cost", k.worst_learner_cost),
+        ("learners left out", ", ".join(k.left_out) or "none"),
+        ("changes of organisation", k.organisation_changes),
+        ("idle blocks before a last placement", k.idle_blocks),
         ("total preference cost", total),
     ]
     if summary is not None:

@@ -36,6 +36,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from rotaplan.access import AccessDeniedError
 from rotaplan.analysis.capacity import CapacityAnswer, find_capacity
 from rotaplan.exit_codes import ExitCode
 from rotaplan.models import Scenario
@@ -506,7 +507,8 @@ class SolveRegistry:
         run = store.record_run(version_id, status=RunStatus.QUEUED, objective=None, bound=None,
                                seconds=0.0, options=dict(settings or {}) | {"server": SERVER},
                                summary={})
-        meta = {"run_id": run.id, "version_id": version_id, "scenario_id": run.scenario_id}
+        meta = {"run_id": run.id, "version_id": version_id, "scenario_id": run.scenario_id,
+                "user": store.who.user}  # whose solve it is (a refresh finds only one's own)
 
         def started(_: SolveJob) -> None:
             with contextlib.suppress(KeyError):  # deleted meanwhile: on_end says nothing
@@ -533,11 +535,14 @@ class SolveRegistry:
         with self._lock:
             return self._jobs.get(run_id)
 
-    def live(self, scenario_id: int | None = None) -> dict[int, SolveJob]:
-        """Live solves by run id (of one scenario when given), oldest first."""
+    def live(self, scenario_id: int | None = None, user: str | None = None
+             ) -> dict[int, SolveJob]:
+        """Live solves by run id, oldest first: of one scenario, and started by one
+        person (:attr:`Store.who`'s ``user``), when given."""
         with self._lock:
             return {rid: job for rid, job in sorted(self._jobs.items())
-                    if scenario_id is None or job.meta.get("scenario_id") == scenario_id}
+                    if (scenario_id is None or job.meta.get("scenario_id") == scenario_id)
+                    and (user is None or job.meta.get("user") == user)}
 
     def settle(self, store: Store, run: RunInfo) -> RunInfo:
         """A run said to be queued or running whose solve has gone: mark it ``INTERRUPTED``.
@@ -559,7 +564,7 @@ class SolveRegistry:
             return store.update_run(run.id, status=RunStatus.INTERRUPTED,
                                     message="The server stopped during this solve, so its "
                                             "outcome was not kept. Solve again.")
-        except KeyError:
+        except (KeyError, AccessDeniedError):  # gone, or a viewer's look: leave it as it is
             return run
 
     def cancel_all(self, wait: float | None = None) -> None:

@@ -58,6 +58,9 @@ class Outcome:
         A stop request ended the search before its time limit.
     wrote_plan
         A verified plan was published.
+    refused
+        Why a verified plan was not published (the caller's ``accept`` said no);
+        the previous folder is then untouched and the exit code is 3.
     """
 
     result: SolveResult
@@ -66,10 +69,15 @@ class Outcome:
     files: list[Path] = field(default_factory=list)
     interrupted: bool = False
     wrote_plan: bool = False
+    refused: list[str] = field(default_factory=list)
 
 
 Extras = Callable[[Path, SolveResult], None]
 """Writes further files of a run into its staging folder before it is published."""
+Accept = Callable[[SolveResult], list[str]]
+"""Says why a verified plan must not be published (an empty list accepts it)."""
+Annotate = Callable[[SolveResult], dict[str, Any]]
+"""Further keys for ``summary.json`` (the benchmark's own figures, say)."""
 
 
 def check_output(out: Path) -> None:
@@ -99,7 +107,8 @@ def write_invalid(out_dir: str | Path, errors: list[str]) -> Path:
 
 def solve_and_write(scenario: Scenario, out_dir: str | Path,
                     options: SolveOptions | None = None, *,
-                    extras: Extras | None = None) -> Outcome:
+                    extras: Extras | None = None, accept: Accept | None = None,
+                    annotate: Annotate | None = None) -> Outcome:
     """Solve a scenario, verify the plan, and publish the plan folder.
 
     Parameters
@@ -116,6 +125,11 @@ def solve_and_write(scenario: Scenario, out_dir: str | Path,
         Writes further files (changes, the grown scenario, an MSS solution) into
         the staging folder once the plan has passed the check, so they are
         published with it.
+    accept
+        A last condition on a verified plan (re-planning: the kept blocks are
+        exactly as they were); its reasons refuse publication.
+    annotate
+        Further keys for ``summary.json``, from the result.
 
     Raises
     ------
@@ -132,6 +146,8 @@ def solve_and_write(scenario: Scenario, out_dir: str | Path,
         kpis(scenario, result.plan, result.learner_costs).to_json()
     if interrupted:
         summary["interrupted"] = True
+    if annotate is not None:
+        summary |= annotate(result)
     stopped_code = ExitCode.INTERRUPTED if interrupted else None
     if not result.has_plan:
         if result.status == Status.INFEASIBLE:
@@ -156,6 +172,10 @@ def solve_and_write(scenario: Scenario, out_dir: str | Path,
         if not report.ok:
             _reject(pub, out, summary, report)
             return Outcome(result, report, ExitCode.CHECK_FAILED, [], interrupted)
+        refused = accept(result) if accept is not None else []
+        if refused:
+            return Outcome(result, report, ExitCode.INFEASIBLE, [], interrupted,
+                           refused=refused)
         if extras is not None:
             extras(pub.path, result)
         extra_files = [p for p in sorted(pub.path.rglob("*")) if p.is_file()

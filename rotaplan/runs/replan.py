@@ -19,8 +19,8 @@ from rotaplan.exit_codes import ExitCode
 from rotaplan.models import Plan, Scenario
 from rotaplan.models.vocabulary import Status
 from rotaplan.runs import pipeline
-from rotaplan.runs.pipeline import Outcome
-from rotaplan.solver import SolveOptions
+from rotaplan.runs.pipeline import Accept, Outcome
+from rotaplan.solver import SolveOptions, SolveResult
 from rotaplan.solver.extensions import (
     DifferFrom,
     KeepAndMinimiseChanges,
@@ -73,8 +73,9 @@ class Replan:
         if self.impossible:
             head = [f"Blocks before {from_block} cannot be kept as they were:"]
             return head + [f"  {x}" for x in self.impossible[:30]] + [
-                "Re-plan from an earlier block (--from-block), or keep the resource "
-                "in those blocks (for example with unavailable_blocks instead of removing it)."]
+                "Re-plan from an earlier block (--from-block), or keep the resource in "
+                "those blocks: to model a supervisor leaving from block B, give them "
+                "unavailable_blocks from B on instead of removing them."]
         if self.outcome.result.status == Status.INFEASIBLE:
             conflicts = self.outcome.result.explanation
             if self.kept == 0:
@@ -83,12 +84,12 @@ class Replan:
                 return [f"Keeping blocks before {from_block} as they were conflicts with the "
                         "changed scenario (the pinned placements below are the old plan's):"]
             return [f"No plan keeps blocks before {from_block} as they were under the "
-                    "changed scenario. Either the change reaches into those blocks (for "
-                    "example, a supervisor someone relied on there is removed: mark them "
-                    f"unavailable from block {from_block} instead, with unavailable_blocks), "
-                    "or it needs a fellow's base practice to change (a base is the same all "
-                    "year, so keeping the early blocks keeps it). Re-plan from block 1 to "
-                    "allow either."]
+                    "changed scenario. Either the change reaches into those blocks (fewer "
+                    "rooms or a session closed: re-plan with --allow-past-session-changes "
+                    "to keep their sites and move as few sessions as possible), or it needs "
+                    "a fellow's base practice to change (a base is the same all year, so "
+                    "keeping the early blocks keeps it). Re-plan from block 1 to allow "
+                    "either."]
         if self.outcome.result.plan is None:
             return []
         moved = {c["learner_id"] for c in self.changes if c["change"] != "new supervisor"}
@@ -128,8 +129,14 @@ class Replan:
 
 
 def replan(scenario: Scenario, old: Plan, out: Path, *, from_block: int = 1,
-           options: SolveOptions | None = None) -> Replan:
+           options: SolveOptions | None = None,
+           allow_past_session_changes: bool = False) -> Replan:
     """Re-plan a changed scenario, keeping early blocks and changing as little as possible.
+
+    Blocks before ``from_block`` are kept exactly: sites, named supervisors, weekly
+    sessions and the supervisor present in each. If the changed scenario cannot
+    keep them, nothing is written and :attr:`Replan.impossible` (before solving)
+    or the explanation (after) names what stops it.
 
     Parameters
     ----------
@@ -138,28 +145,83 @@ def replan(scenario: Scenario, old: Plan, out: Path, *, from_block: int = 1,
     old
         The plan in force before the change.
     out
-        Directory for the new plan, ``changes.csv`` and ``supervisor_changes.csv``.
+        Folder for the new plan, ``changes.csv``, ``timetable_changes.csv`` and
+        ``supervisor_changes.csv`` (published together).
     from_block
-        First block that may change; earlier blocks are kept as they were.
+        First block that may change.
     options
         Solver options (the extension and hints are set here).
+    allow_past_session_changes
+        When the change reaches the early blocks' weekly sessions only (fewer
+        rooms, a session closed: rooms and opening have no block), keep their
+        sites and supervisors and move as few of their sessions as possible,
+        instead of refusing.
     """
     pinned, impossible = pin_past(scenario, old, from_block)
-    base = replace(options or SolveOptions(), hint=False, candidate_limit=None, reference=old)
-    keep = KeepAndMinimiseChanges(old, from_block)
-    outcome = pipeline.solve_and_write(pinned, out, replace(base, extend=keep))
-    if (outcome.result.status == Status.INFEASIBLE and from_block > 1 and not impossible
-            and not keep.impossible):
-        # The change may reach the early blocks' sessions only (fewer rooms, a
-        # session closed): keep their sites, and as many of their sessions as can be.
-        keep = KeepAndMinimiseChanges(old, from_block, keep_past_sessions=False)
-        outcome = pipeline.solve_and_write(pinned, out, replace(base, extend=keep))
     old_keys = placements_of(old)
-    done = Replan(outcome, impossible=impossible + keep.impossible, placements=len(old_keys),
-                  kept=sum(1 for (_, block, _) in old_keys if block < from_block))
-    new = outcome.result.plan
-    if new is None or outcome.exit_code != ExitCode.OK:
-        return done
+    kept = sum(1 for (_, block, _) in old_keys if block < from_block)
+    if impossible:
+        refused = SolveResult(Status.INFEASIBLE)
+        return Replan(Outcome(refused, None, ExitCode.INFEASIBLE, refused=impossible),
+                      impossible=impossible, placements=len(old_keys), kept=kept)
+    base = replace(options or SolveOptions(), hint=False, candidate_limit=None, reference=old)
+    done = Replan(Outcome(SolveResult(Status.UNKNOWN), None, ExitCode.NO_PLAN),
+                  placements=len(old_keys), kept=kept)
+
+    def accept(exact: bool) -> Accept:
+        def check(result: SolveResult) -> list[str]:
+            assert result.plan is not None
+            return kept_differences(old, result.plan, from_block, sessions=exact)
+        return check
+
+    def changes(staging: Path, result: SolveResult) -> None:
+        assert result.plan is not None
+        _record_changes(done, old, result.plan, from_block)
+        _write_changes(done, staging)
+
+    keep = KeepAndMinimiseChanges(old, from_block)
+    outcome = pipeline.solve_and_write(pinned, out, replace(base, extend=keep),
+                                       extras=changes, accept=accept(True))
+    if (outcome.result.status == Status.INFEASIBLE and from_block > 1
+            and allow_past_session_changes):
+        keep = KeepAndMinimiseChanges(old, from_block, keep_past_sessions=False)
+        outcome = pipeline.solve_and_write(pinned, out, replace(base, extend=keep),
+                                           extras=changes, accept=accept(False))
+    done.outcome = outcome
+    done.impossible = keep.impossible + outcome.refused
+    return done
+
+
+def kept_differences(old: Plan, new: Plan, from_block: int, *,
+                     sessions: bool = True) -> list[str]:
+    """How a new plan differs from an old one in the blocks before ``from_block``.
+
+    Sites and named supervisors always count; with ``sessions``, so do the
+    weekly timetables (activity, site and supervisor present per session).
+    """
+    out: list[str] = []
+    sites_old, sites_new = placements_of(old), placements_of(new)
+    named_old, named_new = named_supervisors_of(old), named_supervisors_of(new)
+    for key in sorted(k for k in sites_old.keys() | sites_new.keys() if k[1] < from_block):
+        lid, block, role = key
+        where = f"{lid} block {block}" + ("" if role == "rotation" else f" ({role})")
+        if sites_old.get(key) != sites_new.get(key):
+            out.append(f"{where}: site {sites_old.get(key) or 'none'} → "
+                       f"{sites_new.get(key) or 'none'}")
+        elif named_old.get(key) != named_new.get(key):
+            out.append(f"{where} at {sites_old[key]}: named supervisor {named_old.get(key)} "
+                       f"→ {named_new.get(key)}")
+    if sessions:
+        for c in timetable_changes(old, new):
+            if c["block"] < from_block:
+                out.append(f"{c['learner_id']} block {c['block']} {c['session']}: "
+                           f"{c['old_activity'] or 'off'} {c['old_site']} "
+                           f"{c['old_supervisor']} → {c['new_activity'] or 'off'} "
+                           f"{c['new_site']} {c['new_supervisor']}".replace("  ", " "))
+    return out
+
+
+def _record_changes(done: Replan, old: Plan, new: Plan, from_block: int) -> None:
     done.changes = _with_supervisors(learner_changes(old, new), old, new)
     done.session_changes = timetable_changes(old, new)
     done.past_sessions_moved = sum(  # old sessions no longer at that time and site
@@ -167,19 +229,21 @@ def replan(scenario: Scenario, old: Plan, out: Path, *, from_block: int = 1,
         and (c["old_activity"], c["old_site"]) != (c["new_activity"], c["new_site"]))
     done.supervisor_changes = [(c.id or "", int(c.fields[0].a), int(c.fields[0].b))
                                for c in supervisor_changes(old, new)]
-    _write_csv(out / "changes.csv", ["learner_id", "block", "role", "change", "old_site",
-                                     "new_site", "old_supervisor", "new_supervisor"],
+
+
+def _write_changes(done: Replan, folder: Path) -> None:
+    _write_csv(folder / "changes.csv", ["learner_id", "block", "role", "change", "old_site",
+                                        "new_site", "old_supervisor", "new_supervisor"],
                [[c["learner_id"], c["block"] or "", c["role"] or "", c["change"],
                  c["a"] or "", c["b"] or "", c["old_supervisor"], c["new_supervisor"]]
                 for c in done.changes])
-    _write_csv(out / "supervisor_changes.csv", ["supervisor_id", "placements_before",
-                                                "placements_after"],
+    _write_csv(folder / "supervisor_changes.csv", ["supervisor_id", "placements_before",
+                                                   "placements_after"],
                [list(x) for x in done.supervisor_changes])
     columns = ["learner_id", "block", "session", "old_activity", "old_site",
                "old_supervisor", "new_activity", "new_site", "new_supervisor"]
-    _write_csv(out / "timetable_changes.csv", columns,
+    _write_csv(folder / "timetable_changes.csv", columns,
                [[c[k] for k in columns] for c in done.session_changes])
-    return done
 
 
 def _with_supervisors(changes: list[dict[str, Any]], old: Plan, new: Plan
@@ -238,18 +302,22 @@ def pin_past(scenario: Scenario, old: Plan, from_block: int) -> tuple[Scenario, 
 
     Pins are the contract's own way to fix a placement, so if the changed
     scenario cannot keep the past, the usual explanation names the pins and the
-    resources in conflict. Returns the pinned scenario and the old placements it
-    cannot pin (a site removed, or a new pin in the scenario that differs).
+    resources in conflict. Returns the pinned scenario and what of the early
+    blocks the changed scenario can no longer hold at all: a site removed, a new
+    pin that differs, or a named or present supervisor who is gone, moved,
+    unavailable or no longer works that session.
     """
     data = scenario.model_dump()
     learners = {x["id"]: x for x in data["learners"]}
     problems: list[str] = []
     for (lid, block, role), site in sorted(placements_of(old).items()):
-        if block >= from_block or role != "rotation" or lid not in learners:
+        if block >= from_block or lid not in learners:
             continue
         if site not in scenario.site_by_id:
             problems.append(f"{lid} block {block} at {site}: that site is no longer in "
                             "the scenario")
+            continue
+        if role != "rotation":
             continue
         pins = learners[lid].setdefault("pinned", {})
         if pins.get(block, site) != site:
@@ -257,7 +325,62 @@ def pin_past(scenario: Scenario, old: Plan, from_block: int) -> tuple[Scenario, 
                             f"the old plan had {site}")
             continue
         pins[block] = site
+    problems += _gone_supervisors(scenario, old, from_block)
     return Scenario.model_validate(data), problems
+
+
+def _gone_supervisors(scenario: Scenario, old: Plan, from_block: int) -> list[str]:
+    """Kept named and present supervisors the changed scenario no longer has for that role.
+
+    One line per learner, block, site and supervisor (sessions listed together).
+    """
+    where = {u.id: (site, u) for site in scenario.sites for u in site.supervisors}
+    found: dict[tuple[str, int, str, str, str], list[str]] = {}
+    a = old.assignments
+    for lid, block, role, site_id, sup_id in zip(a["learner_id"], a["block"], a["role"],
+                                                 a["site_id"], a["supervisor_id"], strict=True):
+        if int(block) >= from_block or lid not in scenario.learner_by_id:
+            continue
+        why = _cannot_supervise(scenario, where, str(sup_id), str(site_id), str(lid),
+                                int(block), None)
+        if why:
+            label = "" if role == "rotation" else f" ({role})"
+            found.setdefault((f"{lid} block {block}{label}", int(block), str(site_id),
+                              f"named supervisor {sup_id}", why), [])
+    t = old.timetable
+    for lid, block, session, site_id, sup_id in zip(t["learner_id"], t["block"], t["session"],
+                                                    t["site_id"], t["supervisor_id"],
+                                                    strict=True):
+        if int(block) >= from_block or not sup_id or lid not in scenario.learner_by_id:
+            continue
+        why = _cannot_supervise(scenario, where, str(sup_id), str(site_id), str(lid),
+                                int(block), str(session))
+        if why:
+            found.setdefault((f"{lid} block {block}", int(block), str(site_id),
+                              f"supervisor present {sup_id}", why), []).append(str(session))
+    out = []
+    for (who, _, site_id, role, why), sessions in found.items():
+        when = f" on {', '.join(sessions)}" if sessions else ""
+        out.append(f"{who} at {site_id}: {role}{when} {why}")
+    return out
+
+
+def _cannot_supervise(scenario: Scenario, where: dict[str, Any], sup_id: str, site_id: str,
+                      learner_id: str, block: int, session: str | None) -> str | None:
+    """Why a supervisor can no longer supervise a learner there and then, or None."""
+    if sup_id not in where:
+        return "is no longer in the scenario"
+    site, sup = where[sup_id]
+    if site.id != site_id:
+        return f"now works at {site.id}"
+    profession = scenario.learner_by_id[learner_id].profession
+    if not scenario.may_supervise(sup.profession, profession):
+        return f"may no longer supervise {profession}"
+    if block in sup.unavailable_blocks:
+        return f"is now unavailable in block {block}"
+    if session is not None and session not in scenario.supervisor_sessions(site, sup):
+        return f"no longer works {session}"
+    return None
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:

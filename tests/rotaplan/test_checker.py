@@ -194,8 +194,11 @@ class Plan:
         placed = {r["learner_id"] for r in self.a}
         unplaced = sum(1 for lid in ix.learners if lid not in placed)
         objective = float(cost + ix.obj.get("unplaced_penalty", 1000) * unplaced)
+        terms = {"preference": float(cost)}  # §9.4: the weighted totals, as rotaplan names them
+        if ix.allow_unplaced:
+            terms["unplaced"] = float(ix.penalty * unplaced)
         self.summary |= {"objective": objective, "best_bound": objective,
-                         "preference_cost": cost, "unplaced": unplaced}
+                         "preference_cost": cost, "unplaced": unplaced, "terms": terms}
         return self
 
 

@@ -15,7 +15,8 @@ def test_rules_are_the_contract_rules_in_order() -> None:
     assert names == ["placement", "eligibility", "site-capacity", "supervisor-match",
                      "supervisor-capacity", "working-pattern", "site-open",
                      "supervisor-present", "rooms", "cover", "no-repeat-site", "fellowship",
-                     "site-minimum"]
+                     "site-minimum", "placement-length", "placement-count", "requirements",
+                     "no-repeat-setting", "precedence", "organisation-cap"]
 
 
 def test_result_fields_and_frames() -> None:
@@ -34,11 +35,13 @@ def test_result_fields_and_frames() -> None:
 
 
 def test_unplaced_term_is_reported_per_term() -> None:
+    """Each term is reported as its weighted total (§9.4): they add up to the objective."""
     data = tweak(objective={"allow_unplaced": True, "unplaced_penalty": 50})
     data["learners"].append({"id": "L2", "profession": "nurse"})  # one supervisor place only
     result = run(data)
     assert result.status == "OPTIMAL"
-    assert result.terms == {"unplaced": 1.0, "preference": 0.0}
+    assert result.terms == {"unplaced": 50.0, "preference": 0.0}
+    assert sum(result.terms.values()) == result.objective
     assert result.objective == 50 and result.unplaced == 1
 
 

@@ -98,7 +98,7 @@ def _completes(inst: Instance, g: GreedyPlacement) -> cp_model.CpSolver | None:
     solver.parameters.max_time_in_seconds = 20
     solver.parameters.num_workers = 2
     costs = learner_costs(b)
-    b.model.minimize(sum(costs.values()))
+    b.model.minimize(sum(costs.total.values()))
     status = solver.solve(b.model)
     return solver if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 

@@ -9,7 +9,7 @@ import pytest
 
 from rotaplan.checker import check_rows
 from rotaplan.models import load_scenario
-from rotaplan.solver import SolveOptions, engine, lns, solve
+from rotaplan.solver import SolveOptions, engine, lns, run, solve
 from rotaplan.solver.greedy import greedy_placements
 from rotaplan.solver.instance import Instance
 from rotaplan.solver.result import SolveResult
@@ -29,7 +29,7 @@ def _greedy_plan(inst: Instance, seed: int) -> SolveResult:
     assert not greedy.unplaced
     inst.restrict(0, greedy.sites)
     options = SolveOptions(workers=1, time_limit=30)
-    stage = engine.solve_focused(inst, options, engine.Clock.start(options), greedy,
+    stage = engine.solve_focused(inst, options, run.Clock.start(options), greedy,
                                  time.perf_counter() + 30)
     assert stage.has_plan
     return stage
@@ -81,7 +81,7 @@ def test_search_never_worsens_and_reaches_the_optimum_on_the_demo() -> None:
     options = SolveOptions(workers=2, time_limit=60)
     best, sites = lns.improve(
         inst, scenario, stage, stage.placements, solve_on=engine.solve_focused,
-        options=options, clock=engine.Clock.start(options), seed=0,
+        options=options, clock=run.Clock.start(options), seed=0,
         log=log, report=lambda r: seen.append(float(r.objective or 0)), target=optimum)
     assert best.objective == optimum
     assert seen == sorted(seen, reverse=True) and seen[-1] == optimum

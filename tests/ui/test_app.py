@@ -655,7 +655,7 @@ def test_a_refresh_during_a_solve_finds_it_and_its_result(app: AppTest, db_url: 
     assert page.session_state["page"] == "Results" and page.session_state["run_id"] == run.id
     assert "Stopped by Cancel" in texts(page.warning)
     stored = store.run(run.id)
-    assert stored.status in ("FEASIBLE", "OPTIMAL") and stored.assignments_csv
+    assert stored.status in ("FEASIBLE", "OPTIMAL") and stored.has_plan
     assert [r.id for r in store.runs(scenario_id=scenario)] == [run.id]  # one run, completed
     assert not job.out_dir.exists()  # the temporary plan folder is removed
     app.run()  # the page that started it finds the result too
@@ -780,3 +780,25 @@ def test_names_with_markdown_and_html_are_shown_as_text(app: AppTest) -> None:
         go(app, page)
         assert_shown_as_text(app)
     assert "![file](x.png)" in texts(app.sidebar.markdown)
+def test_two_sessions_editing_one_draft_keep_both_edits(app: AppTest, db_url: str) -> None:
+    """Two browser sessions on the same saved scenario edit its draft in turn: neither
+    edit overwrites the other (the later one becomes a new version, and its session is
+    told so), where before the later session's draft silently replaced the first's."""
+    first = row_of(app, "learners", app.session_state["tables"].frames["learners"]["id"][0])
+    edit(app, "learners", {"edited_rows": {first: {"name": "Draft Start"}}})
+    scenario_id = app.session_state["scenario_id"]
+    other = AppTest.from_file(APP, default_timeout=120)  # a second browser session
+    other.query_params["scenario"] = str(scenario_id)
+    other.run()
+    assert other.session_state["version_id"] == app.session_state["version_id"]
+    edit(app, "learners", {"edited_rows": {first: {"name": "Alice Edit"}}})
+    edit(other, "learners", {"edited_rows": {first + 1: {"name": "Bob Edit"}}})
+    texts = [v.yaml_text for v in Store(db_url).versions(scenario_id)]
+    assert any("Alice Edit" in t for t in texts), "the first session's edit was lost"
+    assert any("Bob Edit" in t for t in texts), "the second session's edit was lost"
+    assert "another session" in texts_of_notice(other)
+
+
+def texts_of_notice(at: AppTest) -> str:
+    """The info messages on the page (where notices are shown)."""
+    return texts(at.info)

@@ -499,4 +499,4 @@ def test_a_refresh_during_a_solve_keeps_the_version_and_the_solve_in_browser(
     store.close()
     assert [v.number for v in versions] == [1]
     assert [(r.id, r.version_number) for r in runs] == [(1, 1)]
-    assert runs[0].status in ("FEASIBLE", "OPTIMAL") and runs[0].assignments_csv
+    assert runs[0].status in ("FEASIBLE", "OPTIMAL") and runs[0].has_plan

@@ -307,7 +307,7 @@ def test_unknown_column_names_sheet_column_and_expected(tmp_path: Path) -> None:
     assert rendered(result) == [
         "Learners!E1 (Favourite colour): unknown column 'Favourite colour'; the columns of "
         "this sheet are: id, name, profession, track, sessions_per_week, available_sessions, "
-        "blocks, preferences, avoid, pinned"]
+        "blocks, preferences, avoid, pinned, placements, requirements, completed, scores, weights"]
 
 
 def test_missing_programme_and_required_column(tmp_path: Path) -> None:
@@ -320,7 +320,8 @@ def test_missing_programme_and_required_column(tmp_path: Path) -> None:
         "value (name, blocks, ...)",
         "Learners row 1 (profession): missing column 'profession' (it is required); the "
         "columns of this sheet are: id, name, profession, track, sessions_per_week, "
-        "available_sessions, blocks, preferences, avoid, pinned",
+        "available_sessions, blocks, preferences, avoid, pinned, placements, requirements, "
+        "completed, scores, weights",
     ]
 
 
@@ -369,7 +370,7 @@ def test_several_errors_at_once(tmp_path: Path) -> None:
         "Supervisors!A3 (site_id): there is no site with id 'nowhere' in the Sites table",
         "Learners!M1 (shoe size): unknown column 'shoe size'; the columns of this sheet are: "
         "id, name, profession, track, sessions_per_week, available_sessions, blocks, "
-        "preferences, avoid, pinned",
+        "preferences, avoid, pinned, placements, requirements, completed, scores, weights",
         "Learners!C2 (profession): unknown profession 'physio'",
     ]
     assert len(result.errors) == 6 and result.scenario is None
@@ -407,7 +408,8 @@ def test_broken_csv_examples() -> None:
         "Sites table",
         "learners.csv row 1 (Favourite colour): unknown column 'Favourite colour'; the "
         "columns of this file are: id, name, profession, track, sessions_per_week, "
-        "available_sessions, blocks, preferences, avoid, pinned",
+        "available_sessions, blocks, preferences, avoid, pinned, placements, requirements, "
+        "completed, scores, weights",
         "learners.csv row 3 (profession): unknown profession 'physio'",
     ]
     assert result.notes == ["no Settings table: using the settings named in the Sites table "

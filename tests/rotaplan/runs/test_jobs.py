@@ -320,9 +320,13 @@ def test_a_solve_is_recorded_when_asked_for_and_completes_its_own_run(store: Sto
     job = registry.get(run.id)
     assert job is not None and job.meta["run_id"] == run.id
     assert registry.live(run.scenario_id) == {run.id: job} and registry.live(-1) == {}
+    assert registry.live(run.scenario_id, user=store.who.user) == {run.id: job}
+    assert registry.live(run.scenario_id, user="someone@else.org") == {}
     wait_gone(registry, run.id, 60)
     done = store.run(run.id)
-    assert done.status == "OPTIMAL" and done.assignments_csv and done.timetable_csv
+    assert done.status == "OPTIMAL" and done.has_plan
+    tables = store.run_plan(run.id)
+    assert tables is not None and "learner" in tables.assignments_csv and tables.timetable_csv
     assert done.summary["status"] == "OPTIMAL" and done.options["cancelled"] is False
     assert done.options["server"] == SERVER and done.seconds > 0
     assert not job.out_dir.exists()
@@ -348,14 +352,14 @@ def test_a_run_is_running_while_solved_and_one_cancelled_in_line_is_cancelled(
         waiting.cancel()
         wait_gone(registry, second.id, 10)
         cancelled = store.run(second.id)
-        assert cancelled.status == RunStatus.CANCELLED and cancelled.assignments_csv is None
+        assert cancelled.status == RunStatus.CANCELLED and not cancelled.has_plan
         assert "nothing was solved" in str(cancelled.message)
         running.cancel()
         wait_gone(registry, first.id, 60)
     finally:
         registry.cancel_all(wait=60)
     kept = store.run(first.id)
-    assert kept.status in ("FEASIBLE", "OPTIMAL") and kept.assignments_csv
+    assert kept.status in ("FEASIBLE", "OPTIMAL") and kept.has_plan
     assert "Stopped by Cancel" in str(kept.message)
 
 

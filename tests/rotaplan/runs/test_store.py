@@ -41,6 +41,7 @@ def run_kwargs(**extra: Any) -> dict[str, Any]:
 
 
 def test_create_lists_scenario_with_one_version(store: Store) -> None:
+    """A new scenario is listed with one version, its text and note."""
     v = store.create_scenario("demo", TEXT_A, note="uploaded demo.yaml")
     assert (v.number, v.note, v.yaml_text, v.runs) == (1, "uploaded demo.yaml", TEXT_A, 0)
     [info] = store.list_scenarios()
@@ -50,6 +51,8 @@ def test_create_lists_scenario_with_one_version(store: Store) -> None:
 
 
 def test_save_dedups_identical_text_and_bumps_on_change(store: Store) -> None:
+    """Saving the latest text again stores nothing; new text is the next version and
+    moves the scenario to the top."""
     first = store.create_scenario("first", TEXT_A)
     other = store.create_scenario("second", TEXT_A)
     before = {s.id: s for s in store.list_scenarios()}
@@ -71,6 +74,8 @@ def test_save_dedups_identical_text_and_bumps_on_change(store: Store) -> None:
 
 
 def test_rename_and_duplicate(store: Store) -> None:
+    """Renaming keeps the versions; a copy starts at version 1 with the latest text and
+    says where it came from."""
     v1 = store.create_scenario("demo", TEXT_A)
     store.save_version(v1.scenario_id, TEXT_B)
     store.rename(v1.scenario_id, "demo 2026")
@@ -84,6 +89,8 @@ def test_rename_and_duplicate(store: Store) -> None:
 
 
 def test_runs_newest_first_with_version_numbers(store: Store) -> None:
+    """Runs list newest first with the number of the version each solved, per scenario
+    or version."""
     v1 = store.create_scenario("demo", TEXT_A)
     v2 = store.save_version(v1.scenario_id, TEXT_B)
     other = store.create_scenario("other", TEXT_A)
@@ -104,6 +111,8 @@ def test_runs_newest_first_with_version_numbers(store: Store) -> None:
 
 
 def test_json_fields_and_text_round_trip(store: Store) -> None:
+    """Options, summary, plan tables, explanation and message read back as stored, from
+    a new store."""
     v = store.create_scenario("demo", TEXT_A)
     options = {"time_limit": 30.5, "fairness": True, "workers": [1, 2], "seed": None}
     summary = {"status": "OPTIMAL", "kpis": {"coverage": 0.97, "learners": 12}, "notes": ["é"]}
@@ -117,12 +126,16 @@ def test_json_fields_and_text_round_trip(store: Store) -> None:
     )
     got = Store(store.url).run(r.id)
     assert got.options == options and got.summary == summary
-    assert got.assignments_csv == "learner,site\nL1,S1\n"
-    assert got.timetable_csv == "week,site\n1,S1\n"
+    plan = Store(store.url).run_plan(r.id)
+    assert got.has_plan and plan is not None
+    assert plan.assignments_csv == "learner,site\nL1,S1\n"
+    assert plan.timetable_csv == "week,site\n1,S1\n"
     assert (got.explanation, got.message) == ("all hard constraints met", "solved")
 
 
 def test_delete_removes_versions_and_runs(store: Store) -> None:
+    """Deleting a scenario removes its versions and runs and leaves other scenarios'
+    alone."""
     v1 = store.create_scenario("demo", TEXT_A)
     v2 = store.save_version(v1.scenario_id, TEXT_B)
     keep = store.create_scenario("keep", TEXT_A)
@@ -143,6 +156,7 @@ def test_delete_removes_versions_and_runs(store: Store) -> None:
 
 
 def test_missing_ids_raise_key_error(store: Store) -> None:
+    """Every call with an id that does not exist raises KeyError."""
     with pytest.raises(KeyError, match="no scenario with id 7"):
         store.save_version(7, TEXT_A)
     for call in (store.latest_version, store.duplicate, store.delete_scenario):
@@ -155,6 +169,7 @@ def test_missing_ids_raise_key_error(store: Store) -> None:
 
 
 def test_data_survives_a_new_store(url: str) -> None:
+    """What one store saved, a new store on the same URL reads back."""
     first = Store(url)
     v = first.create_scenario("demo", TEXT_A)
     r = first.record_run(v.id, **run_kwargs())
@@ -167,6 +182,7 @@ def test_data_survives_a_new_store(url: str) -> None:
 
 
 def test_timestamps_are_aware_utc(store: Store) -> None:
+    """Every timestamp comes back timezone-aware UTC, SQLite or not."""
     start = datetime.now(UTC)
     v = store.create_scenario("demo", TEXT_A)
     r = store.record_run(v.id, **run_kwargs())
@@ -179,6 +195,8 @@ def test_timestamps_are_aware_utc(store: Store) -> None:
 
 
 def test_env_var_and_default_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ROTAPLAN_DB_URL`` names the database; without it the default file is under
+    ``~/.rotaplan``."""
     env_url = f"sqlite:///{tmp_path}/env/from_env.db"
     monkeypatch.setenv(ENV_VAR, env_url)
     assert default_url() == env_url
@@ -194,6 +212,7 @@ def test_env_var_and_default_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_save_draft_folds_edits_until_a_run_pins_the_version(tmp_path: Path) -> None:
+    """Draft edits fold into one version until a run pins it; then edits make a new one."""
     store = Store(f"sqlite:///{tmp_path}/t.db")
     v1 = store.create_scenario("demo", "a: 1\n", note="opened demo.yaml")
     d1 = store.save_draft(v1.scenario_id, "a: 2\n")
@@ -208,6 +227,8 @@ def test_save_draft_folds_edits_until_a_run_pins_the_version(tmp_path: Path) -> 
 
 
 def test_save_draft_folds_only_into_the_version_open_in_the_editor(tmp_path: Path) -> None:
+    """Edits fold only into the version open in the editor, never into a newer draft or
+    one being solved."""
     store = Store(f"sqlite:///{tmp_path}/t.db")
     v1 = store.create_scenario("demo", "a: 1\n", note="opened demo.yaml")
     v2 = store.save_draft(v1.scenario_id, "a: 2\n", fold_into=v1.id)

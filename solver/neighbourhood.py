@@ -1,0 +1,543 @@
+"""Plans built and improved a few learners at a time, on models of those learners only.
+
+For cohorts whose whole model is too large to search well (hundreds to
+thousands of learners, or the medical student scheduling benchmark's 96
+periods), a plan is held as an :class:`Incumbent` (choices keyed by learner)
+and changed by *parts*: the model of a few learners is built on their own
+(:meth:`Instance.part <rotaplan.solver.instance.Instance.part>`), with what
+everyone else uses taken off each site's capacity, supervisors, rooms and
+minimums (a :class:`~rotaplan.solver.load.Load`). The objective is a sum over
+learners (§7, §9.3), so a part's objective is exactly the change of the
+whole; under fairness the largest cost outside the part is the worst
+learner variable's least value.
+
+- :func:`first_plan` places the learners a batch at a time, hardest first,
+  letting sites fall short of their minimums (the shortfall minimised first),
+  then repairs any shortfall with parts around the short sites.
+- :func:`improve` is large-neighbourhood search: a part of learners chosen
+  along displacement chains (a learner above their own best; the learners at
+  the sites they would rather have) is re-solved with the incumbent as a
+  complete hint, and kept when the whole plan gets better. The part's size
+  adapts to how quickly parts are proven.
+
+A part's model is as small as its learners make it: at 2,000 learners a
+part of 40 builds in tens of milliseconds, where the whole model takes
+seconds (measured in ``benchmarks/``).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from rotaplan.models.vocabulary import Status
+from rotaplan.solver.build import formulate
+from rotaplan.solver.instance import Instance, Role
+from rotaplan.solver.load import Load, Sites, Working
+from rotaplan.solver.objective import Term
+from rotaplan.solver.recover import choices
+from rotaplan.solver.result import Phase, SolveResult
+from rotaplan.solver.run import Clock, SolveOptions, hint_choices, optimise
+from rotaplan.solver.variables import Lit
+
+START_SIZE = 30
+"""Learners per neighbourhood at first."""
+MIN_SIZE, MAX_SIZE = 4, 200
+BATCH = 12
+"""Learners placed per part of the first plan (smaller parts gave worse first plans on
+the 300-learner tier; larger ones took longer than the whole first plan may)."""
+EXTRA_SITES = 8
+"""Sites a neighbourhood may use beyond its displacement chains, drawn at random."""
+HOLD = True
+"""Hold learners at a neighbourhood's sites with their sessions free (see ``choose``)."""
+STEP_DETERMINISTIC = 2.0
+"""Deterministic time of one neighbourhood solve (about a second on a quiet core)."""
+STEP_SECONDS = 5.0
+"""Wall-clock limit of one neighbourhood solve."""
+
+
+@dataclass
+class Incumbent:
+    """A plan as choices keyed by learner index (of the whole instance).
+
+    Attributes
+    ----------
+    site_of
+        (learner, block, role) -> site.
+    working
+        (learner, block, role, session) worked clinically.
+    first
+        (learner, block, ROTATION) -> first block of the placement holding it.
+    cost
+        Placed learner -> their cost (§7, §9.3).
+    parts
+        Placed learner -> (preference, organisation changes, idle blocks) terms.
+    """
+
+    site_of: Sites = field(default_factory=dict)
+    working: Working = field(default_factory=set)
+    first: dict[tuple[int, int, Role], int] = field(default_factory=dict)
+    cost: dict[int, int] = field(default_factory=dict)
+    parts: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+
+    @classmethod
+    def of_result(cls, inst: Instance, result: SolveResult) -> Incumbent:
+        """A contract-version-1 result's plan (its costs are preference costs only)."""
+        index = {info.id: info.index for info in inst.learners}
+        cost = {index[k]: c for k, c in result.learner_costs.items()}
+        return cls(dict(result.placements), set(result.working), {}, cost,
+                   {i: (c, 0, 0) for i, c in cost.items()})
+
+    @property
+    def placed(self) -> set[int]:
+        """Learners with a placement."""
+        return set(self.cost)
+
+    def merge(self, part: Part) -> Incumbent:
+        """This plan with the part's learners replaced by the part's choices."""
+        free = set(part.learners)
+        out = Incumbent(
+            {k: s for k, s in self.site_of.items() if k[0] not in free} | part.site_of,
+            {k for k in self.working if k[0] not in free} | part.working,
+            {k: b for k, b in self.first.items() if k[0] not in free} | part.first,
+            {i: c for i, c in self.cost.items() if i not in free} | part.cost,
+            {i: c for i, c in self.parts.items() if i not in free} | part.parts)
+        return out
+
+    def worst(self, inst: Instance, among: Collection[int] | None = None) -> int | None:
+        """The largest learner cost (a learner left out counts ``unplaced_penalty``)."""
+        obj = inst.scenario.objective
+        among = range(len(inst.learners)) if among is None else among
+        values = [self.cost.get(i, obj.unplaced_penalty) for i in among]
+        return max(values, default=None)
+
+    def objective(self, inst: Instance) -> float:
+        """The contract's objective (§7, §9.3) of the plan."""
+        obj = inst.scenario.objective
+        total = sum(self.cost.values()) + obj.unplaced_penalty * (
+            len(inst.learners) - len(self.cost))
+        if obj.fairness == "weighted":
+            total += obj.worst_weight * (self.worst(inst) or 0)
+        return float(total)
+
+    def rank(self, inst: Instance) -> tuple[float, float, float]:
+        """Order of plans: minimum shortfall, then the worst learner under minimax, then
+        the objective."""
+        worst = self.worst(inst) if inst.scenario.objective.fairness == "minimax" else 0
+        return (float(shortfall(inst, self.site_of)), float(worst or 0), self.objective(inst))
+
+    def terms(self, inst: Instance) -> dict[str, float]:
+        """The objective's named terms (as the engine reports them)."""
+        obj = inst.scenario.objective
+        out: dict[str, float] = {}
+        if obj.allow_unplaced:
+            out["unplaced"] = float(obj.unplaced_penalty * (len(inst.learners) - len(self.cost)))
+        out["preference"] = float(sum(p for p, _, _ in self.parts.values()))
+        if any(info.index in self.parts and inst.scenario.weight(
+                info.learner, "organisation_changes") for info in inst.learners):
+            out["organisation_changes"] = float(sum(o for _, o, _ in self.parts.values()))
+        if any(info.index in self.parts and inst.scenario.weight(
+                info.learner, "idle_blocks") for info in inst.learners):
+            out["idle_blocks"] = float(sum(i for _, _, i in self.parts.values()))
+        if obj.fairness == "weighted":
+            out["worst_learner"] = float(obj.worst_weight * (self.worst(inst) or 0))
+        return out
+
+
+@dataclass
+class Part:
+    """A part's solution, keyed by the whole instance's learner indices.
+
+    Attributes
+    ----------
+    learners
+        The part's learners.
+    site_of, working, first, cost, parts
+        As in :class:`Incumbent`, for the part's placed learners.
+    proven
+        The part was solved to optimality (given everyone else).
+    deterministic
+        Deterministic time the part's solve used.
+    """
+
+    learners: list[int]
+    site_of: Sites
+    working: Working
+    first: dict[tuple[int, int, Role], int]
+    cost: dict[int, int]
+    parts: dict[int, tuple[int, int, int]]
+    proven: bool
+    deterministic: float
+
+
+def shortfall(inst: Instance, site_of: Sites) -> int:
+    """Learners missing from site minimums (rule 12) over every site and block."""
+    count: Counter[tuple[str, int]] = Counter((s, b) for (_, b, _), s in site_of.items())
+    return sum(max(0, site.minimum_in(block) - count[(site.id, block)])
+               for site in inst.scenario.sites if site.min_learners
+               for block in inst.scenario.programme.block_numbers)
+
+
+def solve_part(inst: Instance, incumbent: Incumbent, free: Iterable[int], options: SolveOptions,
+               clock: Clock, end: float | None, *, sites: Collection[str] | None = None,
+               held: Collection[int] = (), soft_minimum: bool = False,
+               outside: Collection[int] | None = None,
+               cap: float | None = None) -> Part | None:
+    """Re-solve a few learners with everyone else where the incumbent has them.
+
+    Parameters
+    ----------
+    inst
+        The whole instance.
+    incumbent
+        The plan; its choices for the ``free`` learners are the hint.
+    free
+        Learner indices to re-solve.
+    sites
+        The sites they may move between (besides where the incumbent has
+        them); None for all their candidates.
+    held
+        Learners also in the model at the incumbent's sites, their weekly
+        sessions free (room for the free learners in rooms and supervisors' sessions).
+    options
+        Workers and seed (progress is not reported: a part's figures are not the plan's).
+    clock, end, cap
+        Time: the solve's clock, a wall-clock end of this step, a deterministic cap.
+    soft_minimum
+        Let sites fall short of their minimums, the shortfall minimised first.
+    outside
+        The learners whose use of sites counts and whose cost counts towards the
+        worst learner: by default everyone not free (a learner left out counts
+        ``unplaced_penalty``). A first plan passes only the learners placed so far.
+
+    Returns
+    -------
+    Part or None
+        The part's best solution, or None when none was found in time (or none exists).
+    """
+    sc = inst.scenario
+    obj = sc.objective
+    free_set = set(free) | set(held)
+    if outside is None:
+        outside = [i for i in range(len(inst.learners)) if i not in free_set]
+    fixed = [i for i in outside if i in incumbent.cost]
+    worst = incumbent.worst(inst, outside) if obj.fairness in ("minimax", "weighted") else None
+    load = Load.of(inst, incumbent.site_of, incumbent.working, fixed, worst)
+    part, chosen = inst.part(free_set, sites, incumbent.site_of, held)
+    local = {i: k for k, i in enumerate(chosen)}
+    form = formulate(part, load=load, soft_minimum=soft_minimum)
+    if form.b.shortfall:
+        # lexicographic: no change of the learners' costs outweighs one learner short
+        spread = sum(form.costs.high[k] - min(0, form.costs.low[k]) for k in local.values())
+        weight = spread + obj.unplaced_penalty * len(chosen) + obj.worst_weight * spread + 1
+        form.extra.append(Term("minimum_shortfall", weight, sum(form.b.shortfall),
+                               "learners missing from site minimums"))
+    hint_choices(form.model, form.b.v,
+                 {(local[i], b, r): s for (i, b, r), s in incumbent.site_of.items()
+                  if i in local},
+                 {(local[i], b, r, d) for (i, b, r, d) in incumbent.working if i in local},
+                 {(local[i], b, r): f for (i, b, r), f in incumbent.first.items() if i in local})
+    quiet = SolveOptions(**{**options.__dict__, "on_progress": None, "extend": None})
+    phases: list[Phase] = []
+    found = optimise(form, quiet, clock, phases, fairness=obj.fairness or "none",
+                     worst_weight=obj.worst_weight, whole=False, end=end, cap=cap,
+                     tie_break=False)
+    det = sum(p.deterministic_time or 0.0 for p in phases)
+    if found.source is None:
+        return None
+    src = found.source
+
+    def value(lit: Lit) -> int:
+        return lit if isinstance(lit, int) else int(src.boolean_value(lit))
+
+    site_of, working, first = choices(part, form.b.v, value)
+    costs = form.costs
+    placed = [k for k in range(len(chosen)) if value(form.b.v.placed[k])]
+    return Part(
+        chosen,
+        {(chosen[k], b, r): s for (k, b, r), s in site_of.items()},
+        {(chosen[k], b, r, d) for (k, b, r, d) in working},
+        {(chosen[k], b, r): f for (k, b, r), f in first.items()},
+        {chosen[k]: int(src.value(costs.total[k])) for k in placed},
+        {chosen[k]: (int(src.value(costs.preference[k])),
+                     int(src.value(costs.organisation_changes.get(k, 0))),
+                     int(src.value(costs.idle_blocks.get(k, 0)))) for k in placed},
+        found.proven and all(p.status == Status.OPTIMAL for p in phases), det)
+
+
+# --------------------------------------------------------------------------- first plan
+
+
+def first_plan(inst: Instance, options: SolveOptions, clock: Clock, *,
+               batch: int = BATCH) -> Incumbent | None:
+    """A plan built a batch of learners at a time, then repaired to meet minimums.
+
+    Learners with the fewest possible placements go first (ties in a seeded
+    random order). Each batch is placed at least cost given the learners
+    placed before it, sites allowed to fall short of their minimums (the
+    shortfall minimised first). Any shortfall left is repaired by parts of
+    learners who could fill the short sites. Returns None when a batch has no
+    solution (a learner who cannot be placed where others already are) or the
+    shortfall cannot be repaired in time: the caller then solves the whole model.
+    """
+    rng = random.Random(options.seed)
+    order = list(range(len(inst.learners)))
+    rng.shuffle(order)
+    order.sort(key=lambda i: _options_of(inst, i))
+    incumbent = Incumbent()
+    done: list[int] = []
+    for k in range(0, len(order), batch):
+        if clock.exhausted() or _stopped(options):
+            return None
+        group = order[k:k + batch]
+        part = solve_part(inst, incumbent, group, options, clock, None, soft_minimum=True,
+                          outside=done, cap=STEP_DETERMINISTIC)
+        if part is None:
+            return None
+        incumbent = incumbent.merge(part)
+        done.extend(group)
+    return _repair(inst, incumbent, options, clock, rng)
+
+
+def _options_of(inst: Instance, i: int) -> int:
+    """Candidate sites over a learner's blocks and roles (fewest first: hardest to place)."""
+    info = inst.learners[i]
+    return sum(len(inst.full_options[(i, b, r)]) for b in info.blocks
+               for r in inst.roles_of(info))
+
+
+def _stopped(options: SolveOptions) -> bool:
+    return options.stop is not None and options.stop.is_set()
+
+
+def _repair(inst: Instance, incumbent: Incumbent, options: SolveOptions, clock: Clock,
+            rng: random.Random) -> Incumbent | None:
+    """Parts around short sites until every minimum is met (None: not in time)."""
+    size = START_SIZE
+    while shortfall(inst, incumbent.site_of):
+        if clock.exhausted() or _stopped(options):
+            return None
+        short = _short_sites(inst, incumbent.site_of)
+        site, block = short[rng.randrange(len(short))]
+        movers = [info.index for info, _ in inst.candidates_at(site, block)]
+        rng.shuffle(movers)
+        free = set(movers[:size])
+        part = solve_part(inst, incumbent, free, options, clock, None, soft_minimum=True,
+                          cap=STEP_DETERMINISTIC)
+        if part is None:
+            size = max(MIN_SIZE, size // 2)
+            continue
+        merged = incumbent.merge(part)
+        if merged.rank(inst) < incumbent.rank(inst):
+            incumbent = merged
+        else:
+            size = min(MAX_SIZE, len(inst.learners), size * 2)
+    return incumbent
+
+
+def _short_sites(inst: Instance, site_of: Sites) -> list[tuple[str, int]]:
+    count: Counter[tuple[str, int]] = Counter((s, b) for (_, b, _), s in site_of.items())
+    return [(site.id, block) for site in inst.scenario.sites if site.min_learners
+            for block in inst.scenario.programme.block_numbers
+            if site.minimum_in(block) > count[(site.id, block)]]
+
+
+# --------------------------------------------------------------------------- search
+
+
+@dataclass
+class SearchLog:
+    """What the search did (for summaries and benchmarks).
+
+    Attributes
+    ----------
+    neighbourhoods
+        Parts solved.
+    improvements
+        Parts that improved the plan.
+    proven
+        Parts proven optimal given everyone else.
+    size
+        Part size at the end.
+    """
+
+    neighbourhoods: int = 0
+    improvements: int = 0
+    proven: int = 0
+    size: int = START_SIZE
+
+    def as_dict(self) -> dict[str, int]:
+        """A JSON-ready dict."""
+        return dict(self.__dict__)
+
+
+class Chooser:
+    """Chooses neighbourhoods along displacement chains, guided by regret.
+
+    A learner's regret is their cost above their own best (``floor``, capacities
+    ignored). A chain starts at a learner drawn by regret, then takes learners
+    at the sites (same block) that learner would rather have, and so on.
+    """
+
+    def __init__(self, inst: Instance, floor: dict[int, int], seed: int) -> None:
+        self.inst = inst
+        self.floor = floor
+        self.rng = random.Random(seed)
+        sc = inst.scenario
+        self.cost = {key: {s: sc.placement_cost(inst.learners[key[0]].learner,
+                                                sc.site_by_id[s]) for s in sites}
+                     for key, sites in inst.full_options.items()}
+
+    def choose(self, incumbent: Incumbent, size: int
+               ) -> tuple[set[int], set[str], set[int]]:
+        """A neighbourhood of about ``size`` learners, the sites they may move between,
+        and learners held at those sites with their sessions free.
+
+        The sites are those the chains passed through, plus ``EXTRA_SITES`` others
+        at random (room to move). Up to ``size`` other learners at those sites
+        are held (their sessions make room in rooms and supervisors' sessions).
+        """
+        n = len(self.inst.learners)
+        occupants: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for (i, block, _), site in incumbent.site_of.items():
+            occupants[(site, block)].append(i)
+        penalty = self.inst.scenario.objective.unplaced_penalty
+        regret = {i: incumbent.cost.get(i, penalty) - self.floor.get(i, 0) for i in range(n)}
+        pool = [i for i, r in regret.items() if r > 0]
+        free: set[int] = set()
+        visited: set[str] = set()
+        frontier: list[tuple[str, int]] = []
+        target = min(size, n)
+        while len(free) < target:
+            if not frontier:
+                seeds = [i for i in pool if i not in free] or \
+                    [i for i in range(n) if i not in free]
+                weights = [max(1, regret[i]) for i in seeds]
+                self._add(self.rng.choices(seeds, weights)[0], free, frontier, incumbent)
+                continue
+            pair = frontier.pop(self.rng.randrange(len(frontier)))
+            visited.add(pair[0])
+            people = [i for i in occupants.get(pair, []) if i not in free]
+            self.rng.shuffle(people)
+            for i in people[: target - len(free)]:
+                self._add(i, free, frontier, incumbent)
+        others = [s.id for s in self.inst.scenario.sites if s.id not in visited]
+        visited.update(self.rng.sample(others, min(len(others), EXTRA_SITES)))
+        held: set[int] = set()
+        if HOLD:
+            near = sorted({i for (site, _), people in occupants.items() if site in visited
+                           for i in people if i not in free})
+            held = set(self.rng.sample(near, min(len(near), target)))
+        return free, visited, held
+
+    def _add(self, i: int, free: set[int], frontier: list[tuple[str, int]],
+             incumbent: Incumbent) -> None:
+        free.add(i)
+        info = self.inst.learners[i]
+        for block in info.blocks:
+            for role in self.inst.roles_of(info):
+                key = (i, block, role)
+                costs = self.cost[key]
+                current = incumbent.site_of.get(key)
+                limit = costs.get(current, 10**9) if current is not None else 10**9
+                frontier.extend((s, block) for s, c in costs.items()
+                                if c < limit and s != current)
+
+
+def improve(inst: Instance, incumbent: Incumbent, options: SolveOptions, clock: Clock, *,
+            floor: dict[int, int], log: SearchLog | None = None,
+            report: Callable[[Incumbent], None] | None = None,
+            target: float | None = None) -> Incumbent:
+    """Improve a plan part by part until the clock runs out, ``stop`` is set or the
+    objective reaches ``target`` (a valid bound).
+
+    With one worker and a deterministic budget the search repeats exactly:
+    each part is capped in deterministic time and the part size adapts to
+    deterministic time, never to the wall clock.
+    """
+    log = log if log is not None else SearchLog()
+    chooser = Chooser(inst, floor, options.seed)
+    size = min(log.size, len(inst.learners))
+    best_rank = incumbent.rank(inst)
+    while not clock.exhausted() and not _stopped(options) and clock.left() > 0.2:
+        if target is not None and best_rank[0] == 0 and best_rank[2] <= target:
+            break
+        free, sites, held = chooser.choose(incumbent, size)
+        end = clock.deadline if clock.deterministic is not None else \
+            min(clock.deadline, time.perf_counter() + STEP_SECONDS)
+        part = solve_part(inst, incumbent, free, options, clock, end, sites=sites,
+                          held=held, cap=STEP_DETERMINISTIC)
+        log.neighbourhoods += 1
+        if part is None:
+            size = max(MIN_SIZE, int(size * 0.7))
+            continue
+        if part.proven:
+            log.proven += 1
+            if part.deterministic < STEP_DETERMINISTIC / 4:
+                size = min(MAX_SIZE, len(inst.learners), int(size * 1.25) + 1)
+        else:
+            size = max(MIN_SIZE, int(size * 0.8))
+        merged = incumbent.merge(part)
+        rank = merged.rank(inst)
+        if rank < best_rank:
+            log.improvements += 1
+            incumbent, best_rank = merged, rank
+            if report is not None:
+                report(incumbent)
+    log.size = size
+    return incumbent
+
+
+def learner_floors(inst: Instance, options: SolveOptions, clock: Clock,
+                   indices: Iterable[int] | None = None) -> dict[int, int] | None:
+    """Each learner's least cost on their own, capacities and minimums ignored.
+
+    Solved exactly per learner (learners alike share one solve); with
+    ``allow_unplaced`` a learner's floor is at most ``unplaced_penalty``. The
+    floors' sum is a valid bound of the objective without fairness terms.
+    None when time ran out first.
+    """
+    sc = inst.scenario
+    out: dict[int, int] = {}
+    seen: dict[tuple[object, ...], int] = {}
+    lonely = Load()
+    for i in (range(len(inst.learners)) if indices is None else indices):
+        info = inst.learners[i]
+        key = (info.learner.model_dump_json(exclude={"id"}), info.blocks)
+        if key in seen:
+            out[i] = seen[key]
+            continue
+        if clock.exhausted() or _stopped(options):
+            return None
+        part, _ = inst.part([i])
+        form = formulate(part, load=lonely, soft_minimum=True)
+        model = form.model
+        placed = form.b.v.placed[0]
+        if not isinstance(placed, int):
+            model.add(placed == 1)
+        model.minimize(form.costs.total[0])
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = max(0.05, min(5.0, clock.left()))
+        status = solver.solve(model)
+        if status == cp_model.OPTIMAL:
+            value = round(solver.objective_value)
+        elif status == cp_model.FEASIBLE:
+            value = int(solver.best_objective_bound)
+        elif status == cp_model.INFEASIBLE:
+            value = sc.objective.unplaced_penalty
+        else:
+            return None
+        if sc.objective.allow_unplaced:
+            value = min(value, sc.objective.unplaced_penalty)
+        seen[key] = out[i] = value
+    return out
+
+
+__all__ = ["Chooser", "Incumbent", "Part", "SearchLog", "first_plan", "improve",
+           "learner_floors", "shortfall", "solve_part"]
