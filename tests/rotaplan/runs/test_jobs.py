@@ -163,6 +163,10 @@ def test_progress_log_keeps_values_within_a_phase() -> None:
 
 
 def test_capacity_job_answers_with_notes_and_a_checked_plan() -> None:
+    """A capacity job on the demo answers 3 more physiotherapists, with notes and a plan.
+
+    Its longest run is the sum of its time limits, and removing its files deletes its folder.
+    """
     job = CapacityJob(load_scenario(INSTANCES / "demo.yaml"), Newcomer("physiotherapist"),
                       time_limit=30, probes=1, workers=1)
     try:
@@ -178,6 +182,7 @@ def test_capacity_job_answers_with_notes_and_a_checked_plan() -> None:
 
 
 def test_capacity_job_reports_a_newcomer_it_cannot_describe_in_words() -> None:
+    """A capacity job for an unknown profession ends with a plain error naming it, no traceback."""
     job = CapacityJob(load_scenario(INSTANCES / "demo.yaml"), Newcomer("astronaut"),
                       time_limit=5, probes=0, workers=1)
     assert job.wait(60)
