@@ -88,6 +88,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def test_opens_on_the_demo_ready_to_solve(app: AppTest) -> None:
+    """The app opens on the demo, ready to solve, with its downloads and every table editable."""
     assert "30 learners" in texts(app.success)
     assert "Ready to solve" in texts(app.success)
     assert app.session_state["source"] == "demo.yaml"
@@ -100,6 +101,7 @@ def test_opens_on_the_demo_ready_to_solve(app: AppTest) -> None:
 
 
 def test_upload_opens_and_saves_the_file(app: AppTest, db_url: str) -> None:
+    """An uploaded YAML file is opened and saved as a scenario holding its exact text."""
     text = (ROOT / "instances" / "infeasible.yaml").read_bytes()
     app.file_uploader(key="upload").upload("infeasible.yaml", text, "application/x-yaml")
     app.run()
@@ -112,6 +114,7 @@ def test_upload_opens_and_saves_the_file(app: AppTest, db_url: str) -> None:
 
 
 def test_upload_a_workbook_in_the_import_format(app: AppTest, db_url: str) -> None:
+    """An uploaded import workbook is opened and saved, noted as imported from its file."""
     from rotaplan.io.workbook import template_bytes
     from rotaplan.models import load_scenario
 
@@ -133,6 +136,10 @@ def test_upload_a_workbook_in_the_import_format(app: AppTest, db_url: str) -> No
 ])
 def test_bad_uploads_are_refused_in_plain_words(app: AppTest, content: bytes,
                                                 message: str) -> None:
+    """A broken, non-mapping, non-UTF-8 or oversized upload is refused in plain words.
+
+    The scenario being edited stays open.
+    """
     app.file_uploader(key="upload").upload("bad.yaml", content, "application/x-yaml")
     app.run()
     assert not app.exception
@@ -141,6 +148,7 @@ def test_bad_uploads_are_refused_in_plain_words(app: AppTest, content: bytes,
 
 
 def test_start_blank(app: AppTest) -> None:
+    """Start blank opens a new scenario with no learners."""
     app.button(key="open_blank").click().run()
     assert not app.exception
     assert len(app.session_state["tables"].frames["learners"]) == 0
@@ -151,6 +159,7 @@ def test_start_blank(app: AppTest) -> None:
 
 
 def test_a_bad_cell_is_reported_on_its_row_and_fixing_it_clears_it(app: AppTest) -> None:
+    """A bad cell is reported on its own row and blocks Solve until it is fixed."""
     row = row_of(app, "learners", "L003")
     edit(app, "learners", {"edited_rows": {row: {"preferences": "nowhere, hun-icu"}}})
     assert "1 problem(s) to fix" in texts(app.error)
@@ -167,6 +176,7 @@ def test_a_bad_cell_is_reported_on_its_row_and_fixing_it_clears_it(app: AppTest)
 
 
 def test_programme_field_errors_show_under_the_field(app: AppTest) -> None:
+    """An invalid programme field shows its error and keeps the value as typed."""
     gen = app.session_state["gen"]["forms"]
     app.text_input(key=f"prog-blocks-{gen}").set_value("0").run()
     assert not app.exception
@@ -175,6 +185,7 @@ def test_programme_field_errors_show_under_the_field(app: AppTest) -> None:
 
 
 def test_added_and_deleted_rows(app: AppTest) -> None:
+    """Adding a learner row counts one more learner; deleting it counts one fewer again."""
     before = len(app.session_state["tables"].frames["learners"])
     edit(app, "learners", {"added_rows": [{"id": "NEW1", "name": "New Nurse",
                                            "profession": "nurse"}]})
@@ -185,6 +196,7 @@ def test_added_and_deleted_rows(app: AppTest) -> None:
 
 
 def test_edits_are_saved_and_survive_a_refresh(app: AppTest, db_url: str) -> None:
+    """An edit is saved as a new version, announced, and still there after a refresh."""
     row = row_of(app, "sites", "sher-oak-tree")
     edit(app, "sites", {"edited_rows": {row: {"rooms": "1"}}})
     assert "Sites row 10 (sher-oak-tree): rooms 3 → 1" in texts(app.toast)
@@ -204,6 +216,10 @@ def test_edits_are_saved_and_survive_a_refresh(app: AppTest, db_url: str) -> Non
 
 
 def test_solve_change_a_room_count_solve_again_and_see_why(app: AppTest, db_url: str) -> None:
+    """Solving, editing a site's rooms and solving again shows what changed and why.
+
+    The first result is the demo's checked optimum; each run records the version it solved.
+    """
     solve(app)
     assert app.session_state["page"] == "Results"
     shown = metrics(app)
@@ -224,6 +240,7 @@ def test_solve_change_a_room_count_solve_again_and_see_why(app: AppTest, db_url:
 
 
 def test_results_offer_every_download(app: AppTest) -> None:
+    """The results offer the plan files, the workbook, a zip and the calendars for download."""
     solve(app)
     labels = {d.label for d in app.download_button}
     assert {"assignments.csv", "timetable.csv", "summary.json", "Excel workbook",
@@ -232,6 +249,7 @@ def test_results_offer_every_download(app: AppTest) -> None:
 
 
 def test_timetable_follows_the_chosen_learner(app: AppTest) -> None:
+    """Choosing learner F001 shows their weekly timetable, with Wed-PM as teaching."""
     solve(app)
     app.selectbox(key="learner").set_value("F001").run()
     assert not app.exception
@@ -240,6 +258,7 @@ def test_timetable_follows_the_chosen_learner(app: AppTest) -> None:
 
 
 def test_cancel_stops_the_search_and_keeps_the_best_plan(app: AppTest) -> None:
+    """Cancel stops a long solve of the medium scenario and shows its best plan, all placed."""
     app.selectbox(key="shipped_choice").set_value("medium").run()
     app.button(key="open_shipped").click().run()
     go(app, "Solve")
@@ -261,6 +280,7 @@ def test_cancel_stops_the_search_and_keeps_the_best_plan(app: AppTest) -> None:
 
 
 def test_a_failed_solve_explains_itself_and_keeps_the_scenario(app: AppTest) -> None:
+    """An infeasible solve says why there is no plan and leaves the scenario as it was."""
     app.selectbox(key="shipped_choice").set_value("infeasible").run()
     app.button(key="open_shipped").click().run()
     before = app.session_state["tables"].copy()
@@ -276,6 +296,7 @@ def test_a_failed_solve_explains_itself_and_keeps_the_scenario(app: AppTest) -> 
 
 
 def test_why_no_plan_lists_the_conflict_and_checked_fixes(app: AppTest) -> None:
+    """"Why no plan?" on the infeasible scenario lists the conflicting rules and single fixes."""
     app.selectbox(key="shipped_choice").set_value("infeasible").run()
     app.button(key="open_shipped").click().run()
     go(app, "Why no plan?")
@@ -288,6 +309,7 @@ def test_why_no_plan_lists_the_conflict_and_checked_fixes(app: AppTest) -> None:
 
 
 def test_why_no_plan_on_a_feasible_scenario(app: AppTest) -> None:
+    """"Why no plan?" on the demo says it has a plan and there is nothing to explain."""
     go(app, "Why no plan?")
     app.slider(key="why_seconds").set_value(10).run()
     app.button(key="why_run").click().run()
@@ -295,6 +317,10 @@ def test_why_no_plan_on_a_feasible_scenario(app: AppTest) -> None:
 
 
 def test_capacity_answers_in_plain_words(app: AppTest) -> None:
+    """The capacity page answers 3 more physiotherapists in words, with what is full.
+
+    The answer stays on the page through later reruns.
+    """
     go(app, "Capacity")
     app.selectbox(key="cap_profession").set_value("physiotherapist").run()
     app.slider(key="cap_probes").set_value(1).run()
@@ -338,6 +364,7 @@ def test_capacity_question_runs_in_the_background_and_cancel_stops_it(app: AppTe
 
 
 def test_history_reopens_duplicates_and_deletes(app: AppTest, db_url: str) -> None:
+    """History duplicates a scenario with its edits, opens the copy, and deletes the original."""
     row = row_of(app, "sites", "sher-oak-tree")
     edit(app, "sites", {"edited_rows": {row: {"rooms": "2"}}})
     first = app.session_state["scenario_id"]
@@ -360,6 +387,7 @@ def test_history_reopens_duplicates_and_deletes(app: AppTest, db_url: str) -> No
 
 def test_solving_the_same_shipped_file_again_keeps_runs_together(app: AppTest,
                                                                   db_url: str) -> None:
+    """Two sessions solving the shipped demo add two runs to one saved scenario and version."""
     solve(app)
     other = AppTest.from_file(APP, default_timeout=120)  # a second browser session
     other.run()
@@ -370,6 +398,10 @@ def test_solving_the_same_shipped_file_again_keeps_runs_together(app: AppTest,
 
 def test_edits_during_a_solve_never_change_the_version_being_solved(app: AppTest,
                                                                     db_url: str) -> None:
+    """An edit made while a solve runs never changes the version being solved.
+
+    The run is recorded against that version, and the editor stays open.
+    """
     app.selectbox(key="shipped_choice").set_value("medium").run()
     app.button(key="open_shipped").click().run()
     first = row_of(app, "learners", app.session_state["tables"].frames["learners"]["id"][0])
