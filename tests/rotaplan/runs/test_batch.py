@@ -135,9 +135,10 @@ def test_dask_local_cluster_matches_pool(small: Path, tmp_path: Path,
 
 def test_dask_existing_cluster_by_address(small: Path, tmp_path: Path,
                                           pool_objectives: dict[str, Any]) -> None:
-    """A Dask cluster given by address gives the pool's objectives, jobs sized to its threads.
+    """A Dask cluster given by its address gives the same objectives as the process pool.
 
-    The cluster stays up afterwards, and more CP-SAT workers than cores per thread is warned about.
+    The cluster stays up afterwards; its job limit is its 2 threads, and asking for more CP-SAT
+    workers than there are cores draws a warning.
     """
     import dask
     from distributed import Client, LocalCluster
