@@ -3,8 +3,9 @@
 Every rule has a pair of hand-worked scenarios that differ in one setting the
 rule reads: with every unit posted the first is feasible and the second
 infeasible, and the second becomes feasible when the model is built without
-that rule's unit, so the unit is what forbids it. The end-to-end cases
-(solve, plan, checker, explanation) are in ``test_rules.py``.
+that rule's unit, so the unit is what forbids it. A rule with several parts
+(fellowship) has a further forbidden scenario for another part. The end-to-end
+cases (solve, plan, checker, explanation) are in ``test_rules.py``.
 
 Rules enforced by the candidate domains (their unit posts nothing) are
 tested through :class:`~rotaplan.solver.instance.Instance` instead: the
@@ -46,10 +47,18 @@ class Case:
     infeasible
         The same scenario with one setting changed so that the rule forbids
         every plan.
+    also
+        Further scenarios the rule forbids (another part of the rule), tested
+        as ``infeasible`` is.
     """
 
     feasible: Data
     infeasible: Data
+    also: tuple[Data, ...] = ()
+
+    def forbidden(self) -> list[Data]:
+        """Every scenario the rule forbids."""
+        return [self.infeasible, *self.also]
 
 
 def _fellow(lid: str, **kw: Any) -> Data:
@@ -112,7 +121,9 @@ CASES: dict[str, Case] = {
                  [learner("L1", sessions_per_week=1), learner("L2", sessions_per_week=1)])),
     # A fellow (1 partner session) at gp and ward, both open Mon-AM and Mon-PM only:
     # 2 sessions a week (1 base + 1 partner) fit, 3 (2 base + 1 partner) do not, since a
-    # session is spent at one site.
+    # session is spent at one site. (Too few sessions for rotation learners is also
+    # forbidden by the aggregate cuts of rooms and supervisor-present, so it cannot
+    # isolate this unit.)
     "working-pattern": Case(
         scenario([site("gp", "primary", open_sessions=["Mon-AM", "Mon-PM"]),
                   site("ward", open_sessions=["Mon-AM", "Mon-PM"])],
@@ -142,11 +153,15 @@ CASES: dict[str, Case] = {
         scenario([site("ward")], [learner("L1")], blocks=2, rotation={"no_repeat_site": False}),
         scenario([site("ward")], [learner("L1")], blocks=2, rotation={"no_repeat_site": True})),
     # Two blocks; of the partner settings only acute has a site: 1 distinct setting, or 2.
+    # Also: partners must be primary, and gp (the only primary site) is the base.
     "fellowship": Case(
         scenario([site("gp", "primary"), site("ward")], [_fellow("F1")], blocks=2,
                  fellowship=FELLOWSHIP | {"distinct_partner_settings": 1}),
         scenario([site("gp", "primary"), site("ward")], [_fellow("F1")], blocks=2,
-                 fellowship=FELLOWSHIP | {"distinct_partner_settings": 2})),
+                 fellowship=FELLOWSHIP | {"distinct_partner_settings": 2}),
+        also=(scenario([site("gp", "primary", sups=[sup("gp-sup", capacity=2)]), site("ward")],
+                       [_fellow("F1")], fellowship=FELLOWSHIP | {"partner_settings": ["primary"]}),
+              )),
     # One learner; ward needs a learner, and clinic needs none, or one too.
     "site-minimum": Case(
         scenario([site("ward", min_learners=1), site("clinic", min_learners=0)],
@@ -192,20 +207,21 @@ def test_feasible_case_has_a_plan(rule: Rule) -> None:
 
 @pytest.mark.parametrize("rule", RULES, ids=_name)
 def test_infeasible_case_has_no_plan(rule: Rule) -> None:
-    """With every unit posted, the scenario the rule forbids is proven infeasible."""
-    assert verdict(CASES[rule.name].infeasible) == "INFEASIBLE"
+    """With every unit posted, each scenario the rule forbids is proven infeasible."""
+    for data in CASES[rule.name].forbidden():
+        assert verdict(data) == "INFEASIBLE"
 
 
 @pytest.mark.parametrize("rule", UNITS, ids=_name)
 def test_unit_alone_forbids_infeasible_case(rule: Rule) -> None:
-    """Left out of the model, the unit's rule no longer forbids its infeasible case.
+    """Left out of the model, the unit's rule no longer forbids its infeasible cases.
 
     Every other unit is still posted, so the unit's own constraints are what
-    make the case infeasible; the unit posts some there.
+    make each case infeasible; the unit posts some there.
     """
-    data = CASES[rule.name].infeasible
-    assert verdict(data, without(rule)) in FOUND
-    assert formulate(Instance(scenario_from(data))).b.counts.get(rule.name, 0) > 0
+    for data in CASES[rule.name].forbidden():
+        assert verdict(data, without(rule)) in FOUND
+        assert formulate(Instance(scenario_from(data))).b.counts.get(rule.name, 0) > 0
 
 
 @pytest.mark.parametrize("rule", DOMAINS, ids=_name)
