@@ -5,7 +5,8 @@ rule reads: with every unit posted the first is feasible and the second
 infeasible, and the second becomes feasible when the model is built without
 that rule's unit, so the unit is what forbids it. A rule with several parts
 (fellowship) has a further forbidden scenario for another part. The end-to-end
-cases (solve, plan, checker, explanation) are in ``test_rules.py``.
+cases (solve, plan, checker, explanation) are in ``test_rules.py``; the cases of
+rules 13-18 (contract §9.2) follow those of §6.
 
 Rules enforced by the candidate domains (their unit posts nothing) are
 tested through :class:`~rotaplan.solver.instance.Instance` instead: the
@@ -32,6 +33,7 @@ from tests.helpers import FELLOWSHIP, learner, scenario, scenario_from, site, su
 Data = dict[str, Any]
 FOUND = ("OPTIMAL", "FEASIBLE")
 
+REPEAT_OK = {"no_repeat_site": False}
 BY_DOMAINS = frozenset({"eligibility", "supervisor-match"})
 """Rules whose unit posts nothing: the candidate domains enforce them."""
 
@@ -169,6 +171,58 @@ CASES: dict[str, Case] = {
         scenario([site("ward", min_learners=1), site("clinic", min_learners=1)],
                  [learner("L1")])),
 }
+
+# ----- contract §9.2: rules 13-18 (rotation learners, placements rather than blocks) ----------
+
+
+def _placement_length(ward_capacity: Data) -> Data:
+    """Three blocks for L1: ward (one block) or unit (two-block placements), repeats allowed.
+
+    Block 1 can only be the start of a unit placement (blocks 1-2) when ward is
+    closed then, and block 3 is ward's or a second unit placement's (blocks 2-3).
+    """
+    return scenario([site("ward", capacity=ward_capacity), site("unit", placement_blocks=2)],
+                    [learner("L1")], blocks=3, rotation=REPEAT_OK)
+
+
+def _rotation_v2(**rotation: Any) -> Data:
+    """L1 over two blocks at ward (acute) or clinic (community), both of organisation trust."""
+    return scenario([site("ward", organisation="trust"),
+                     site("clinic", "community", organisation="trust")],
+                    [learner("L1")], blocks=2, rotation=rotation)
+
+
+V2_CASES: dict[str, Case] = {
+    # Ward takes no one in block 1, and also none in block 3 (one unit placement covers
+    # blocks 1-2 and the other would overlap it in block 2).
+    "placement-length": Case(_placement_length({1: 0}), _placement_length({1: 0, 3: 0})),
+    # Two blocks, one site, no repeats: 1 placement, or 2.
+    "placement-count": Case(
+        scenario([site("ward")], [learner("L1", placements=1)], blocks=2),
+        scenario([site("ward")], [learner("L1", placements=2)], blocks=2)),
+    # Two blocks, no repeats: ward and clinic once each, so one acute placement, not two.
+    "requirements": Case(_rotation_v2(requirements=[{"settings": ["acute"], "min": 1}]),
+                         _rotation_v2(requirements=[{"settings": ["acute"], "min": 2}])),
+    # Two blocks at two acute sites: a setting may repeat, or not.
+    "no-repeat-setting": Case(
+        scenario([site("ward"), site("ward2")], [learner("L1")], blocks=2,
+                 rotation={"no_repeat_setting": False}),
+        scenario([site("ward"), site("ward2")], [learner("L1")], blocks=2,
+                 rotation={"no_repeat_setting": True})),
+    # Community after acute, L1 pinned to clinic (community) in block 1: acute completed
+    # before the programme, or not.
+    "precedence": Case(
+        scenario([site("ward"), site("clinic", "community")],
+                 [learner("L1", pinned={1: "clinic"}, completed=["acute"])], blocks=2,
+                 rotation={"precedence": [{"before": "acute", "after": "community"}]}),
+        scenario([site("ward"), site("clinic", "community")],
+                 [learner("L1", pinned={1: "clinic"})], blocks=2,
+                 rotation={"precedence": [{"before": "acute", "after": "community"}]})),
+    # Two blocks, both sites of organisation trust: 2 placements there, or 1.
+    "organisation-cap": Case(_rotation_v2(max_per_organisation=2),
+                             _rotation_v2(max_per_organisation=1)),
+}
+CASES |= V2_CASES
 
 UNITS = [rule for rule in RULES if rule.name not in BY_DOMAINS]
 DOMAINS = [rule for rule in RULES if rule.name in BY_DOMAINS]
