@@ -192,6 +192,20 @@ def _rotation_v2(**rotation: Any) -> Data:
                     [learner("L1")], blocks=2, rotation=rotation)
 
 
+def _precedence(completed: list[str]) -> Data:
+    """Community after acute; L1 pinned to clinic (community) in block 2, L2 to ward in block 1.
+
+    L1 could start an acute placement at ward in block 1, so the candidate
+    domains keep clinic in block 2 (the pruning of starts by the earliest end
+    of an acute placement keeps it); only the unit sees that ward's one place
+    in block 1 is L2's, so L1 has no acute placement before clinic.
+    """
+    return scenario([site("ward"), site("clinic", "community"), site("gp", "primary")],
+                    [learner("L1", pinned={2: "clinic"}, completed=completed),
+                     learner("L2", pinned={1: "ward"})], blocks=2,
+                    rotation={"precedence": [{"before": "acute", "after": "community"}]})
+
+
 V2_CASES: dict[str, Case] = {
     # Ward takes no one in block 1, and also none in block 3 (one unit placement covers
     # blocks 1-2 and the other would overlap it in block 2).
@@ -209,15 +223,9 @@ V2_CASES: dict[str, Case] = {
                  rotation={"no_repeat_setting": False}),
         scenario([site("ward"), site("ward2")], [learner("L1")], blocks=2,
                  rotation={"no_repeat_setting": True})),
-    # Community after acute, L1 pinned to clinic (community) in block 1: acute completed
-    # before the programme, or not.
-    "precedence": Case(
-        scenario([site("ward"), site("clinic", "community")],
-                 [learner("L1", pinned={1: "clinic"}, completed=["acute"])], blocks=2,
-                 rotation={"precedence": [{"before": "acute", "after": "community"}]}),
-        scenario([site("ward"), site("clinic", "community")],
-                 [learner("L1", pinned={1: "clinic"})], blocks=2,
-                 rotation={"precedence": [{"before": "acute", "after": "community"}]})),
+    # L1 is pinned to clinic (community) in block 2: with acute completed before the
+    # programme, or not, when L2 holds ward's one place in block 1.
+    "precedence": Case(_precedence(completed=["acute"]), _precedence(completed=[])),
     # Two blocks, both sites of organisation trust: 2 placements there, or 1.
     "organisation-cap": Case(_rotation_v2(max_per_organisation=2),
                              _rotation_v2(max_per_organisation=1)),
