@@ -186,7 +186,9 @@ def _template(path: Path, scenario_path: Path | None, inputs: list[Path] | None,
 
 
 def generate(
-    size: Annotated[int | None, typer.Option(help="Number of learners.", min=1, max=20_000,
+    size: Annotated[int | None, typer.Option(help="Number of learners (5,000 at most: a "
+                                                  "scenario file is at most 2 MB).", min=1,
+                                             max=5_000,
                                              show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Random seed (same arguments, same file).")] = 0,
     blocks: Annotated[int, typer.Option(help="Number of blocks (4 or more).", min=4,
