@@ -31,6 +31,7 @@ from typing import IO, Any
 
 import pandas as pd
 
+from rotaplan.io.cells import text_cell
 from rotaplan.io.tables import (
     COLUMNS,
     ScenarioTables,
@@ -950,10 +951,7 @@ def _option_value(name: str, tables: ScenarioTables) -> Any:
 
 
 def _set_cell(sheet: Any, row: int, column: int, value: Any) -> Any:
-    cell = sheet.cell(row=row, column=column, value=value)
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"  # text, never a formula
-    return cell
+    return text_cell(sheet.cell(row=row, column=column, value=value))  # never a formula
 
 
 def _style_sheet(sheet: Any, widths: list[int]) -> None:

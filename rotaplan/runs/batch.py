@@ -24,6 +24,7 @@ import csv
 import glob
 import multiprocessing
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -32,8 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from rotaplan.exit_codes import ExitCode
+from rotaplan.io.cells import csv_row
 from rotaplan.models import ScenarioError, parse_scenario_text
-from rotaplan.models.loader import MAX_FILE_BYTES
+from rotaplan.models.loader import decode, read_limited
 from rotaplan.models.vocabulary import Status
 from rotaplan.runs import pipeline
 from rotaplan.solver import SolveOptions
@@ -203,32 +205,64 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path]:
     return list(unique.values())
 
 
+RESERVED_NAMES = frozenset({"batch_summary.csv", "sweep_summary.csv", "variants.csv",
+                            "variants"})
+"""What a batch or a sweep writes beside its plan folders: no plan folder takes these names."""
+MAX_NAME = 100
+"""Longest plan-folder name (file systems allow 255 bytes; the name goes in tables too)."""
+_UNSAFE = re.compile(r"[^\w.=+-]+")
+
+
+def safe_name(stem: str) -> str:
+    """A plan-folder name for a file stem: one path component, visible, safe in a table.
+
+    Characters other than letters, digits, ``.``, ``_``, ``=``, ``+`` and ``-`` become
+    ``-``; leading ``.``, ``-``, ``=``, ``+`` and ``@`` (hidden names, command-line
+    options, spreadsheet formulas) and trailing ``.`` and ``-`` are dropped; an empty
+    result is ``scenario``. ``..`` can never come out of it.
+    """
+    name = _UNSAFE.sub("-", stem).lstrip(".-=+@").rstrip(".-")[:MAX_NAME].rstrip(".-")
+    return name or "scenario"
+
+
 def plan_names(files: list[Path]) -> list[str]:
-    """A distinct plan-directory name per file: its stem, then ``stem-2``, ``stem-3``..."""
-    taken: set[str] = set()
+    """A distinct, safe plan-folder name per file: its stem made safe (:func:`safe_name`),
+    then ``name-2``, ``name-3``... Names are distinct ignoring case (case-insensitive
+    file systems) and never one of :data:`RESERVED_NAMES`."""
+    taken = {name.casefold() for name in RESERVED_NAMES}
     names = []
     for path in files:
-        name, k = path.stem, 1
-        while name in taken:
+        stem = safe_name(path.stem)
+        name, k = stem, 1
+        while name.casefold() in taken:
             k += 1
-            name = f"{path.stem}-{k}"
-        taken.add(name)
+            name = f"{stem}-{k}"
+        taken.add(name.casefold())
         names.append(name)
     return names
 
 
+def plan_dir_of(out: Path, name: str) -> Path:
+    """``out / name``, checked to be a folder directly inside ``out``.
+
+    Raises
+    ------
+    BatchError
+        If the name would lead anywhere else (it cannot, after :func:`safe_name`).
+    """
+    folder = out / name
+    if name in ("", ".", "..") or Path(name).name != name or \
+            folder.resolve().parent != out.resolve():
+        raise BatchError(f"{name!r} cannot name a plan folder inside {out}")
+    return folder
+
+
 def _read_text(path: Path) -> tuple[str | None, str | None]:
-    """The file's UTF-8 text, or None and why it cannot be read (as the loader says)."""
+    """The file's UTF-8 text, or None and why it cannot be read (as the loader says it)."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, f"{path}:1:1: (top level): cannot read file: {exc.strerror or exc}"
-    if len(raw) > MAX_FILE_BYTES:
-        return None, f"{path}:1:1: (top level): file is larger than 20 MB"
-    try:
-        return raw.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        return None, f"{path}:1:1: (top level): file is not UTF-8 text: {exc.reason}"
+        return decode(read_limited(path), str(path)), None
+    except ScenarioError as exc:
+        return None, exc.errors[0].render(str(path))
 
 
 # --------------------------------------------------------------------------- cores
@@ -374,7 +408,7 @@ def write_summary(rows: list[dict[str, Any]], path: Path) -> Path:
         writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore",
                                 lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(csv_row(row) for row in rows)  # opened in spreadsheets
     return path
 
 
@@ -421,7 +455,7 @@ def run_batch(paths: list[Path], out: Path, *, jobs: int | None = None, workers:
     rows: list[dict[str, Any]] = []
     tasks: list[_Task] = []
     for path, name in zip(files, names, strict=True):
-        plan_dir = str(out / name)
+        plan_dir = str(plan_dir_of(out, name))
         text, problem = _read_text(path)
         if text is None:
             assert problem is not None

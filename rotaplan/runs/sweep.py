@@ -61,6 +61,7 @@ from pydantic import BaseModel
 
 from rotaplan.analysis.kpis import kpis
 from rotaplan.exit_codes import ExitCode
+from rotaplan.io.cells import csv_cell, csv_row
 from rotaplan.io.plan_dir import PlanDirError, read_plan
 from rotaplan.models import (
     DEFAULT_SESSIONS,
@@ -77,6 +78,7 @@ from rotaplan.models import (
 )
 from rotaplan.models import read_document as models_read_document
 from rotaplan.models.edits import Newcomer, with_newcomers
+from rotaplan.models.loader import decode, read_limited
 from rotaplan.models.yaml_format import dump_scenario
 from rotaplan.runs.batch import BatchResult, Row, run_batch
 
@@ -468,8 +470,9 @@ def read_document(path: Path) -> dict[str, Any]:
         With every problem when the scenario is invalid.
     """
     try:
-        load(path)
-        return models_read_document(path.read_text(encoding="utf-8"), str(path))
+        text = decode(read_limited(path), str(path))
+        parse_scenario_text(text, str(path))
+        return models_read_document(text, str(path))
     except ScenarioError as exc:
         raise SweepError(f"{exc.render()}\n{len(exc.errors)} error(s): the scenario is "
                          "invalid.") from None
@@ -484,9 +487,7 @@ def read_sweep_file(path: Path) -> tuple[Path | None, dict[str, list[Any]]]:
         When the file cannot be read or has the wrong shape.
     """
     try:
-        data = models_read_document(path.read_text(encoding="utf-8"), str(path))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SweepError(f"{path}: cannot read the sweep file: {exc}") from None
+        data = models_read_document(decode(read_limited(path), str(path)), str(path))
     except ScenarioError as exc:
         raise SweepError(f"{path}: cannot read the sweep file:\n{exc.render()}") from None
     if not isinstance(data, dict) or not set(data) <= {"scenario", "set"}:
@@ -554,9 +555,10 @@ def write_variants(scenario: Path, params: dict[str, list[Any]], out: Path) -> t
     mapping = out / "variants.csv"
     with mapping.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["variant", *paths])
+        writer.writerow([csv_cell(p) for p in ["variant", *paths]])
         for variant in variants:
-            writer.writerow([variant.name, *(show(variant.values[p]) for p in paths)])
+            writer.writerow([csv_cell(x) for x in
+                             [variant.name, *(show(variant.values[p]) for p in paths)]])
     return variants, dict(zip(paths, label_list, strict=True)), mapping
 
 
@@ -647,5 +649,5 @@ def run_sweep(scenario: Path, params: dict[str, list[Any]], out: Path, *,
         writer = csv.DictWriter(handle, fieldnames=["variant", *params, *KPI_COLUMNS],
                                 lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(csv_row(row) for row in rows)  # opened in spreadsheets
     return SweepResult(rows, batch.exit_code, summary, mapping, label_map, batch)
