@@ -52,6 +52,7 @@ from __future__ import annotations
 import csv
 import itertools
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -616,7 +617,8 @@ def run_sweep(scenario: Path, params: dict[str, list[Any]], out: Path, *,
               seed: int = 0, dask: str | None = None,
               on_start: Callable[[int], None] | None = None,
               on_row: Callable[[Row], None] | None = None,
-              on_warning: Callable[[str], None] | None = None) -> SweepResult:
+              on_warning: Callable[[str], None] | None = None,
+              stop: threading.Event | None = None) -> SweepResult:
     """Write every variant of a scenario, solve them as a batch and summarise the plans.
 
     Parameters
@@ -628,7 +630,7 @@ def run_sweep(scenario: Path, params: dict[str, list[Any]], out: Path, *,
     out
         Output directory: ``variants/``, one plan directory per variant,
         ``variants.csv``, ``batch_summary.csv`` and ``sweep_summary.csv``.
-    jobs, workers, time_limit, seed, dask, on_start, on_row, on_warning
+    jobs, workers, time_limit, seed, dask, on_start, on_row, on_warning, stop
         As for :func:`rotaplan.runs.batch.run_batch`.
 
     Raises
@@ -641,7 +643,7 @@ def run_sweep(scenario: Path, params: dict[str, list[Any]], out: Path, *,
     variants, label_map, mapping = write_variants(scenario, params, out)
     batch = run_batch([v.file for v in variants], out, jobs=jobs, workers=workers,
                       time_limit=time_limit, seed=seed, dask=dask, on_start=on_start,
-                      on_row=on_row, on_warning=on_warning)
+                      on_row=on_row, on_warning=on_warning, stop=stop)
     by_name = {row["scenario"]: row for row in batch.rows}
     rows = [_kpi_row(v, by_name[v.name]) for v in variants]
     summary = out / "sweep_summary.csv"

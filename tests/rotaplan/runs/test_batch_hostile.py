@@ -10,6 +10,12 @@ crashed the batch. Every plan folder must be a visible folder directly inside
 from __future__ import annotations
 
 import csv
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +76,48 @@ def test_hostile_file_names_write_only_inside_out(tmp_path: Path) -> None:
         names = [r["scenario"] for r in csv.DictReader(handle)]
     assert sorted(names) == sorted(r["scenario"] for r in result.rows)
     assert not any(n.startswith(".") for n in names)
+
+
+# ----- interruptions ---------------------------------------------------------------------------
+
+CONSOLE_SCRIPT = Path(sys.executable).parent / "rotaplan"
+MEDIUM = Path(__file__).resolve().parents[3] / "instances" / "medium.yaml"
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stopped_batch_starts_nothing_new_and_still_writes_its_summary(
+        tmp_path: Path, number: int) -> None:
+    """A signal to a running batch (a pool of two, four scenarios): no further scenario
+    starts, the running ones stop and keep a verified plan if they had one, every
+    scenario has a row in batch_summary.csv, and the exit code is 130."""
+    from rotaplan.checker import check_plan_dir
+    from rotaplan.models import load_scenario
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for n in range(4):
+        shutil.copy(MEDIUM, inputs / f"m{n}.yaml")
+    out = tmp_path / "out"
+    process = subprocess.Popen([str(CONSOLE_SCRIPT), "batch", inputs, "--out", out, "-q",
+                                "--jobs", "2", "--workers", "1", "--time-limit", "300"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(25.0)  # both workers are searching (the medium scenario's first plan: ~3 s)
+    sent = time.monotonic()
+    process.send_signal(number)  # to the batch alone: it must pass the stop on
+    _, stderr = process.communicate(timeout=120)
+    took = time.monotonic() - sent
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert took < 30.0, took
+    with (out / "batch_summary.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4
+    assert sorted(r["status"] == "NOT_STARTED" for r in rows) == [False, False, True, True], \
+        rows
+    for row in rows:
+        assert row["exit_code"] in ("0", "130"), row
+        folder = Path(row["plan_dir"])
+        if (folder / "assignments.csv").exists():
+            summary = json.loads((folder / "summary.json").read_text())
+            assert summary.get("interrupted") is True, summary
+            assert check_plan_dir(load_scenario(MEDIUM), folder).ok
