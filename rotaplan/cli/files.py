@@ -19,7 +19,7 @@ from rotaplan.cli.common import (
     scenario_file,
 )
 from rotaplan.exit_codes import ExitCode
-from rotaplan.io.plan_dir import PlanDirError, read_plan_dir
+from rotaplan.io.plan_dir import PlanDirError, read_plan_dir, write_text
 from rotaplan.models import Scenario, ScenarioError, load
 
 
@@ -146,8 +146,7 @@ def import_(
     if not result.ok:
         fail(f"{len(result.errors)} error(s): nothing written.")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(result.yaml_text(), encoding="utf-8")
+        write_text(out, result.yaml_text())  # whole or not at all
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}")
     sc = result.scenario
@@ -243,8 +242,7 @@ def generate(
         typer.echo(text, nl=False)
         return
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        write_text(out, text)  # whole or not at all
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}")
     note(f"wrote {out}")
