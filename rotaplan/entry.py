@@ -18,7 +18,12 @@ INTERRUPTED = 130
 """Exit code of an interrupted command (:attr:`rotaplan.exit_codes.ExitCode.INTERRUPTED`)."""
 
 
-def _while_starting(signum: int, _frame: FrameType | None) -> None:
+_RAN = {"command": False}
+
+
+def _outside_the_command(signum: int, _frame: FrameType | None) -> None:
+    if _RAN["command"]:  # the command has finished: a late signal changes nothing
+        return
     sys.stderr.write(f"{signal.Signals(signum).name}: stopped while starting; nothing was "
                      "read or written\n")
     sys.stderr.flush()
@@ -26,12 +31,23 @@ def _while_starting(signum: int, _frame: FrameType | None) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: guard start-up, then run the command line."""
+    """Console-script entry point: guard start-up, run the command line, guard the exit.
+
+    After the command, signals are ignored: the interpreter's shutdown (a few
+    hundred milliseconds, freeing pandas and OR-Tools) would otherwise die of a
+    late Ctrl-C with its default action, exit status -2, though the work was done.
+    """
     for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, _while_starting)
+        signal.signal(number, _outside_the_command)
     from rotaplan.cli import run
 
-    sys.exit(run())
+    try:
+        code = run()
+    finally:
+        _RAN["command"] = True
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
+    sys.exit(code)
 
 
 __all__ = ["main"]

@@ -9,6 +9,7 @@ thread, in the command line) stays free to run signal handlers.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any, cast
 
@@ -47,15 +48,21 @@ def solve_until(solver: cp_model.CpSolver, model: cp_model.CpModel,
             outcome["error"] = exc
 
     thread = threading.Thread(target=search, name="rotaplan-cp-sat", daemon=True)
-    thread.start()
     try:
+        thread.start()
         while thread.is_alive():
             thread.join(0.1)
             if stop.is_set():
                 solver.stop_search()
     except BaseException:  # a KeyboardInterrupt from a signal handler: stop, then pass it on
-        solver.stop_search()
-        thread.join()
+        # The search must end before this thread goes on: an interpreter that exits
+        # while CP-SAT still runs aborts ("terminate called without an active
+        # exception"). A stop sent before CP-SAT has started is lost, so it is repeated,
+        # and a further Ctrl-C does not cut the wait short.
+        while thread.is_alive():
+            solver.stop_search()
+            with contextlib.suppress(KeyboardInterrupt):
+                thread.join(0.05)
         raise
     if "error" in outcome:
         raise outcome["error"]
