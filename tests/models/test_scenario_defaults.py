@@ -441,3 +441,19 @@ def test_shared_example_loads_without_errors_or_warnings() -> None:
     assert loaded.warnings == []
     assert (len(sc.settings), len(sc.sites), len(sc.learners)) == (4, 8, 6)
     assert sum(1 for learner in sc.learners if learner.track == "fellowship") == 2
+
+
+def test_long_programmes_up_to_max_blocks_are_accepted() -> None:
+    """A 96-block programme (the MSS benchmark's longest) with 4-block placements is
+    valid: the contract sets no block limit; past MAX_BLOCKS the file is refused."""
+    from rotaplan.models import ScenarioError
+    from rotaplan.models.scenario import MAX_BLOCKS
+
+    data = base_scenario()
+    data["programme"]["blocks"] = 96
+    data["settings"][0]["placement_blocks"] = 4
+    sc = scenario_from(data)
+    assert sc.programme.block_numbers[-1] == 96
+    data["programme"]["blocks"] = MAX_BLOCKS + 1
+    with pytest.raises(ScenarioError, match="blocks"):
+        scenario_from(data)

@@ -168,3 +168,25 @@ def test_contract_example_via_cli(tmp_path: Path) -> None:
 def test_shipped_instances_are_valid_input(name: str) -> None:
     """Every shipped scenario passes `rotaplan validate`."""
     assert invoke("validate", str(INSTANCES / f"{name}.yaml")).exit_code == 0
+
+
+def test_a_file_with_thousands_of_problems_prints_the_first_hundred_and_a_count(
+        tmp_path: Path) -> None:
+    """`rotaplan validate` on a file with 300 bad learners prints at most 100 problems
+    (SHOWN_PROBLEMS) and says how many more there are and how many in all; exit 2."""
+    import yaml
+
+    from rotaplan.cli.common import SHOWN_PROBLEMS
+
+    data = yaml.safe_load((INSTANCES / "demo.yaml").read_text())
+    learner = dict(data["learners"][0])
+    data["learners"] = [{**learner, "id": f"X{i}", "profession": "astronaut"}
+                        for i in range(300)]
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = invoke("validate", str(path))
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith(str(path))]
+    assert len(lines) == SHOWN_PROBLEMS
+    assert "more problem(s) not shown" in result.output
+    assert "300 error(s)" in result.output

@@ -197,3 +197,18 @@ def test_benchmark_instances_in_quick_mode_pass_the_scorer(tmp_path: Path, name:
     assert line.startswith(f"OK c={figures['c']} total={figures['total']} "
                            f"worst={figures['worst']}")
     assert figures["upper_bound_c"] is None or figures["upper_bound_c"] >= figures["c"]
+
+
+@needs_mss
+def test_the_longest_instance_converts_to_a_valid_96_block_scenario(tmp_path: Path) -> None:
+    """I40_24_4 (96 periods, internships of up to 4 periods) converts with
+    `rotaplan mss convert` into a scenario the loader accepts, one block per period."""
+    from rotaplan.models import load_scenario
+
+    instance = MSS / "instances" / "generated" / "I40_24_4.dzn"
+    out = tmp_path / "I40_24_4.yaml"
+    result = CliRunner().invoke(app, ["mss", "convert", str(instance), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    sc = load_scenario(out)
+    assert sc.programme.blocks == read_instance(instance).horizon == 96
+    assert len(sc.learners) == 40
