@@ -217,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(f"{row.instance}: {row.status} c={row.c} ub={row.upper_bound_c} "
               f"best-known={row.best_known} {row.total_seconds}s {row.scorer}", flush=True)
-        write_report(rows, "make bench-mss", args.workers)
+        command = "make bench-mss" if argv is None and len(sys.argv) <= 2 else \
+            "python -m benchmarks.mss " + " ".join(sys.argv[1:] if argv is None else argv)
+        write_report(rows, command, args.workers)
     print(f"wrote {REPORT}")
     return 0
 
