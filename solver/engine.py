@@ -25,7 +25,9 @@ from ortools.sat.python import cp_model
 
 from rotaplan.models import Scenario
 from rotaplan.models.vocabulary import Status
+from rotaplan.solver import bound as bound_module
 from rotaplan.solver import explain, neighbourhood
+from rotaplan.solver.bound import LpBound
 from rotaplan.solver.build import Formulation, formulate
 from rotaplan.solver.greedy import GreedyPlacement, greedy_placements, hint_model
 from rotaplan.solver.instance import Instance
@@ -154,23 +156,46 @@ def _staged(inst: Instance, options: SolveOptions, clock: Clock,
         result.status = stage.status if stage.status != Status.INFEASIBLE else Status.UNKNOWN
         result.stats.search = search
         return _finish(result, clock)
-    bound = float(inst.relaxed_bound(_penalty(scenario)))
-    stage.best_bound = bound
+    capacity_free = float(inst.relaxed_bound(_penalty(scenario)))
+    stage.best_bound = capacity_free
     stage.status = Status.FEASIBLE
     _report(options, clock, stage, "first plan")
     log = neighbourhood.SearchLog()
     incumbent = neighbourhood.Incumbent.of_result(inst, stage)
     floor = {info.index: inst.learner_floor(info) for info in inst.learners}
+    lp = _start_lp_bound(inst, options, clock)
+    latest: dict[str, float] = {"objective": float(stage.objective or 0.0),
+                                "bound": capacity_free}
+
+    def best_bound() -> float:
+        """The best valid bound known: capacity-free, or the LP's once it is in."""
+        value = lp.value() if lp is not None else None
+        if value is not None and value > latest["bound"]:
+            latest["bound"] = value
+            event = SolveResult(Status.FEASIBLE, objective=latest["objective"],
+                                best_bound=value)
+            _report(options, clock, event, "LP bound")
+        return latest["bound"]
 
     def report(found: neighbourhood.Incumbent) -> None:
-        event = SolveResult(Status.FEASIBLE, objective=found.objective(inst), best_bound=bound)
+        latest["objective"] = found.objective(inst)
+        event = SolveResult(Status.FEASIBLE, objective=latest["objective"],
+                            best_bound=best_bound())
         _report(options, clock, event, "neighbourhood search")
         stage.stats.best_solution_seconds = event.stats.best_solution_seconds
 
-    best = neighbourhood.improve(inst, incumbent, options, clock, floor=floor, log=log,
-                                 report=report, target=bound)
+    try:
+        best = neighbourhood.improve(inst, incumbent, options, clock, floor=floor, log=log,
+                                     report=report, target=best_bound)
+        bound = best_bound()
+    finally:
+        if lp is not None:
+            lp.stop()
     inst.restrict(None)
     search["neighbourhood_search"] = log.as_dict()
+    search["bound"] = {"capacity_free": capacity_free,
+                       "lp": lp.value() if lp is not None else None,
+                       "lp_note": lp.note if lp is not None else "not started"}
     result = _from_incumbent(inst, best, stage, options)
     result.stats.search = search
     result.stats.candidate_limit = None
@@ -180,6 +205,19 @@ def _staged(inst: Instance, options: SolveOptions, clock: Clock,
             and result.stats.fairness != "minimax":
         result.status = Status.OPTIMAL  # the plan meets a valid bound
     return _finish(result, clock)
+
+
+def _start_lp_bound(inst: Instance, options: SolveOptions, clock: Clock) -> LpBound | None:
+    """The whole model's LP bound, started in other processes where it can finish in time.
+
+    Not for deterministic runs: when it arrives depends on the wall clock, and a
+    deterministic run must not depend on it.
+    """
+    if options.deterministic_time is not None or not options.lp_bound:
+        return None
+    if not bound_module.wanted(inst.scenario, inst.candidate_count(), clock.left()):
+        return None
+    return LpBound(inst.scenario, max(1.0, clock.left()))
 
 
 def _from_incumbent(inst: Instance, found: neighbourhood.Incumbent, base: SolveResult,

@@ -452,9 +452,10 @@ class Chooser:
 def improve(inst: Instance, incumbent: Incumbent, options: SolveOptions, clock: Clock, *,
             floor: dict[int, int], log: SearchLog | None = None,
             report: Callable[[Incumbent], None] | None = None,
-            target: float | None = None) -> Incumbent:
+            target: float | Callable[[], float | None] | None = None) -> Incumbent:
     """Improve a plan part by part until the clock runs out, ``stop`` is set or the
-    objective reaches ``target`` (a valid bound).
+    objective reaches ``target`` (a valid bound, or a function giving the best one known
+    so far, polled before each part).
 
     With one worker and a deterministic budget the search repeats exactly:
     each part is capped in deterministic time and the part size adapts to
@@ -465,7 +466,8 @@ def improve(inst: Instance, incumbent: Incumbent, options: SolveOptions, clock: 
     size = min(log.size, len(inst.learners))
     best_rank = incumbent.rank(inst)
     while not clock.exhausted() and not _stopped(options) and clock.left() > 0.2:
-        if target is not None and best_rank[0] == 0 and best_rank[2] <= target:
+        goal = target() if callable(target) else target
+        if goal is not None and best_rank[0] == 0 and best_rank[2] <= goal:
             break
         free, sites, held = chooser.choose(incumbent, size)
         end = clock.deadline if clock.deterministic is not None else \

@@ -103,6 +103,9 @@ class SolveOptions:
     reference
         A plan whose named and present supervisors the plan keeps wherever the
         new sites and sessions allow (re-planning).
+    lp_bound
+        For large cohorts searched part by part, compute the whole model's LP
+        bound in other processes beside the search (:mod:`solver.bound`).
     """
 
     time_limit: float = 60.0
@@ -116,6 +119,7 @@ class SolveOptions:
     hint: bool = True
     extend: Extension | None = field(default=None, repr=False)
     reference: Plan | None = field(default=None, repr=False)
+    lp_bound: bool = True
 
 
 @dataclass
