@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import resource
 import subprocess
@@ -39,6 +40,8 @@ class Tier:
     learners: int
     blocks: int = 4
     seed: int = 11
+    rooms: float = 1.0
+    """GP practices' rooms as a share of the generator's (which match supervisor places)."""
 
 
 TIERS = {
@@ -47,6 +50,7 @@ TIERS = {
     "L": Tier("L", 300),
     "XL": Tier("XL", 2000),
     "M6": Tier("M6", 100, blocks=6),
+    "M6T": Tier("M6T", 100, blocks=6, rooms=0.8),
 }
 ENGINES = ("rotaplan", "naive", "mip", "greedy")
 
@@ -55,8 +59,25 @@ ENGINES = ("rotaplan", "naive", "mip", "greedy")
 def scenario_text(tier: str) -> str:
     """YAML of a tier's scenario (generated; same tier, same bytes)."""
     t = TIERS[tier]
-    return dump_scenario(generate_scenario(t.learners, seed=t.seed, blocks=t.blocks,
-                                           name=f"benchmark tier {t.name}"))
+    data = generate_scenario(t.learners, seed=t.seed, blocks=t.blocks,
+                             name=f"benchmark tier {t.name}")
+    if t.rooms != 1.0:
+        tighten_rooms(data, t.rooms)
+    return dump_scenario(data)
+
+
+def tighten_rooms(data: dict[str, Any], share: float) -> None:
+    """Every site with rooms keeps ``share`` of them in each session (at least one)."""
+
+    def cut(n: int) -> int:
+        return max(1, math.floor(n * share))
+
+    for site in data["sites"]:
+        rooms = site.get("rooms")
+        if isinstance(rooms, int):
+            site["rooms"] = cut(rooms)
+        elif isinstance(rooms, dict):
+            site["rooms"] = {k: cut(v) for k, v in rooms.items()}
 
 
 def scenario(tier: str) -> Scenario:

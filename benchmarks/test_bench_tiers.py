@@ -16,7 +16,7 @@ from benchmarks.harness import Measurement, measure
 from benchmarks.report import DEFAULT_ENGINES, ENGINE_LIMITS, TIME_LIMITS
 
 QUICK = [("S", "rotaplan"), ("S", "greedy")]
-CASES = [(t, e) for t in ("S", "M", "M6", "L", "XL") for e in DEFAULT_ENGINES[t]] if FULL \
+CASES = [(t, e) for t in ("S", "M", "M6", "M6T", "L", "XL") for e in DEFAULT_ENGINES[t]] if FULL \
     else QUICK
 
 
