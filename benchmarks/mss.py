@@ -60,7 +60,8 @@ class Row:
 
 def family(name: str) -> str:
     """``am``, or the generated size class (``I40`` ... ``I320``)."""
-    return name.split("_")[0] if name.startswith("I") else "am"
+    head = name.split("_")[0]
+    return head if head[:1] == "I" and head[1:].isdigit() else "am"
 
 
 def instances() -> list[Path]:
@@ -153,7 +154,8 @@ def write_report(rows: list[Row], command: str, workers: int) -> Path:
         "# MSS benchmark (medical student scheduling)",
         "",
         f"Written by `{command}` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.",
-        f"Machine: {_machine()}; {workers} CP-SAT worker(s).",
+        f"Machine: {_machine()}; {workers} CP-SAT worker(s); load average at the end "
+        f"{os.getloadavg()[0]:.1f} (other work shared the cores when it is above {workers}).",
         "Every `solution.dzn` was scored by `../shared/tools/mss_score.py --expect-c` with the "
         "c of `summary.json` (column *scorer*). The upper bound is minus rotaplan's proven "
         "bound; OPTIMAL means proven.",
