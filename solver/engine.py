@@ -349,6 +349,14 @@ def _assemble(result: SolveResult, form: Formulation, src: cp_model.CpSolver,
     result.worst_learner_cost = max(per_learner.values(), default=0)
     result.unplaced_ids = [info.id for info in inst.learners if info.index not in placed]
     result.unplaced = len(result.unplaced_ids)
+    if "worst_learner" in result.terms:
+        # the worst-cost variable is only bounded below by each learner's cost: before
+        # the search ends it may lie above them all, so the term is the plan's own maximum
+        obj = inst.scenario.objective
+        worst = max([*per_learner.values(),
+                     *([obj.unplaced_penalty] if result.unplaced else [])], default=0)
+        result.terms["worst_learner"] = float(obj.worst_weight * worst)
+        result.objective = float(sum(result.terms.values()))
 
 
 def _extended_figures(result: SolveResult, form: Formulation, src: cp_model.CpSolver,

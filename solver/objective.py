@@ -188,16 +188,18 @@ def _idle_blocks(b: Build, info: LearnerInfo) -> LinearLike:
     """Blocks before the first block of the learner's last placement that none occupies.
 
     That is the last occupied block minus the occupied blocks (placements never
-    overlap); the last occupied block is a variable bounded below by each
-    active block, kept at its true value by the objective.
+    overlap). The last occupied block is the maximum of ``block x active``,
+    exactly, not only bounded below by each: a plan found before the search ends
+    (MSS Instance_10 at its time limit) had ``last`` two blocks beyond the truth,
+    so its reported idle blocks and objective were not the plan's, and the checker
+    rightly refused it.
     """
     blocks = sorted(info.blocks)
     actives = [(block, b.v.active[(info.index, block)]) for block in blocks]
     last = b.model.new_int_var(0, b.inst.scenario.programme.blocks,
                                f"last_block[{info.id}]")
-    for block, active in actives:
-        if not isinstance(active, int) or active:
-            b.model.add(last >= block * active)
+    b.model.add_max_equality(last, [0, *(block * active for block, active in actives
+                                         if not isinstance(active, int) or active)])
     return last - sum(active for _, active in actives)
 
 

@@ -792,3 +792,33 @@ def test_regression_edited_v1_scenario_keeps_the_v1_plan() -> None:
     result = run(edited)
     assert result.plan is not None
     assert list(result.plan.assignments.columns) == ASSIGNMENT_COLUMNS
+
+
+def test_idle_blocks_are_exact_in_every_solution_not_only_optimal_ones() -> None:
+    """The idle-blocks term equals the plan's idle blocks in any solution of the model.
+
+    Regression: the last occupied block was only bounded below, exact at the optimum
+    alone. MSS Instance_10 stopped at its time limit with a plan whose reported idle
+    blocks were 24 against the plan's 22; the checker refused the plan. Here L1 is
+    fixed at a(3) (blocks 1 and 2 idle) and the term is *maximised*: it must stay 2.
+    """
+    from ortools.sat.python import cp_model
+
+    from rotaplan.solver.build import formulate
+    from rotaplan.solver.instance import Instance
+
+    data = v2([roomy("a"), roomy("c", "community")],
+              [learner("L1", placements=1, scores={"a": 3})], blocks=4,
+              objective={"preference": "score", "weights": {"idle_blocks": 1}})
+    form = formulate(Instance(scenario_from(data)))
+    v = form.b.v
+    for (i, block, _), sites in v.place.items():
+        for site, lit in sites.items():
+            if not isinstance(lit, int):
+                form.model.add(lit == int(site == "a" and block == 3))
+    idle = form.costs.idle_blocks[0]
+    form.model.maximize(idle)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    assert solver.solve(form.model) == cp_model.OPTIMAL
+    assert solver.value(idle) == 2
