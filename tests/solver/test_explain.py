@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from ortools.sat.python import cp_model
 
 from rotaplan.models import Scenario, load_scenario
 from rotaplan.solver import solve
 from rotaplan.solver.explain import explain_infeasible
 from rotaplan.solver.rules import Group
-from tests.helpers import INSTANCES, built, run, tweak
+from tests.helpers import INSTANCES, built, learner, run, scenario, site, sup, tweak
 
 
 def _feasible_with(scenario: Scenario, keep: list[Group]) -> bool:
@@ -70,3 +73,38 @@ def load_scenario_from(data: dict) -> Scenario:
     from tests.helpers import scenario_from
 
     return scenario_from(data)
+
+
+def test_explaining_never_recurses_and_keeps_the_time_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12 A11: suggestions re-solve relaxed scenarios without explaining them again.
+
+    Ten nurses and one place: once 381 nested solves for --time-limit 1 (19.5 s), 4,191
+    for ten nurses (170 s). Now `rotaplan solve --time-limit 1` ends with exit 3, its
+    summary and explanation written, and no solve inside another explains anything.
+    """
+    import yaml
+    from typer.testing import CliRunner
+
+    from rotaplan.cli import app
+    from rotaplan.solver import explain as explain_module
+
+    data = scenario([site("a", sups=[sup("a1", capacity=1)])],
+                    [learner(f"N{i}") for i in range(10)], blocks=1,
+                    rotation={"cover": ["acute"]})
+    path = tmp_path / "ten.yaml"
+    path.write_text(yaml.safe_dump(data))
+    calls = {"diagnose": 0}
+    original = explain_module.diagnose_instance
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls["diagnose"] += 1
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(explain_module, "diagnose_instance", counted)
+    out = CliRunner().invoke(app, ["solve", str(path), "--out", str(tmp_path / "plan"),
+                                   "--time-limit", "1", "-q"])
+    assert out.exit_code == 3, out.output
+    assert (tmp_path / "plan" / "summary.json").exists()
+    assert (tmp_path / "plan" / "explanation.txt").exists()
+    assert calls["diagnose"] == 1  # the scenario once; no relaxed one explained

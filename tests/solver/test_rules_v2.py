@@ -812,10 +812,10 @@ def test_idle_blocks_are_exact_in_every_solution_not_only_optimal_ones() -> None
               objective={"preference": "score", "weights": {"idle_blocks": 1}})
     form = formulate(Instance(scenario_from(data)))
     v = form.b.v
-    for (i, block, _), sites in v.place.items():
-        for site, lit in sites.items():
+    for (_, block, _), options in v.place.items():
+        for where, lit in options.items():
             if not isinstance(lit, int):
-                form.model.add(lit == int(site == "a" and block == 3))
+                form.model.add(lit == int(where == "a" and block == 3))
     idle = form.costs.idle_blocks[0]
     form.model.maximize(idle)
     solver = cp_model.CpSolver()

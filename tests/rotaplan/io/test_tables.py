@@ -650,3 +650,20 @@ def test_yaml_not_laid_out_as_a_scenario_is_a_value_error(text: str) -> None:
     """Odd structures are refused in plain words (the UI shows them), never a crash."""
     with pytest.raises(ValueError, match="not laid out as a scenario"):
         from_text(text)
+
+
+def test_the_tables_read_yaml_with_the_loaders_parser() -> None:
+    """Issue 12 A5: the configurator's tables read YAML as the CLI does. ``id: NO`` stays
+    the string NO (PyYAML's YAML 1.1 made it false), a duplicate key is refused rather than
+    the last value taken, and the alias bomb is refused by the alias budget."""
+    from rotaplan.io.tables import from_text
+
+    text = (INSTANCES / "demo.yaml").read_text()
+    first = text.index("  - {id: ", text.index("\nlearners:"))
+    end = text.index(",", first)
+    tables = from_text(text[:first] + "  - {id: NO" + text[end:])
+    assert "NO" in set(tables.frames["learners"]["id"])
+    broken = Path(__file__).resolve().parents[2] / "data" / "broken"
+    for name in ("yaml_duplicate_key.yaml", "yaml_alias_bomb.yaml"):
+        with pytest.raises(ValueError, match="not readable YAML"):
+            from_text((broken / name).read_text())
