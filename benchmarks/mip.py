@@ -110,30 +110,20 @@ def run_mips(mips: list[Mip], *, time_limit: float = 60.0, threads: int = 2,
 
 
 def build_product_model(scenario: Scenario) -> cp_model.CpModel:
-    """The model :func:`solver.engine.solve` minimises for the default objective.
+    """The model :func:`solver.engine.solve` minimises for the default objective: the
+    product's own :func:`rotaplan.solver.bound.whole_model`, whose LP bound the product
+    computes for large cohorts.
 
     Raises
     ------
     UnsupportedModelError
         For the minimax fairness objective (two phases; out of scope).
     """
-    from ortools.sat.python import cp_model
-
-    from rotaplan.solver.instance import Instance
-    from rotaplan.solver.objective import learner_costs, objective_terms
-    from rotaplan.solver.rules import Build, post_all
-    from rotaplan.solver.variables import create
+    from rotaplan.solver.bound import whole_model
 
     if (scenario.objective.fairness or "none") == "minimax":
         raise UnsupportedModelError("minimax fairness (two-phase objective) is out of scope")
-    inst = Instance(scenario)
-    model = cp_model.CpModel()
-    v = create(model, inst)
-    b = Build(model, inst, v)
-    post_all(b)
-    costs = learner_costs(b)
-    terms = objective_terms(b, costs)
-    model.minimize(sum(t.weight * t.expr for t in terms))
+    model: cp_model.CpModel = whole_model(scenario)
     return model
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from rotaplan.checker import check_rows
 from rotaplan.models import load_scenario
-from rotaplan.solver import SolveOptions, engine, lns, run, solve
+from rotaplan.solver import SolveOptions, engine, neighbourhood, run, solve
 from rotaplan.solver.greedy import greedy_placements
 from rotaplan.solver.instance import Instance
 from rotaplan.solver.result import SolveResult
@@ -59,49 +59,46 @@ def test_focus_holds_everyone_else_at_their_sites() -> None:
 
 
 def test_neighbourhoods_are_the_size_asked_and_seeded() -> None:
-    """A neighbourhood has as many learners as asked (all when more are asked) and some sites.
-
-    The same seed chooses the same neighbourhood.
-    """
+    """A neighbourhood has as many learners as asked (all when more are asked) and some
+    sites; the same seed chooses the same neighbourhood."""
     inst = Instance(load_scenario(INSTANCES / "demo.yaml"))
     stage = _greedy_plan(inst, seed=3)
-    index = {info.id: info.index for info in inst.learners}
-    costs = {index[k]: c for k, c in stage.learner_costs.items()}
-    first = lns.Neighbourhoods(inst, seed=7).choose(stage.placements, costs, set(), 12)
-    again = lns.Neighbourhoods(inst, seed=7).choose(stage.placements, costs, set(), 12)
+    inst.restrict(None)
+    plan = neighbourhood.Incumbent.of_result(inst, stage)
+    floor = {info.index: inst.learner_floor(info) for info in inst.learners}
+    first = neighbourhood.Chooser(inst, floor, seed=7).choose(plan, 12)
+    again = neighbourhood.Chooser(inst, floor, seed=7).choose(plan, 12)
     assert first == again
-    learners, sites = first
+    learners, sites, _ = first
     assert len(learners) == 12
-    assert sites <= {s.id for s in inst.scenario.sites} and sites
-    everyone, _ = lns.Neighbourhoods(inst, seed=7).choose(stage.placements, costs, set(), 999)
-    assert everyone == {info.index for info in inst.learners}
+    assert sites is None or set(sites) <= {s.id for s in inst.scenario.sites}
+    everyone, _, _ = neighbourhood.Chooser(inst, floor, seed=7).choose(plan, 999)
+    assert set(everyone) == {info.index for info in inst.learners}
 
 
 def test_search_never_worsens_and_reaches_the_optimum_on_the_demo() -> None:
-    """From the greedy plan, neighbourhood search only improves, down to the demo's optimum.
-
-    It keeps the starting bound, restores the domains and returns a plan the checker passes.
-    """
+    """From the greedy plan, neighbourhood search only improves, down to the demo's
+    optimum (given as its target), and returns a plan the checker passes."""
     scenario = load_scenario(INSTANCES / "demo.yaml")
     optimum = solve(scenario, SolveOptions(time_limit=60)).objective
     inst = Instance(scenario)
     stage = _greedy_plan(inst, seed=5)
+    inst.restrict(None)
     assert stage.objective is not None and optimum is not None
     assert stage.objective > optimum  # the greedy leaves room to improve
     seen: list[float] = []
-    log = lns.SearchLog()
-    options = SolveOptions(workers=2, time_limit=60)
-    best, sites = lns.improve(
-        inst, scenario, stage, stage.placements, solve_on=engine.solve_focused,
-        options=options, clock=run.Clock.start(options), seed=0,
-        log=log, report=lambda r: seen.append(float(r.objective or 0)), target=optimum)
-    assert best.objective == optimum
+    log = neighbourhood.SearchLog()
+    options = SolveOptions(workers=2, time_limit=120)
+    floor = {info.index: inst.learner_floor(info) for info in inst.learners}
+    best = neighbourhood.improve(
+        inst, neighbourhood.Incumbent.of_result(inst, stage), options,
+        run.Clock.start(options), floor=floor, log=log,
+        report=lambda found: seen.append(found.objective(inst)), target=optimum)
+    assert best.objective(inst) == optimum
     assert seen == sorted(seen, reverse=True) and seen[-1] == optimum
     assert log.improvements == len(seen) >= 1
-    assert best.best_bound == stage.best_bound  # a neighbourhood's bound is never reported
-    assert sites == best.placements
-    assert not inst.restricted  # domains restored
-    _checked(best, scenario)
+    result = engine._from_incumbent(inst, best, stage, options)
+    _checked(result, scenario)
 
 
 def test_large_path_reports_search_and_a_valid_bound(monkeypatch: pytest.MonkeyPatch) -> None:
