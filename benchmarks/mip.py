@@ -1,34 +1,13 @@
 """MIP baseline: the product's own CP-SAT formulation, linearised and solved by HiGHS.
 
 :func:`solve_mip` builds the model exactly as :func:`solver.engine.solve` does
-for the default objective (variables, every rule unit, ``learner_costs``,
-``objective_terms``, ``minimize(sum(weight * expr))``), linearises the
-``CpModelProto`` (:func:`linearise`) and solves the MIP with HiGHS:
-
-* every proto variable becomes an integer column with the same bounds
-  (column ``i`` is proto variable ``i``; Booleans are 0/1 integers);
-* ``linear`` constraints become rows (their domain gives the row bounds);
-* ``bool_or`` becomes ``sum(lits) >= 1``, ``bool_and`` one row ``lit >= 1`` per
-  literal, ``at_most_one`` / ``exactly_one`` ``sum(lits) <= 1`` / ``== 1``, where
-  a negated literal (proto index ``r < 0``, the NOT of variable ``-r - 1``) is
-  ``1 - x``;
-* enforcement literals ``e_1..e_k`` (the constraint must hold when all are
-  true) relax each side of a row by big-M times ``sum(1 - e_j)``, ``M`` being
-  how far the row's activity can pass that side over the column bounds;
-* the objective is ``scaling_factor * (sum(coeffs * vars) + offset)``.
-
-Anything else (domains with holes, other constraint kinds, floating-point
-objectives, assumptions) raises :class:`UnsupportedModelError`; :func:`solve_mip`
-turns that into status ``UNSUPPORTED`` with the reason in ``note``. The
-minimax fairness objective (two phases) is out of scope.
-
-The linearisation and the HiGHS child are the product's own (:mod:`rotaplan.lp`,
-which explains why HiGHS runs in a child process). OR-Tools 9.15 bundles its own HiGHS (1.12) as
-``libhighs.so.1``, the SONAME of highspy's library too, so the dynamic loader
-shares one copy and whichever of ``ortools`` / ``highspy`` is imported second
-fails with an undefined symbol. This module therefore imports neither at top
-level, and the child (``python -m benchmarks.mip IN OUT``) loads highspy and
-never OR-Tools. Never import highspy in a process that builds CP-SAT models.
+for the default objective (:func:`rotaplan.solver.bound.whole_model`), linearises
+the ``CpModelProto`` (:func:`rotaplan.lp.linearise`, whose docstring gives the
+rules) and solves the MIP with HiGHS in a child process (:mod:`rotaplan.lp` says
+why HiGHS and OR-Tools cannot share one). What cannot be linearised is status
+``UNSUPPORTED`` with the reason in ``note``; the minimax fairness objective (two
+phases) is out of scope. Never import highspy in a process that builds CP-SAT
+models.
 """
 
 from __future__ import annotations

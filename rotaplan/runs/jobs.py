@@ -42,6 +42,7 @@ from rotaplan.exit_codes import ExitCode
 from rotaplan.models import Scenario
 from rotaplan.models.edits import EditError, Newcomer
 from rotaplan.runs.pipeline import Outcome, solve_and_write
+from rotaplan.runs.publish import pid_alive
 from rotaplan.runs.store import RunInfo, Store
 from rotaplan.solver import Progress, SolveOptions
 
@@ -557,7 +558,7 @@ class SolveRegistry:
         server = str(run.options.get("server", ""))
         host, _, pid = server.rpartition(":")
         gone = server == SERVER or (host == socket.gethostname() and pid.isdigit()
-                                    and not _alive(int(pid)))
+                                    and not pid_alive(int(pid)))
         if not gone:
             return run
         try:
@@ -574,17 +575,6 @@ class SolveRegistry:
         if wait is not None:
             for job in self.live().values():
                 job.wait(wait)
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process with this id exists on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _registry: SolveRegistry | None = None

@@ -119,7 +119,8 @@ def exchange(a: Path, b: Path) -> bool:
     raise OSError(errno, os.strerror(errno), str(b))
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -141,7 +142,7 @@ def clean_debris(out: Path) -> None:
             continue
         rest = name[len(prefix):]
         match = re.match(rf"^({re.escape(STAGING)}|{re.escape(ASIDE)})(\d+)-", rest)
-        if match is None or _pid_alive(int(match.group(2))):
+        if match is None or pid_alive(int(match.group(2))):
             continue
         if match.group(1) == ASIDE and not out.exists():
             with contextlib.suppress(OSError):
@@ -223,4 +224,4 @@ class Publication:
 
 
 __all__ = ["OUTPUT_FILES", "Publication", "clean_debris", "discard_open", "exchange",
-           "output_problem"]
+           "output_problem", "pid_alive"]
