@@ -22,6 +22,11 @@ CASES = [(t, e) for t in ("S", "M", "M6", "L", "XL") for e in DEFAULT_ENGINES[t]
 
 @pytest.mark.parametrize(("tier", "engine"), CASES, ids=[f"{t}-{e}" for t, e in CASES])
 def test_tier(benchmark, record: list[Measurement], tier: str, engine: str) -> None:  # type: ignore[no-untyped-def]
+    """Each engine on each tier gives a sound answer, and rotaplan's plans pass its checker.
+
+    rotaplan proves the S tier optimal and finds a plan below XL; the greedy's plans are FEASIBLE,
+    never claimed optimal.
+    """
     limit = ENGINE_LIMITS.get((tier, engine), TIME_LIMITS[tier])
     m = benchmark.pedantic(measure, args=(tier, engine, limit), rounds=1, iterations=1)
     record.append(m)

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from types import UnionType
@@ -25,7 +28,12 @@ from rotaplan.models.scenario import Scenario
 from rotaplan.models.validate import cross_check
 from rotaplan.models.yaml_format import parse as parse_yaml
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = 2 * 1024 * 1024
+"""Largest scenario file read (bytes), the configurator's upload limit too. Parsing
+dominates the time to open a file (ruamel's pure-Python round-trip parser, about
+11 µs of CPU per byte here): the generated 2,000-learner scenario (0.76 MB) opens
+in 7 s of CPU, and the slowest 2 MB shape measured (cross-reference errors on every
+line) in 25 s (benchmarks/test_limits.py). A 20 MB file took over 15 minutes."""
 
 
 @dataclass
@@ -57,6 +65,9 @@ class _Gone:
 
 _GONE = _Gone()
 MAX_NODES = 500_000  # values after alias expansion; a guard against alias bombs
+MAX_DEPTH = 50
+"""Deepest nesting of lists and mappings a scenario may have (it needs 6): Python's
+recursion limit is met near 300 levels, in the parser or later."""
 
 
 class _TooLargeError(Exception):
@@ -94,6 +105,11 @@ class _Plainer:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise _TooLargeError
+        if len(path) > MAX_DEPTH:
+            line, col = self.positions.locate(path)
+            self.problems.append(Problem(path[:MAX_DEPTH], f"nested more than {MAX_DEPTH} "
+                                         "levels deep", line, col))
+            return _GONE
         if isinstance(node, (CommentedMap, CommentedSeq)) and _explicit_tag(node):
             return self._refuse_tag(path)
         if isinstance(node, CommentedMap):
@@ -101,6 +117,11 @@ class _Plainer:
             here = self.positions.locate(path)
             out: dict[Any, Any] = {}
             for key, value in node.items():
+                if not (key is None or isinstance(key, (str, int, float, bool))):
+                    line, col = _position(node.lc.key, key) or here
+                    self.problems.append(Problem(path, "a key must be a single value, not a "
+                                                 "list or mapping", line, col))
+                    continue
                 child = (*path, str(self._plain_key(key)))
                 self.positions.keys[child] = _position(node.lc.key, key) or here
                 self.positions.values.setdefault(
@@ -162,6 +183,39 @@ def _yaml_problem(exc: YAMLError) -> Problem:
 
 
 _UNION_NOISE = ("[key]",)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+FORMULA_START = "=+-@"
+"""Characters that make a spreadsheet read a cell as a formula; ids may not start with one."""
+SHOWN = 80
+"""Characters of a bad value repeated in a message."""
+
+
+def _shown(value: Any) -> str:
+    """A bad value as a message repeats it: ``repr``, cut to :data:`SHOWN` characters."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else f"{text[:SHOWN - 3]}... ({len(value):,} characters)"\
+        if isinstance(value, str) else text[:SHOWN] + "..."
+
+
+def _string_problem(value: Any, is_id: bool) -> str:
+    """Why text does not match the pattern of an id or of a name, in plain words."""
+    if not isinstance(value, str):
+        return "must be text"
+    control = _CONTROL.search(value)
+    if control is not None:
+        what = "ids" if is_id else "names and text"
+        return (f"{what} must be one line without control characters (found "
+                f"{control.group()!r} at character {control.start() + 1})")
+    if not value:
+        return "an id must not be empty"
+    if "," in value:
+        return "ids must not hold commas (ids are listed with commas in CSV files)"
+    if value != value.strip():
+        return "ids must not start or end with a space"
+    if value[0] in FORMULA_START:
+        return (f"ids must not start with {value[0]!r} (=, +, - and @ start a formula when "
+                "a spreadsheet opens the plan's CSV files)")
+    return "not a valid id"
 
 
 def _pydantic_problems(
@@ -187,11 +241,15 @@ def _pydantic_problems(
             message = message[len("Value error, "):]
             own_message = True  # it already shows the value
         elif kind == "string_pattern_mismatch":
-            message = "ids must be non-empty, without commas or leading/trailing spaces"
+            pattern = str((err.get("ctx") or {}).get("pattern", ""))
+            message = _string_problem(err.get("input"), is_id="=+@" in pattern)
+        elif kind == "string_unicode":
+            message = ("text must be valid Unicode (an escape such as \\ud800 is half of a "
+                       "character pair)")
         if kind not in ("missing", "extra_forbidden") and "input" in err and not own_message:
             shown = err["input"]
             if isinstance(shown, (str, int, float, bool)) or shown is None:
-                message += f" (got {shown!r})"
+                message += f" (got {_shown(shown)})"
         if (loc, message) in seen:
             continue
         seen.add((loc, message))
@@ -371,6 +429,47 @@ def _failed_paths(
     return out
 
 
+_OPENS = ("BlockMappingStartToken", "BlockSequenceStartToken", "FlowMappingStartToken",
+          "FlowSequenceStartToken")
+_CLOSES = ("BlockEndToken", "FlowMappingEndToken", "FlowSequenceEndToken")
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where lists and mappings first nest more than :data:`MAX_DEPTH` deep, or None.
+
+    ruamel's pure-Python scanner spends time proportional to the nesting depth
+    on every token, so nesting costs the square of its depth before any
+    recursion limit is met (measured: 1,600 levels 5 s, 5,000 levels 23 s, for
+    a 10 kB file). This guard reads only the token stream, with libyaml's C
+    scanner (linear: 0.17 s for the 0.76 MB 2,000-learner scenario), and stops
+    at the first token too deep. It parses nothing: the values are read by
+    :func:`rotaplan.models.yaml_format.parse` alone, which also reports any
+    syntax error this scan meets.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None:  # PyYAML without libyaml: no linear scanner to ask
+        return None
+    depth = 0
+    try:
+        for token in yaml.scan(text, Loader=loader):
+            kind = type(token).__name__
+            if kind in _OPENS:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return token.start_mark.line + 1, token.start_mark.column + 1
+            elif kind in _CLOSES:
+                depth -= 1
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        if "nesting depth" in str(exc) and mark is not None:  # libyaml's own limit
+            return mark.line + 1, mark.column + 1
+    except (UnicodeError, ValueError):  # text libyaml cannot take: ruamel says what is wrong
+        pass
+    return None
+
+
 def _plain_document(text: str, file: str) -> tuple[dict[str, Any], _Plainer]:
     """Parse YAML text into a plain mapping, recording positions (the one YAML parser).
 
@@ -379,10 +478,22 @@ def _plain_document(text: str, file: str) -> tuple[dict[str, Any], _Plainer]:
     ScenarioError
         On a syntax error, a tag, an alias bomb or a document that is not a mapping.
     """
+    deep = _too_deep(text)
+    if deep is not None:
+        message = f"lists and mappings are nested more than {MAX_DEPTH} levels deep"
+        raise ScenarioError(file, [Problem((), message, *deep)])
     try:
         tree = parse_yaml(text)
     except YAMLError as exc:
-        raise ScenarioError(file, [_yaml_problem(exc)]) from None
+        problem = _yaml_problem(exc)
+        offset = getattr(exc, "position", None)  # a reader error: a character is refused
+        if isinstance(offset, int) and getattr(exc, "problem_mark", None) is None:
+            line = text.count("\n", 0, offset) + 1
+            problem = Problem((), problem.message, line, offset - text.rfind("\n", 0, offset))
+        raise ScenarioError(file, [problem]) from None
+    except RecursionError:
+        message = f"the document is nested too deeply (at most {MAX_DEPTH} levels)"
+        raise ScenarioError(file, [Problem((), message, 1, 1)]) from None
     except Exception as exc:  # ruamel raises a few non-YAMLError types on odd input
         raise ScenarioError(file, [Problem((), f"YAML syntax: {exc}", 1, 1)]) from None
     plainer = _Plainer()
@@ -460,35 +571,68 @@ def parse_scenario_text(text: str, file: str = "<scenario>") -> Loaded:
     return Loaded(scenario, problems)
 
 
+def read_limited(path: str | FsPath, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a file of at most ``limit`` bytes, never reading more than that.
+
+    A regular file's size is checked before it is read; anything else (a pipe,
+    a device such as ``/dev/zero``) is read up to ``limit + 1`` bytes.
+
+    Raises
+    ------
+    ScenarioError
+        If the file cannot be read or holds more than ``limit`` bytes.
+    """
+    file = str(path)
+    too_large = Problem((), f"file is larger than {limit // (1024 * 1024)} MB, the largest "
+                        "scenario rotaplan reads", 1, 1)
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError(21, "Is a directory")
+            if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+                raise ScenarioError(file, [too_large])
+            raw = handle.read(limit + 1)
+    except OSError as exc:
+        problem = Problem((), f"cannot read file: {exc.strerror or exc}", 1, 1)
+        raise ScenarioError(file, [problem]) from None
+    if len(raw) > limit:
+        raise ScenarioError(file, [too_large])
+    return raw
+
+
+def decode(raw: bytes, file: str) -> str:
+    """UTF-8 text of a file's bytes.
+
+    Raises
+    ------
+    ScenarioError
+        Located at the first byte that is not UTF-8.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        problem = Problem((), f"file is not UTF-8 text: {exc.reason}", line, col)
+        raise ScenarioError(file, [problem]) from None
+
+
 def load(path: str | FsPath) -> Loaded:
     """Read, parse and validate a scenario file, keeping warnings.
 
     Parameters
     ----------
     path
-        A YAML file in the contract's format.
+        A YAML file in the contract's format, at most :data:`MAX_FILE_BYTES`.
 
     Raises
     ------
     ScenarioError
-        If the file cannot be read or holds any error.
+        If the file cannot be read, is too large or holds any error.
     """
     file = str(path)
-    try:
-        raw = FsPath(path).read_bytes()
-    except OSError as exc:
-        problem = Problem((), f"cannot read file: {exc.strerror}", 1, 1)
-        raise ScenarioError(file, [problem]) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(file, [Problem((), "file is larger than 20 MB", 1, 1)])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        problem = Problem((), f"file is not UTF-8 text: {exc.reason}", line, col)
-        raise ScenarioError(file, [problem]) from None
-    return parse_scenario_text(text, file)
+    return parse_scenario_text(decode(read_limited(path), file), file)
 
 
 def load_scenario(path: str | FsPath) -> Scenario:

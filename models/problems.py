@@ -22,7 +22,10 @@ def format_path(path: Path) -> str:
         if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            text = str(part)
+            if not text.isprintable() or not text:  # a key with a line break stays one line
+                text = repr(text)
+            out += ("." if out else "") + text
     return out or "(top level)"
 
 

@@ -12,23 +12,43 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 DEFAULT_SESSIONS: tuple[str, ...] = (
     "Mon-AM", "Mon-PM", "Tue-AM", "Tue-PM", "Wed-AM",
     "Wed-PM", "Thu-AM", "Thu-PM", "Fri-AM", "Fri-PM",
 )  # fmt: skip
 
+_CONTROL = "\\x00-\\x1f\\x7f-\\x9f"
 Id = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\s,]([^,\n]*[^\s,])?$"),
+    StringConstraints(min_length=1, max_length=200,
+                      pattern=rf"^[^\s,=+@\-{_CONTROL}]([^,{_CONTROL}]*[^\s,{_CONTROL}])?$"),
 ]
-"""An identifier: non-empty, no commas or surrounding spaces (ids go into CSV files)."""
-Count = Annotated[int, Field(ge=0, le=1_000_000)]
+"""An identifier: non-empty, no commas, control characters or surrounding spaces, and
+not starting with ``=``, ``+``, ``-`` or ``@`` (ids go into CSV files, which
+spreadsheets would otherwise open as formulas)."""
+Text = Annotated[str, StringConstraints(max_length=1000, pattern=rf"^[^{_CONTROL}]*$")]
+"""A name or free text: one line without control characters (it goes into CSV, XLSX
+and calendar files)."""
+MAX_COUNT = 1_000_000
+"""Largest count (capacity, rooms, minimum, penalty) a scenario may give."""
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 MAX_BLOCKS = 1000
 """Most blocks a programme may have: the contract sets no limit; this one only guards
 memory (the medical student scheduling benchmark has 96 periods)."""
 BlockNumber = Annotated[int, Field(ge=1, le=MAX_BLOCKS)]
+FIRST_START = dt.date(1980, 1, 1)
+LAST_START = dt.date(2099, 12, 31)
+"""The range of ``programme.start`` (calendars and workbooks cannot date events
+before 1980 or after 2107)."""
 
 
 def _is_int(value: Any) -> bool:
@@ -42,6 +62,8 @@ def _int_or_map(what: str, key_kind: str) -> Callable[[Any], Any]:
         if value is None or _is_int(value):
             if value is not None and value < 0:
                 raise ValueError(f"{what} must be 0 or more, got {value}")
+            if value is not None and value > MAX_COUNT:
+                raise ValueError(f"{what} must be at most {MAX_COUNT:,}, got {value}")
             return value
         if isinstance(value, dict):
             for key, number in value.items():
@@ -49,6 +71,9 @@ def _int_or_map(what: str, key_kind: str) -> Callable[[Any], Any]:
                     raise ValueError(
                         f"{what} for {key!r} must be a whole number 0 or more, got {number!r}"
                     )
+                if number > MAX_COUNT:
+                    raise ValueError(f"{what} for {key!r} must be at most {MAX_COUNT:,}, "
+                                     f"got {number}")
                 if key_kind == "block" and not _is_int(key):
                     raise ValueError(f"{what} map keys must be block numbers, got {key!r}")
                 if key_kind == "session" and not isinstance(key, str):
@@ -62,12 +87,13 @@ def _int_or_map(what: str, key_kind: str) -> Callable[[Any], Any]:
 
 
 CapacityMap = Annotated[
-    int | dict[int, int] | None, BeforeValidator(_int_or_map("capacity", "block"))
+    Count | dict[int, Count] | None, BeforeValidator(_int_or_map("capacity", "block"))
 ]
 MinimumMap = Annotated[
-    int | dict[int, int] | None, BeforeValidator(_int_or_map("min_learners", "block"))
+    Count | dict[int, Count] | None, BeforeValidator(_int_or_map("min_learners", "block"))
 ]
-RoomSpec = Annotated[int | dict[str, int] | None, BeforeValidator(_int_or_map("rooms", "session"))]
+RoomSpec = Annotated[Count | dict[str, Count] | None,
+                     BeforeValidator(_int_or_map("rooms", "session"))]
 
 
 def _parse_date(value: Any) -> Any:
@@ -77,6 +103,13 @@ def _parse_date(value: Any) -> Any:
             return dt.date.fromisoformat(value.strip())
         except ValueError as exc:
             raise ValueError(f"invalid date {value!r}: {exc}") from None
+    return value
+
+
+def _start_in_range(value: dt.date | None) -> dt.date | None:
+    if value is not None and not FIRST_START <= value <= LAST_START:
+        raise ValueError(f"{value.isoformat()} is outside the supported range "
+                         f"{FIRST_START.isoformat()} .. {LAST_START.isoformat()}")
     return value
 
 
@@ -93,8 +126,11 @@ class Model(BaseModel):
 class Programme(Model):
     """The programme year: blocks, weekly sessions and central teaching."""
 
-    name: str
-    start: Annotated[dt.date | None, BeforeValidator(_parse_date)] = None
+    name: Text
+    start: Annotated[dt.date | None, BeforeValidator(_parse_date),
+                     AfterValidator(_start_in_range),
+                     Field(description="First day of block 1, from 1980-01-01 to "
+                                       "2099-12-31.")] = None
     blocks: Annotated[int, Field(ge=1, le=MAX_BLOCKS)]
     block_weeks: Annotated[int, Field(ge=1, le=52)] = 13
     sessions: Annotated[list[Id], Field(min_length=1)] = Field(
@@ -122,7 +158,7 @@ class Setting(Model):
     """
 
     id: Id
-    name: str | None = None
+    name: Text | None = None
     placement_blocks: PlacementBlocks | None = None
     value: Score = 0
 
@@ -131,7 +167,7 @@ class Supervisor(Model):
     """A named supervisor working at one site."""
 
     id: Id
-    name: str | None = None
+    name: Text | None = None
     profession: Id
     capacity: Count = 1
     sessions: list[Id] | None = None
@@ -142,9 +178,9 @@ class Site(Model):
     """A placement site with its supervisors, capacity, opening and rooms."""
 
     id: Id
-    name: str | None = None
+    name: Text | None = None
     setting: Id
-    locality: str | None = None
+    locality: Text | None = None
     accepts: list[Id] | None = None
     capacity: CapacityMap = None
     min_learners: MinimumMap = 0
@@ -255,7 +291,7 @@ class Learner(Model):
     """A learner (rotation or fellowship track)."""
 
     id: Id
-    name: str | None = None
+    name: Text | None = None
     profession: Id
     track: Literal["rotation", "fellowship"] = "rotation"
     sessions_per_week: Annotated[int, Field(ge=0, le=1000)] | None = None
@@ -407,10 +443,18 @@ class Scenario(Model):
                 {"placements", "requirements", "completed", "scores", "weights"},
                 {"preference", "weights", "worst_weight"})
         settings = {x.id for x in self.settings}
-        return (any(keys[0] & x.model_fields_set for x in self.settings)
-                or any(keys[1] & x.model_fields_set for x in self.sites)
-                or bool(keys[2] & self.tracks.rotation.model_fields_set)
-                or any(keys[3] & x.model_fields_set for x in self.learners)
-                or bool(keys[4] & self.objective.model_fields_set)
+
+        def given(model: BaseModel, names: set[str]) -> bool:
+            # a value other than the default: a file written back in full (every key,
+            # defaults included) is still the version it was
+            fields = type(model).model_fields
+            return any(getattr(model, name) != fields[name].get_default(
+                call_default_factory=True) for name in names & model.model_fields_set)
+
+        return (any(given(x, keys[0]) for x in self.settings)
+                or any(given(x, keys[1]) for x in self.sites)
+                or given(self.tracks.rotation, keys[2])
+                or any(given(x, keys[3]) for x in self.learners)
+                or given(self.objective, keys[4])
                 or self.objective.fairness == "weighted"
                 or any(a in settings for x in self.learners for a in x.avoid))

@@ -1,5 +1,5 @@
 """``python -m rotaplan``: the command line."""
 
-from rotaplan.cli import main
+from rotaplan.entry import main
 
 main()

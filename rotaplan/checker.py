@@ -110,12 +110,21 @@ def _read_csv(path: Path, header: list[str], report: CheckReport) -> list[dict[s
     if not path.exists():
         report.add("format", f"{path.name} is missing")
         return []
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or list(reader.fieldnames)[: len(header)] != header:
-            report.add("format", f"{path.name} header is {reader.fieldnames}, expected {header}")
-            return []
-        return list(reader)
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames is None or list(reader.fieldnames)[: len(header)] != header:
+                report.add("format",
+                           f"{path.name} header is {reader.fieldnames}, expected {header}")
+                return []
+            return list(reader)
+    except UnicodeDecodeError as exc:
+        report.add("format", f"{path.name} is not UTF-8 text (byte {exc.start + 1}: "
+                   f"{exc.reason})")
+    except (OSError, csv.Error) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        report.add("format", f"{path.name} cannot be read: {reason}")
+    return []
 
 
 def check_plan_dir(scenario: Scenario, plan_dir: str | Path, *,
@@ -302,8 +311,14 @@ class _Checker:
             if lid not in self.learners:
                 add("format", f"unknown learner {lid!r} in assignments")
                 continue
-            if sid not in self.sites or uid not in self.sups or block is None:
-                add("format", f"{lid}: unknown site {sid!r}, supervisor {uid!r} or block")
+            unknown = [f"bad block {row['block']!r}"] if block is None else []
+            if sid not in self.sites:
+                unknown.append(f"unknown site {sid!r}")
+            if uid not in self.sups:
+                unknown.append(f"unknown supervisor {uid!r}")
+            if unknown or block is None:
+                where = lid if block is None else f"{lid} block {block}"
+                add("format", f"{where} in assignments: {', '.join(unknown)}")
                 continue
             if role not in ("rotation", "base", "partner"):
                 add("format", f"{lid} block {block}: unknown role {role!r}")

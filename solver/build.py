@@ -6,7 +6,7 @@ the benchmarks) builds it here, so they all solve the same model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -20,7 +20,7 @@ from rotaplan.solver.objective import (
     learner_costs,
     objective_terms,
 )
-from rotaplan.solver.rules import Build, post_all
+from rotaplan.solver.rules import RULES, Build, Rule, post_all
 from rotaplan.solver.variables import create
 
 Extension = Callable[[Build], list[Term]]
@@ -75,7 +75,7 @@ class Formulation:
 
 def formulate(inst: Instance, *, explain: bool = False, optional: Collection[int] = (),
               extend: Extension | None = None, load: Load | None = None,
-              soft_minimum: bool = False) -> Formulation:
+              soft_minimum: bool = False, rules: Iterable[Rule] = RULES) -> Formulation:
     """Build the model of an instance's current domains.
 
     Parameters
@@ -95,12 +95,15 @@ def formulate(inst: Instance, *, explain: bool = False, optional: Collection[int
     soft_minimum
         Let a site fall short of its minimum, the shortfall counted in
         ``Build.shortfall`` (a first plan built a few learners at a time).
+    rules
+        The rule units to post (default: all of :data:`~solver.rules.RULES`). Only
+        tests pass a subset, to show that one unit alone forbids a case.
     """
     model = cp_model.CpModel()
     v = create(model, inst, optional)
     b = Build(model, inst, v, explain=explain, load=load or Load(),
               soft_minimum=soft_minimum)
-    post_all(b)
+    post_all(b, rules)
     costs = learner_costs(b)
     terms = objective_terms(b, costs)
     added = extend(b) if extend is not None else []

@@ -162,6 +162,10 @@ class Instance:
             for site_id, first in self.starts(info):
                 for block in range(first, first + self.length(site_id)):
                     held.setdefault(block, set()).add(site_id)
+            fits: dict[int, set[str]] = {}  # without precedence and packing
+            for site_id, first in self._fitting(info):
+                for block in range(first, first + self.length(site_id)):
+                    fits.setdefault(block, set()).add(site_id)
             for block in info.blocks:
                 key = (info.index, block, ROTATION)
                 keep = held.get(block, set())
@@ -170,10 +174,24 @@ class Instance:
                 narrowed[key] = {s: d for s, d in self.options[key].items() if s in keep}
                 why = dict(self.excluded[key])  # shared by learners alike: copy first
                 for site_id in self.options[key]:
-                    if site_id not in keep:
+                    if site_id in keep:
+                        continue
+                    if site_id not in fits.get(block, ()):
                         why[site_id] = Exclusion(
                             "placement-length", f"no placement at {site_id} that fits the "
-                            f"learner's blocks (and precedence) can hold block {block}")
+                            f"learner's blocks can hold block {block}")
+                    elif sc.tracks.rotation.precedence and not info.learner.placements:
+                        why[site_id] = Exclusion(
+                            "precedence", f"no placement at {site_id} in block {block} "
+                            "leaves room for the learner's placements in the order "
+                            "precedence asks")
+                    else:
+                        why[site_id] = Exclusion(
+                            "placement-count" if info.may_idle else "precedence"
+                            if sc.tracks.rotation.precedence else "placement-length",
+                            f"no plan of the learner's placements (their number, lengths"
+                            f"{' and order' if sc.tracks.rotation.precedence else ''}) "
+                            f"uses {site_id} in block {block}")
                 self.excluded[key] = why
         self.options = narrowed
         self._starts = {}
@@ -191,6 +209,15 @@ class Instance:
         if cached is not None:
             return cached
         sc = self.scenario
+        out = self._fitting(info)
+        if self.multi_block or info.may_idle or sc.tracks.rotation.precedence:
+            out = _prune(sc, info, out)
+        self._starts[info.index] = out
+        return out
+
+    def _fitting(self, info: LearnerInfo) -> list[tuple[str, int]]:
+        """Placements whose blocks are all the learner's and all candidates (rule 13 alone)."""
+        sc = self.scenario
         own = set(info.blocks)
         out: list[tuple[str, int]] = []
         for block in info.blocks:
@@ -199,9 +226,6 @@ class Instance:
                 if all(block + j in own and site_id in self.options[
                         (info.index, block + j, ROTATION)] for j in range(1, k)):
                     out.append((site_id, block))
-        if self.multi_block or info.may_idle or sc.tracks.rotation.precedence:
-            out = _prune(sc, info, out)
-        self._starts[info.index] = out
         return out
 
     def length(self, site_id: str) -> int:

@@ -555,7 +555,11 @@ RULES: tuple[Rule, ...] = (
 """The rule units in the order they are posted."""
 
 
-def post_all(b: Build) -> None:
-    """Post every rule unit, in :data:`RULES` order."""
-    for rule in RULES:
+def post_all(b: Build, rules: Iterable[Rule] = RULES) -> None:
+    """Post rule units in order: every unit of :data:`RULES` unless ``rules`` names a subset.
+
+    A subset builds a model without some units (tests use it to show that one
+    unit alone forbids a case); every user of the formulation posts them all.
+    """
+    for rule in rules:
         rule.post(b)

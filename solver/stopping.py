@@ -2,13 +2,16 @@
 
 CP-SAT's solution and bound callbacks can stop a search, but only when a
 solution or bound arrives; a long stretch without one would make Cancel wait.
-:func:`solve_until` adds a watcher thread that stops the search within a
-tenth of a second of the request.
+:func:`solve_until` runs the search in a thread of its own and stops it
+within a tenth of a second of the request, while the calling thread (the main
+thread, in the command line) stays free to run signal handlers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from typing import Any, cast
 
 from ortools.sat.python import cp_model
 
@@ -33,20 +36,37 @@ def solve_until(solver: cp_model.CpSolver, model: cp_model.CpModel,
         return solver.solve(model, callback)
     if stop.is_set():
         return cp_model.UNKNOWN
-    done = threading.Event()
+    # The search runs in its own thread and this one waits in short joins: a
+    # thread inside CP-SAT's C++ code runs no Python, so if it were the main
+    # thread a Ctrl-C (a Python signal handler) would wait for the time limit.
+    outcome: dict[str, Any] = {}
 
-    def watch() -> None:
-        while not done.wait(0.1):
+    def search() -> None:
+        try:
+            outcome["status"] = solver.solve(model, callback)
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=search, name="rotaplan-cp-sat", daemon=True)
+    try:
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.1)
             if stop.is_set():
                 solver.stop_search()
-
-    watcher = threading.Thread(target=watch, name="rotaplan-stop-watch", daemon=True)
-    watcher.start()
-    try:
-        return solver.solve(model, callback)
-    finally:
-        done.set()
-        watcher.join()
+    except BaseException:  # a KeyboardInterrupt from a signal handler: stop, then pass it on
+        # The search must end before this thread goes on: an interpreter that exits
+        # while CP-SAT still runs aborts ("terminate called without an active
+        # exception"). A stop sent before CP-SAT has started is lost, so it is repeated,
+        # and a further Ctrl-C does not cut the wait short.
+        while thread.is_alive():
+            solver.stop_search()
+            with contextlib.suppress(KeyboardInterrupt):
+                thread.join(0.05)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return cast(cp_model.CpSolverStatus, outcome["status"])
 
 
 __all__ = ["solve_until"]

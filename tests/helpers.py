@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import importlib.util
+import io
 import subprocess
 import sys
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
 from rotaplan.checker import CheckReport, check_plan_dir
+from rotaplan.io.plan_dir import write_plan
 from rotaplan.models import Scenario, parse_scenario_text
 from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions, SolveResult, formulate, solve
@@ -152,3 +159,96 @@ def cli(*args: object) -> tuple[str, str, int]:
 def built(sc: Scenario, *, explain: bool = False) -> Build:
     """The model of a scenario (every rule unit), as every user of the formulation builds it."""
     return formulate(Instance(sc), explain=explain).b
+
+
+# ----- contract version 2 (§9): plans checked by the shared checker ----------------------------
+
+PROJECT_CHECKER_KNOWS_V2 = True
+"""Whether :func:`rotaplan.checker.check_plan_dir` understands contract §9 yet.
+
+Until the §9 checker lands it rejects every version 2 plan, so :func:`check_v2_plan`
+checks v2 plans with the independent shared checker only. Set this to True (the only
+change needed) once rotaplan/checker.py reads §9: every v2 test then also requires the
+project checker to accept the plan and to recompute the solver's objective.
+"""
+
+
+@dataclass(frozen=True)
+class CheckedFigures:
+    """What the shared checker recomputed from a plan folder (its last output line).
+
+    Attributes
+    ----------
+    cost
+        The total preference cost.
+    unplaced
+        Learners left out.
+    objective
+        The contract's objective of the plan.
+    max_learner
+        The largest cost of a placed learner.
+    """
+
+    cost: float
+    unplaced: int
+    objective: float
+    max_learner: float
+
+
+@cache
+def _shared_checker_module() -> ModuleType | None:
+    """../shared/tools/check_plan.py loaded in process (None when ../shared is absent)."""
+    if not SHARED_CHECKER.exists():
+        return None
+    spec = importlib.util.spec_from_file_location("shared_check_plan_v2", SHARED_CHECKER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def shared_check_figures(scenario_path: Path, plan_dir: Path) -> CheckedFigures | None:
+    """Run the shared checker in process; assert it accepts the plan; return its figures.
+
+    Returns None when ../shared is absent (callers that need the checker skip with
+    :data:`needs_shared`).
+    """
+    module = _shared_checker_module()
+    if module is None:
+        return None
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        code = module.main(["check_plan.py", str(scenario_path), str(plan_dir)])
+    text = out.getvalue()
+    assert code == 0, text
+    last = text.strip().splitlines()[-1].split()
+    fields = dict(part.split("=", 1) for part in last[1:])
+    return CheckedFigures(float(fields["cost"]), int(fields["unplaced"]),
+                          float(fields["objective"]), float(fields["max_learner"]))
+
+
+def check_v2_plan(data: dict[str, Any], result: SolveResult, out: Path) -> CheckedFigures | None:
+    """Write a solved v2 plan to ``out`` and check it with both checkers.
+
+    The scenario is written beside the folder (``out``.yaml). The shared checker must
+    accept the plan and recompute the solver's objective, preference cost and unplaced
+    count; the project checker too once :data:`PROJECT_CHECKER_KNOWS_V2` is True.
+
+    Returns
+    -------
+    CheckedFigures or None
+        The shared checker's figures, or None when ../shared is absent.
+    """
+    assert result.plan is not None
+    write_plan(out, result.plan, result.summary())
+    path = out.with_suffix(".yaml")
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    if PROJECT_CHECKER_KNOWS_V2:
+        report = check_plan_dir(scenario_from(data), out)
+        assert report.ok, report.render()
+        assert report.objective == pytest.approx(result.objective)
+    figures = shared_check_figures(path, out)
+    if figures is not None:
+        assert figures.objective == pytest.approx(result.objective)
+        assert figures.cost == result.preference_cost
+        assert figures.unplaced == result.unplaced
+    return figures

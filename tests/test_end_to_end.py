@@ -22,6 +22,7 @@ from tests.helpers import (
 
 @needs_shared
 def test_contract_example_solves_to_its_optimum_38(tmp_path: Path) -> None:
+    """The contract's example solves to a proven optimum of 38, confirmed by both checkers."""
     result, report = solve_write_check(SHARED_EXAMPLE, tmp_path)
     assert result.status == "OPTIMAL"
     assert result.objective == 38 and result.best_bound == 38
@@ -30,18 +31,21 @@ def test_contract_example_solves_to_its_optimum_38(tmp_path: Path) -> None:
 
 
 def test_demo_is_proven_optimal(tmp_path: Path) -> None:
+    """The demo solves to a proven optimum, and the checker recomputes the same objective."""
     result, report = solve_write_check(INSTANCES / "demo.yaml", tmp_path)
     assert result.status == "OPTIMAL"
     assert result.objective == report.objective == result.best_bound
 
 
 def test_medium_is_proven_optimal(tmp_path: Path) -> None:
+    """The medium scenario solves to a proven optimum within 240 s, recomputed by the checker."""
     result, report = solve_write_check(INSTANCES / "medium.yaml", tmp_path, time_limit=240.0)
     assert result.status == "OPTIMAL", result.summary()
     assert result.objective == report.objective == result.best_bound
 
 
 def test_infeasible_instance_has_minimal_explanation(tmp_path: Path) -> None:
+    """The shipped infeasible scenario exits 3 with a minimal cover/supervisor-capacity conflict."""
     sc = load_scenario(INSTANCES / "infeasible.yaml")
     outcome = solve_and_write(sc, tmp_path, SolveOptions(time_limit=30))
     assert outcome.exit_code == 3
@@ -52,6 +56,10 @@ def test_infeasible_instance_has_minimal_explanation(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fairness", ["minimax"])
 def test_demo_with_minimax_fairness(tmp_path: Path, fairness: str) -> None:
+    """Minimax on the demo lowers or keeps the largest learner cost, at no lower total.
+
+    It solves in the fairness then total phases, and the checker recomputes the same largest cost.
+    """
     text = (INSTANCES / "demo.yaml").read_text() + f"\nobjective: {{fairness: {fairness}}}\n"
     scenario_path = tmp_path / "demo-minimax.yaml"
     scenario_path.write_text(text)
@@ -67,6 +75,7 @@ def test_demo_with_minimax_fairness(tmp_path: Path, fairness: str) -> None:
 
 
 def test_same_input_and_seed_give_the_same_plan(tmp_path: Path) -> None:
+    """Two one-worker solves of the demo with one seed write byte-identical plan files."""
     sc = load_scenario(INSTANCES / "demo.yaml")
     files = []
     for attempt in range(2):
@@ -98,6 +107,7 @@ def test_same_plan_across_processes_with_different_hash_seeds(tmp_path: Path) ->
 
 
 def test_model_is_identical_across_hash_seeds() -> None:
+    """The demo's model is byte-identical under three different Python hash seeds."""
     import os
     import subprocess
     import sys

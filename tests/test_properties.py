@@ -473,6 +473,7 @@ def solve_and_verify(data: dict[str, Any]) -> Solved:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(scenarios(SMALL))
 def test_plan_passes_both_checkers_or_infeasibility_is_explained(data: dict[str, Any]) -> None:
+    """A generated scenario is solved optimally, both checkers agreeing, or explained infeasible."""
     solved = solve_and_verify(data)
     event(f"{solved.status}, {len(data['learners'])} learner(s)")
 
@@ -541,6 +542,10 @@ FELLOW_ROOMS_REPEAT = FELLOW_ROOMS | {"tracks": FELLOW_ROOMS["tracks"] | {
 @example(FELLOW_ROOMS | {"objective": {"fairness": "minimax", "allow_unplaced": True,
                                        "unplaced_penalty": 1}})
 def test_optimum_matches_brute_force(data: dict[str, Any]) -> None:
+    """On tiny generated scenarios, rotaplan's optimum or infeasibility matches a brute force.
+
+    Hand-made examples add the cases the aggregated formulation finds hardest.
+    """
     solved = solve_and_verify(data)
     best = BruteForce(data).optimum()
     note(f"rotaplan {solved}, brute force {best}")
@@ -571,6 +576,7 @@ def _tiny(**changes: Any) -> dict[str, Any]:
 
 
 def test_brute_force_counts_preferences_per_placement() -> None:
+    """The brute force charges each placement its cost: a then p costs 1, p twice costs 0."""
     # No repeat: one block at p (cost 0), one at a (cost 1).
     assert BruteForce(_tiny()).optimum() == (1,)
     # Repeats allowed: p twice.
@@ -578,6 +584,7 @@ def test_brute_force_counts_preferences_per_placement() -> None:
 
 
 def test_brute_force_sees_supervisor_limits() -> None:
+    """The brute force respects supervisor capacity and the sessions supervisors work."""
     two = _tiny(learners=[{"id": "L1", "profession": "nurse", "preferences": ["p"]},
                           {"id": "L2", "profession": "nurse", "preferences": ["p"]}])
     # Each supervisor takes one learner a block: the two learners alternate (cost 1 each).
@@ -593,6 +600,12 @@ def test_brute_force_sees_supervisor_limits() -> None:
 
 
 def test_brute_force_minimax_and_unplaced() -> None:
+    """The brute force ranks minimax plans by the largest placed learner's cost, then the total.
+
+    So leaving learners out, which makes that cost 0, wins. This is the reading before contract §7
+    was clarified (a learner left out counts unplaced_penalty in the largest cost); rotaplan follows
+    the clarified contract and places both learners of the first case.
+    """
     data = _tiny(learners=[{"id": "L1", "profession": "nurse", "preferences": ["p", "a"]},
                            {"id": "L2", "profession": "nurse", "preferences": ["a", "p"]}],
                  objective={"fairness": "minimax", "allow_unplaced": True,
@@ -630,6 +643,7 @@ def test_hand_made_optima() -> None:
 
 @needs_shared
 def test_empty_session_lists_are_rejected_not_read_two_ways() -> None:
+    """An empty available_sessions list is refused as ambiguous, not read as none or as all."""
     # `available_sessions: []` could mean "no sessions" or "absent, so all sessions" (the
     # shared checker's reading). rotaplan refuses such input rather than guess.
     data: dict[str, Any] = {

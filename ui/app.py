@@ -28,27 +28,34 @@ def main() -> None:
     st.set_page_config(page_title="rotaplan", page_icon="🗓️", layout="wide")
     who = signin.gate()  # stops the run until the person may use the app
     state.init()
+    state.fold_edits()  # first: a grid's edits count even when the page changes in this run
     state.finish_job()
     if ss().get("goto"):
         ss().page = ss().goto
         ss().goto = None
+    state.enter_page(ss().get("page") or state.PAGES[0])
+    if ss().get("edit_note"):
+        st.toast(f"Saved: {state.plain(ss().edit_note)}")
+        ss().edit_note = None
     with st.sidebar:
         st.title("rotaplan")
         st.caption("Rotation and fellowship plans for NHS integrated care systems")
         signin.sidebar(who)
         page = st.radio("Page", state.PAGES, key="page")
         st.divider()
-        st.markdown(f"**Scenario:** {ss().source}")
+        st.markdown(f"**Scenario:** {state.plain(ss().source)}")
         check = state.validation()
         if check.errors:
             st.markdown(f":red[{len(check.errors)} problem(s) to fix]")
         elif check.scenario is not None:
             st.markdown(f":green[valid: {len(check.scenario.learners)} learners, "
                         f"{len(check.scenario.sites)} sites]")
-        if ss().get("job") is not None:
-            st.markdown(f"Solving… {ss().job.elapsed:.0f} s")
+        job = state.current_job()
+        if job is not None:
+            st.markdown(f"Waiting for a free solver ({job.position or 1} in line)…"
+                        if job.waiting else f"Solving… {job.elapsed:.0f} s")
     if ss().get("notice"):
-        st.info(ss().notice)
+        st.info(state.plain(ss().notice))
         ss().notice = None
     st.header(page)
     try:
@@ -65,8 +72,8 @@ def main() -> None:
     except Exception as exc:  # a message for the user, never a traceback
         if type(exc).__module__.startswith("streamlit"):
             raise  # rerun and stop requests are Streamlit's own control flow
-        st.error(f"Something went wrong: {type(exc).__name__}: {exc}. Your scenario is "
-                 "saved; please report this with the scenario file.")
+        st.error(f"Something went wrong: {state.plain(f'{type(exc).__name__}: {exc}')}. "
+                 "Your scenario is saved; please report this with the scenario file.")
 
 
 main()

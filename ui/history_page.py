@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from rotaplan.access import LOCAL, Role
+from rotaplan.runs.jobs import solves
 from rotaplan.ui import state
 from rotaplan.ui.state import ss
 
@@ -14,7 +15,7 @@ def render() -> None:
     """Draw the page."""
     store = state.store()
     if store.who == LOCAL:  # where the server keeps its database is not for every user
-        st.caption(f"Saved in {store.url}")
+        st.caption(f"Saved in {state.plain(store.url)}")
     scenarios = store.list_scenarios()
     if not scenarios:
         st.info("Nothing saved yet. Scenarios are saved when you upload, edit or solve one.")
@@ -51,6 +52,8 @@ def render() -> None:
     if cols[3].button("Delete", key="hist_delete", disabled=not sure or not info.may_delete,
                       help=None if info.may_delete else "Team admins and the owner may delete."):
         store.delete_scenario(chosen)
+        for job in solves().live(chosen).values():
+            job.cancel()  # deleted: nothing to keep its outcome in
         if ss().get("scenario_id") == chosen:
             state.open_shipped("demo" if "demo" in state.SHIPPED else next(iter(state.SHIPPED)))
         ss().run_id = None
@@ -66,7 +69,7 @@ def render() -> None:
     if st.button("Open this version", key="hist_open_version"):
         state.open_version(numbers[pick])
         state.go("Scenario")
-    runs = store.runs(scenario_id=chosen)
+    runs = [solves().settle(store, r) for r in store.runs(scenario_id=chosen)]
     st.markdown("**Runs** (which plan came from which version)")
     if not runs:
         st.info("No runs of this scenario yet.")

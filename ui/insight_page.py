@@ -8,10 +8,13 @@ import streamlit as st
 from rotaplan.analysis.capacity import headline
 from rotaplan.models import Scenario
 from rotaplan.models.edits import Newcomer
-from rotaplan.runs.jobs import CapacityJob
+from rotaplan.runs.jobs import CapacityJob, solves
 from rotaplan.solver.explain import diagnose
 from rotaplan.ui import state
 from rotaplan.ui.state import ss
+
+WAIT_SECONDS = 120
+"""How long 'Why no plan?' waits for a free solver before it says the server is busy."""
 
 
 def capacity() -> None:
@@ -44,7 +47,8 @@ def capacity() -> None:
         if job is not None:
             job.remove_files()
         ss().cap_job = CapacityJob(sc, newcomer, time_limit=float(seconds),
-                                   probes=int(probes), probe_seconds=10.0, workers=2, seed=0)
+                                   probes=int(probes), probe_seconds=10.0, workers=2, seed=0,
+                                   slots=solves().slots)
         st.rerun()  # redraw with the button disabled while the question runs
     if busy:
         capacity_progress()
@@ -60,10 +64,17 @@ def capacity_progress() -> None:
     if job is None:
         return
     notes = job.poll()
+    if job.waiting:
+        st.info(f"Waiting for a free solver: number {job.position or 1} in line (this "
+                f"server runs at most {solves().slots.limit} at once).")
+        if st.button("Cancel", key="cap_cancel", disabled=job.cancelled,
+                     help="Leave the line; nothing is computed."):
+            job.cancel()
+        return
     if not state.progress_bar(job, "Finding capacity", job.longest):
         return
     for note in notes:
-        st.caption(note)
+        st.caption(state.plain(note))
     if st.button("Cancel", key="cap_cancel", disabled=job.cancelled,
                  help="Stop now and keep what has been proven so far."):
         job.cancel()
@@ -72,8 +83,11 @@ def capacity_progress() -> None:
 def _capacity_answer(job: CapacityJob, sc: Scenario) -> None:
     """The finished capacity question in plain words."""
     job.poll()
+    if job.skipped:
+        st.info("Cancelled while it waited for a free solver: nothing was computed.")
+        return
     if job.error is not None:
-        st.error(f"Cannot answer: {job.error}")
+        st.error(f"Cannot answer: {state.plain(job.error)}")
         return
     answer = job.answer
     if answer is None:
@@ -82,10 +96,10 @@ def _capacity_answer(job: CapacityJob, sc: Scenario) -> None:
         st.warning("This answer is for the scenario as it was before your latest edits: "
                    "press Find capacity again to bring it up to date.")
     words = headline(answer).replace("`rotaplan explain`", "the 'Why no plan?' page")
-    (st.warning if answer.maximum.stopped else st.subheader)(words)
+    (st.warning if answer.maximum.stopped else st.subheader)(state.plain(words))
     if answer.added_ids:
         st.caption("The plan for that maximum passed rotaplan's independent check. "
-                   f"Added in it: {', '.join(answer.added_ids)}.")
+                   f"Added in it: {state.plain(', '.join(answer.added_ids))}.")
     if not answer.bottlenecks:
         if answer.maximum.count is not None and not answer.maximum.stopped:
             st.info("No resource at the sites they could use is full: the limit is elsewhere "
@@ -122,8 +136,14 @@ def explanation() -> None:
     seconds = st.slider("Time limit (seconds)", 5, 120, 30, key="why_seconds")
     if not st.button("Explain", type="primary", key="why_run"):
         return
-    with st.spinner("Looking for the conflict…"):
-        diagnosis = diagnose(check.scenario, float(seconds))
+    slots = solves().slots
+    with st.spinner("Waiting for a free solver…" if slots.running >= slots.limit else
+                    "Looking for the conflict…"), slots.held(timeout=WAIT_SECONDS) as got:
+        diagnosis = diagnose(check.scenario, float(seconds)) if got else None
+    if diagnosis is None:
+        st.warning(f"Every solver on this server was busy for {WAIT_SECONDS} s; try again "
+                   "when a solve has ended.")
+        return
     if diagnosis.feasible:
         st.success("This scenario has a plan: nothing to explain. Solve it on the Solve page.")
         return
@@ -132,7 +152,7 @@ def explanation() -> None:
         st.warning("Neither a plan nor a proof that none exists was found within the time "
                    "limit; try a longer time limit.")
         return
-    st.error(found.summary)
+    st.error(state.plain(found.summary))
     head = "These cannot all hold together" + (
         " (dropping any one of them would make a plan possible):" if found.minimal else ":")
     st.markdown(f"**{head}**")
@@ -140,10 +160,10 @@ def explanation() -> None:
                  hide_index=True, width="stretch")
     if found.details:
         st.markdown("**Why the options are limited**")
-        st.markdown("\n".join(f"- {d}" for d in found.details))
+        st.markdown("\n".join(f"- {state.plain(d)}" for d in found.details))
     if found.suggestions:
         st.markdown("**Single changes that would make a plan possible** (each checked by a "
                     "solve)")
-        st.markdown("\n".join(f"- {d}" for d in found.suggestions))
+        st.markdown("\n".join(f"- {state.plain(d)}" for d in found.suggestions))
     for note in found.notes:
-        st.info(note)
+        st.info(state.plain(note))

@@ -23,6 +23,7 @@ from rotaplan.io.ics import calendars
 from rotaplan.io.xlsx import xlsx_bytes
 from rotaplan.models import Plan, Scenario
 from rotaplan.models.vocabulary import Status
+from rotaplan.runs.jobs import LIVE, RunStatus
 from rotaplan.runs.store import RunInfo
 from rotaplan.ui import state
 from rotaplan.ui.state import RunView, ss
@@ -40,10 +41,15 @@ def render() -> None:
         st.info("That run was deleted. Solve again, or open another run from History.")
         return
     run = view.run
-    st.caption(f"Run {run.id} of **{run.scenario_name}** version {run.version_number}, "
-               f"{run.created_at:%d %b %Y %H:%M} UTC")
+    st.caption(f"Run {run.id} of **{state.plain(run.scenario_name)}** version "
+               f"{run.version_number}, {run.created_at:%d %b %Y %H:%M} UTC")
+    if run.status in LIVE:
+        doing = "waiting for a free solver" if run.status == RunStatus.QUEUED else "being solved"
+        st.info(f"This run is {doing}: see the Solve page. Its results appear here when it "
+                "ends.")
+        return
     if run.message:
-        (st.warning if view.plan is not None else st.error)(run.message)
+        (st.warning if view.plan is not None else st.error)(state.plain(run.message))
     if view.plan is None or view.scenario is None:
         _no_plan(view)
         return
@@ -111,12 +117,12 @@ def _headline(view: RunView, sc: Scenario, plan: Plan) -> None:
         st.caption(f"Cost = {split}.")
     if k.left_out:
         st.warning(f"{len(k.left_out)} learner(s) left out (no placement this year): "
-                   + ", ".join(state.learner_label(sc, x) for x in k.left_out))
+                   + state.plain(", ".join(state.learner_label(sc, x) for x in k.left_out)))
 
 
 def _no_plan(view: RunView) -> None:
     run = view.run
-    st.error(f"No plan: {run.status}.")
+    st.error(f"No plan: {state.plain(run.status)}.")
     if run.explanation:
         st.markdown("**Why:**")
         st.code(run.explanation, language=None)

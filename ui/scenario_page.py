@@ -8,10 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from rotaplan.io import tables
-from rotaplan.ui import state
+from rotaplan.ui import editors, state
 from rotaplan.ui.state import ss
-
-PROBLEM = "problem"
 
 HELP = {
     "settings": "Care settings learners rotate through (stroke, community rehab, primary care…).",
@@ -48,15 +46,12 @@ COLUMN_HELP = {
 
 def render() -> None:
     """Draw the page."""
-    note = ss().get("edit_note")
-    if note:
-        st.toast(f"Saved: {note}")
-        ss().edit_note = None
     _source_bar()
     check = state.validation()
     _status(check)
     _programme(check)
-    for table in ("settings", "sites", "rooms", "supervisors", "learners", "supervision"):
+    _stale_choices()
+    for table in editors.TABLES:
         _table(table, check)
     _tracks()
 
@@ -82,13 +77,13 @@ def _source_bar() -> None:
             ss().uploaded = upload.file_id
             error = state.open_upload(upload.name, upload.getvalue())
             if error:
-                st.error(error)
+                st.error(state.plain(error))
             else:
                 st.rerun()
         for line in ss().get("upload_problems") or []:
-            st.warning(line)
+            st.warning(state.plain(line))
     with right:
-        st.markdown(f"**Editing:** {ss().source}")
+        st.markdown(f"**Editing:** {state.plain(ss().source)}")
         if ss().scenario_id is not None:
             st.caption(f"Saved as scenario {ss().scenario_id} (every edit is kept; "
                        "see History)")
@@ -120,26 +115,28 @@ def _status(check: tables.Validation) -> None:
         st.error(f"{len(errors)} problem(s) to fix before solving. Each is also shown "
                  "next to its table below.")
         frames = ss().tables.frames
-        lines = [f"- **{p.where(frames.get(p.table))}**: {p.message}" for p in errors[:30]]
+        lines = [f"- **{state.plain(p.where(frames.get(p.table)))}**: {state.plain(p.message)}"
+                 for p in errors[:30]]
         if len(errors) > 30:
             lines.append(f"- … and {len(errors) - 30} more")
         st.markdown("\n".join(lines))
     elif check.scenario is not None:
         sc = check.scenario
         fellows = sum(1 for x in sc.learners if x.track == "fellowship")
-        st.success(f"**{sc.programme.name}**: {len(sc.learners)} learners ({fellows} fellows), "
+        st.success(f"**{state.plain(sc.programme.name)}**: {len(sc.learners)} learners "
+                   f"({fellows} fellows), "
                    f"{len(sc.sites)} sites, {len(sc.supervisor_site)} supervisors, "
                    f"{sc.programme.blocks} blocks of {sc.programme.block_weeks} weeks. "
                    "Ready to solve.")
     for p in check.problems:
         if p.severity == "warning":
-            st.warning(f"{p.where(ss().tables.frames.get(p.table))}: {p.message}")
+            st.warning(state.plain(f"{p.where(ss().tables.frames.get(p.table))}: {p.message}"))
 
 
 def _field_errors(check: tables.Validation, table: str, column: str | None) -> None:
     for p in check.for_table(table):
         if p.column == column and p.severity == "error":
-            st.error(p.message)
+            st.error(state.plain(p.message))
 
 
 def _programme(check: tables.Validation) -> None:
@@ -170,44 +167,44 @@ def _programme(check: tables.Validation) -> None:
                       key=f"professions-{gen}", on_change=_set_professions,
                       args=(f"professions-{gen}",))
         for p in check.for_table("professions"):
-            st.error(p.message)
+            st.error(state.plain(p.message))
     for p in check.for_table("programme"):
         if p.column not in {"name", "start", "blocks", "block_weeks", "sessions",
                             "teaching_sessions"}:
-            st.error(p.message)
+            st.error(state.plain(p.message))
 
 
 def _set_programme(field: str, key: str) -> None:
-    ss().tables.programme[field] = str(ss()[key]).strip()
-    state.changed("forms-programme")
+    value = str(ss()[key]).strip()
+    if not state.shown("Scenario") or ss().tables.programme.get(field) == value:
+        return
+    ss().tables.programme[field] = value
+    state.changed()
 
 
 def _set_professions(key: str) -> None:
-    ss().tables.professions = tables.parse_list(ss()[key]) or []
-    state.changed("forms-professions")
-
-
-def _options(table: str) -> dict[str, list[str]]:
-    frames = ss().tables.frames
-    settings = [s for s in frames["settings"]["id"] if s]
-    sites = [s for s in frames["sites"]["id"] if s]
-    professions = list(ss().tables.professions)
-    return {"setting": settings, "site_id": sites, "profession": professions,
-            "learner_profession": professions, "track": ["rotation", "fellowship"]}
+    value = tables.parse_list(ss()[key]) or []
+    if not state.shown("Scenario") or ss().tables.professions == value:
+        return
+    ss().tables.professions = value
+    state.changed()
 
 
 def _column_config(table: str) -> dict[str, Any]:
-    options = _options(table)
-    config: dict[str, Any] = {PROBLEM: st.column_config.TextColumn(
-        "⚠ problem", disabled=True, width="medium",
-        help="What is wrong with this row, in plain words")}
+    """Column settings of a grid, from its base and the choices it was drawn with.
+
+    Both stay fixed while the grid is on screen: changing either makes a new grid
+    in the browser and loses what is being typed (see :mod:`rotaplan.ui.editors`).
+    """
+    options = editors.frozen_choices()
+    frame = editors.base(table)
+    config: dict[str, Any] = {}
     for column in tables.COLUMNS[table]:
         help_text = COLUMN_HELP.get(column)
         if table == "supervisors" and column == "capacity":
             help_text = "Learners supervised at once"
         if options.get(column):
-            values = list(dict.fromkeys([*options[column],
-                                         *[v for v in ss().tables.frames[table][column] if v]]))
+            values = list(dict.fromkeys([*options[column], *[v for v in frame[column] if v]]))
             config[column] = st.column_config.SelectboxColumn(column, options=values,
                                                               help=help_text)
         else:
@@ -215,55 +212,38 @@ def _column_config(table: str) -> dict[str, Any]:
     return config
 
 
+def _stale_choices() -> None:
+    """Offer to bring the grids' drop-down lists up to date after ids were added or renamed."""
+    if editors.choices(ss().tables) == editors.frozen_choices():
+        return
+    cols = st.columns([5, 2])
+    cols[0].info("You changed the sites, settings or professions: the drop-down lists in "
+                 "the tables below still offer the earlier ones. Every edit is saved.")
+    if cols[1].button("Update the lists", key="update_choices",
+                      help="Redraw the tables with the current ids as choices"):
+        editors.rebase()
+        st.rerun()
+
+
 def _table(table: str, check: tables.Validation) -> None:
-    frame = ss().tables.frames[table]
     st.subheader(tables.TABLE_TITLES[table])
     st.caption(HELP[table])
-    shown = frame.copy()
-    messages = check.row_messages(table, len(frame))
-    if any(messages):  # a problem column only where there is something to say
-        shown.insert(0, PROBLEM, messages)
-    key = f"editor-{table}-{ss().gen.get(table, 0)}"
-    st.data_editor(shown, key=key, num_rows="dynamic", hide_index=True,
-                   column_config=_column_config(table), width="stretch")
-    changes = ss().get(key) or {}
-    if any(changes.get(k) for k in ("edited_rows", "added_rows", "deleted_rows")):
-        # fold the edit into the scenario, save it, and redraw with fresh problems
-        ss().edit_note = describe_edit(table, frame, changes)
-        ss().tables.frames[table] = tables.apply_editor_changes(frame, changes,
-                                                                ignore=(PROBLEM,))
-        state.changed(table)
-        st.rerun()
+    # Drawn from a fixed base under a fixed key: the browser keeps every edit in
+    # this grid, and each run folds them into the tables (state.fold_edits).
+    st.data_editor(editors.base(table), key=editors.key(table), num_rows="dynamic",
+                   hide_index=True, column_config=_column_config(table), width="stretch")
+    frame = ss().tables.frames[table]
+    lines = []
     for p in check.for_table(table):
         if p.severity != "error":
             continue
         if p.row is None:
-            st.error(p.message)
-    bad = sum(1 for m in messages if m)
-    if bad:
-        st.error(f"{bad} row(s) in {tables.TABLE_TITLES[table]} need attention: see the "
-                 "⚠ problem column.")
-
-
-def describe_edit(table: str, frame: pd.DataFrame, changes: dict[str, Any]) -> str:
-    """An edit in a few words: ``Sites row 8 (att-orchard): rooms 5 → 1``."""
-    title = tables.TABLE_TITLES[table]
-    parts = []
-    for pos, edits in (changes.get("edited_rows") or {}).items():
-        row = int(pos)
-        ident = frame.iloc[row]["id"] if "id" in frame.columns and row < len(frame) else ""
-        where = f"{title} row {row + 1}" + (f" ({ident})" if ident else "")
-        for column, value in edits.items():
-            if column == PROBLEM:
-                continue
-            before = frame.iloc[row][column] if row < len(frame) else ""
-            parts.append(f"{where}: {column} {before or 'blank'} → "
-                         f"{tables.cell_text(value) or 'blank'}")
-    if changes.get("added_rows"):
-        parts.append(f"{len(changes['added_rows'])} row(s) added to {title}")
-    if changes.get("deleted_rows"):
-        parts.append(f"{len(changes['deleted_rows'])} row(s) deleted from {title}")
-    return "; ".join(parts) or f"{title} changed"
+            st.error(state.plain(p.message))
+        else:
+            lines.append(f"- **{state.plain(p.where(frame))}**: {state.plain(p.message)}")
+    if lines:
+        st.error(f"{len(lines)} problem(s) in {tables.TABLE_TITLES[table]} to fix:\n"
+                 + "\n".join(lines))
 
 
 def _tracks() -> None:
@@ -288,28 +268,29 @@ def _tracks() -> None:
         on = st.checkbox("Programme has fellows", fellowship is not None, key=f"fellows-{gen}",
                          on_change=_toggle_fellowship, args=(f"fellows-{gen}",))
         if on and fellowship is not None:
+            fgen = f"{gen}.{ss().gen.get('fellowship', 0)}"
             base = fellowship.get("base_setting")
             choices = list(dict.fromkeys([*settings, *([base] if base else [])]))
             st.selectbox("Base setting", choices, index=choices.index(base)
-                         if base in choices else None, key=f"base-{gen}", on_change=_set_track,
-                         args=("fellowship", "base_setting", f"base-{gen}"))
+                         if base in choices else None, key=f"base-{fgen}", on_change=_set_track,
+                         args=("fellowship", "base_setting", f"base-{fgen}"))
             partners = [c for c in fellowship.get("partner_settings", []) if isinstance(c, str)]
             st.multiselect("Partner settings", list(dict.fromkeys([*settings, *partners])),
-                           default=partners, key=f"partners-{gen}", on_change=_set_track,
-                           args=("fellowship", "partner_settings", f"partners-{gen}"))
+                           default=partners, key=f"partners-{fgen}", on_change=_set_track,
+                           args=("fellowship", "partner_settings", f"partners-{fgen}"))
             cols = st.columns(2)
             cols[0].number_input("Partner sessions a week", 0, 100,
                                  _int(fellowship.get("partner_sessions"), 0),
-                                 key=f"psessions-{gen}", on_change=_set_track,
-                                 args=("fellowship", "partner_sessions", f"psessions-{gen}"))
+                                 key=f"psessions-{fgen}", on_change=_set_track,
+                                 args=("fellowship", "partner_sessions", f"psessions-{fgen}"))
             cols[1].number_input("Distinct partner settings over the year", 0, 100,
                                  _int(fellowship.get("distinct_partner_settings"), 0),
-                                 key=f"distinct-{gen}", on_change=_set_track,
+                                 key=f"distinct-{fgen}", on_change=_set_track,
                                  args=("fellowship", "distinct_partner_settings",
-                                       f"distinct-{gen}"))
+                                       f"distinct-{fgen}"))
     for p in state.validation().for_table("tracks"):
         if p.severity == "error":
-            st.error(f"{p.column or 'tracks'}: {p.message}")
+            st.error(state.plain(f"{p.column or 'tracks'}: {p.message}"))
 
 
 def _int(value: Any, default: int) -> int:
@@ -317,22 +298,32 @@ def _int(value: Any, default: int) -> int:
 
 
 def _set_track(track: str, field: str, key: str) -> None:
+    if not state.shown("Scenario"):
+        return
     tracks = ss().tables.tracks
-    section = tracks.setdefault(track, {})
+    section = tracks.get(track)
+    if isinstance(section, dict) and field in section and section[field] == ss()[key]:
+        return
     if not isinstance(section, dict):
         section = tracks[track] = {}
     section[field] = ss()[key]
-    state.changed("forms-tracks")
+    state.changed()
 
 
 def _toggle_fellowship(key: str) -> None:
+    """Add or remove the fellowship track; a track already as asked is left alone."""
     tracks = ss().tables.tracks
+    has = isinstance(tracks.get("fellowship"), dict)
+    if not state.shown("Scenario") or bool(ss()[key]) == has:
+        return
     if ss()[key]:
         tracks["fellowship"] = {"base_setting": "", "partner_settings": [],
                                 "partner_sessions": 0}
     else:
         tracks.pop("fellowship", None)
-    state.changed("forms")
+    # the fellowship widgets only: a new key elsewhere would drop what is being typed
+    ss().gen["fellowship"] = ss().gen.get("fellowship", 0) + 1
+    state.changed()
 
 
 def frame_of(table: str) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import os
 import pandas as pd
 import streamlit as st
 
-from rotaplan.runs.jobs import SolveJob
+from rotaplan.runs.jobs import DEFAULT_WORKERS, SolveJob, solves
 from rotaplan.solver import SolveOptions
 from rotaplan.ui import state
 from rotaplan.ui.state import ss
@@ -19,7 +19,7 @@ FAIRNESS = {"none": "Lowest total preference cost",
 def render() -> None:
     """Draw the page."""
     check = state.validation()
-    job: SolveJob | None = ss().get("job")
+    job = state.current_job()
     st.subheader("What to optimise")
     _objective()
     st.subheader("Search")
@@ -28,7 +28,7 @@ def render() -> None:
     cols[0].slider("Time limit (seconds)", 5, 600, 60, step=5, key="time_limit",
                    help="The solver stops at this limit and keeps the best plan found; "
                         "small and medium cohorts are usually proven optimal well before.")
-    cols[1].number_input("Solver threads", 1, cores, min(2, cores), key="workers",
+    cols[1].number_input("Solver threads", 1, cores, min(DEFAULT_WORKERS, cores), key="workers",
                          help=f"This machine has {cores} cores.")
     cols[2].number_input("Random seed", 0, 10_000, 0, key="seed",
                          help="The same scenario and seed give the same plan.")
@@ -42,7 +42,9 @@ def render() -> None:
                                seed=int(ss().seed))
         state.start_job(check.scenario, options)
         st.rerun()
-    if ss().get("job") is not None:
+    if solves().note:
+        st.warning(state.plain(solves().note))
+    if state.current_job() is not None:
         progress()
     elif ss().get("run_id") is not None:
         run = state.store().run(ss().run_id)
@@ -76,18 +78,24 @@ def _objective() -> None:
 def _set(field: str, key: str) -> None:
     value = ss()[key]
     defaults = {"fairness": "none", "allow_unplaced": False, "unplaced_penalty": 1000}
+    if not state.shown("Solve") or ss().tables.objective.get(field, defaults[field]) == value:
+        return  # a stale callback of a widget not on screen, or no change
     if value == defaults[field]:
         ss().tables.objective.pop(field, None)  # keep the YAML minimal: the default
     else:
         ss().tables.objective[field] = value
-    state.changed("forms-objective")
+    state.changed()
 
 
 @st.fragment(run_every=0.5)
 def progress() -> None:
-    """Live progress of the running solve (redrawn every half second)."""
-    job: SolveJob | None = ss().get("job")
-    if job is None:
+    """Live progress of the solve, or its place in line (redrawn every half second)."""
+    job = state.current_job()
+    if job is None:  # it has ended (and stored its run): the app opens it
+        st.rerun(scope="app")
+        return
+    if job.waiting:
+        _in_line(job)
         return
     log = job.poll()
     if not state.progress_bar(job, "Solving", job.options.time_limit):
@@ -107,4 +115,15 @@ def progress() -> None:
         st.line_chart(frame.ffill(), x="seconds", height=180)
     if st.button("Cancel", key="cancel", disabled=job.cancelled,
                  help="Stop the search now and keep the best plan found so far."):
+        job.cancel()
+
+
+def _in_line(job: SolveJob) -> None:
+    """A solve waiting for a free solver: its place in line, and Cancel."""
+    slots = solves().slots
+    st.info(f"Waiting for a free solver: number {job.position or 1} in line. This server "
+            f"runs at most {slots.limit} solve(s) at once ({slots.running} running now); "
+            "yours starts as soon as one ends. You can leave this page or refresh it.")
+    if st.button("Cancel", key="cancel", disabled=job.cancelled,
+                 help="Leave the line; nothing is solved."):
         job.cancel()

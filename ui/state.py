@@ -1,18 +1,19 @@
 """Session state of the configurator: the scenario being edited, its saved versions, solves.
 
 Everything the user types lives in ``st.session_state`` (it survives reruns)
-and is saved to the store as a draft version (it survives a refresh: the URL
-carries ``?scenario=ID``). A solve runs on a :class:`~rotaplan.runs.jobs.SolveJob`
-thread; when it ends, :func:`finish_job` records the run against the version
-that was solved, so every plan can be traced to the scenario that made it.
+and is saved to the store as a draft version (it survives a refresh: the
+address carries ``?scenario=ID&version=N``, the version open in the editor).
+A solve belongs to the server, not to the session: it is recorded as a run of
+the version solved when it is asked for, runs in the process-wide registry
+(:func:`rotaplan.runs.jobs.solves`), and stores its own outcome when it ends,
+so every plan can be traced to the scenario that made it, and a refreshed
+page finds the solve (while it runs) or its run (once it has ended).
 """
 
 from __future__ import annotations
 
 import io
-import json
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,12 @@ import pandas as pd
 import streamlit as st
 
 from rotaplan.access import AccessDeniedError
-from rotaplan.exit_codes import ExitCode
 from rotaplan.io import tables
 from rotaplan.models import Plan, Scenario, ScenarioError, parse_scenario_text
-from rotaplan.runs.jobs import SolveJob
-from rotaplan.runs.store import RunInfo, RunPlan, Store, default_url
+from rotaplan.runs.jobs import LIVE, RunStatus, SolveJob, solves
+from rotaplan.runs.store import RunInfo, RunPlan, Store, VersionInfo, default_url
 from rotaplan.shipped import shipped
-from rotaplan.ui import signin
+from rotaplan.ui import editors, signin
 
 SHIPPED = shipped()
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -45,6 +45,31 @@ def store() -> Store:
     return _store(default_url()).as_user(signin.current())
 
 
+_MARKDOWN_SIGNS = re.compile(r"([!-/:-@\[-`{-~])")
+_AUTOLINKS = re.compile(r"(?i)(\\[:@]|www(?=\\\.))")
+WORD_JOINER = "\u2060"
+"""An invisible character that stops a bare address or e-mail becoming a link."""
+
+
+def plain(text: object) -> str:
+    """Text from a user or a scenario as Markdown that shows exactly that text.
+
+    Streamlit renders Markdown (and Markdown images, links and HTML) in
+    ``st.markdown``, captions, alerts, toasts and headings. A scenario's names
+    are anyone's text: ``![x](http://host/pixel.png)`` in a programme name would
+    make every viewer's browser fetch that address (issue 13 finding 11). Every
+    ASCII punctuation sign is backslash-escaped (CommonMark shows an escaped
+    sign as itself), and line breaks become spaces. Streamlit's GitHub-style
+    Markdown also turns bare ``http://…``, ``www.…`` and e-mail addresses into
+    links after escapes are read (measured: escaped ``http\\:\\/\\/…`` still
+    showed as a link in Chromium), so an invisible word joiner follows every
+    colon and at sign and splits ``www.``; the reader sees the same text.
+    """
+    one_line = " ".join(str(text).splitlines())
+    escaped = _MARKDOWN_SIGNS.sub(r"\\\1", one_line)
+    return _AUTOLINKS.sub(lambda m: m.group(1) + WORD_JOINER, escaped)
+
+
 def ss() -> Any:
     """Streamlit's session state (typed loosely; keys are listed in :func:`init`)."""
     return st.session_state
@@ -54,19 +79,24 @@ def ss() -> Any:
 
 
 def init() -> None:
-    """Fill the session on its first run: reopen ``?scenario=ID`` or open the demo."""
+    """Fill the session on its first run: reopen the address's version, or open the demo.
+
+    ``?scenario=ID&version=N`` reopens exactly that version (the one that was
+    open in the editor), with the scenario's running solve, if any, and its
+    latest finished run.
+    """
     if "tables" in ss():
         return
     ss().gen = {}
-    ss().job = None
+    ss().revision = 0
+    ss().job_run_id = None
     ss().run_id = None
     ss().notice = None
     wanted = st.query_params.get("scenario")
     if wanted and wanted.isdigit():
         try:
-            open_version(store().latest_version(int(wanted)).id)
-            runs = store().runs(scenario_id=int(wanted))
-            ss().run_id = runs[0].id if runs else None
+            open_version(_version_id(int(wanted), st.query_params.get("version")))
+            _attach(int(wanted))
             return
         except KeyError:
             ss().notice = (f"Saved scenario {wanted} was not found (deleted, or not shared "
@@ -74,11 +104,34 @@ def init() -> None:
     open_shipped("demo" if "demo" in SHIPPED else next(iter(SHIPPED)))
 
 
+def _version_id(scenario_id: int, number: str | None) -> int:
+    """The id of version ``number`` of a scenario (its latest when absent or gone)."""
+    if number and number.isdigit():
+        found = [v.id for v in store().versions(scenario_id) if v.number == int(number)]
+        if found:
+            return found[0]
+        ss().notice = (f"Version {number} of saved scenario {scenario_id} no longer exists; "
+                       "opened its latest version.")
+    return store().latest_version(scenario_id).id
+
+
+def _attach(scenario_id: int) -> None:
+    """Watch the scenario's live solve this person started (a refresh during a solve), and
+    show its latest run."""
+    live = solves().live(scenario_id, user=store().who.user)
+    ss().job_run_id = max(live) if live else None
+    runs = [solves().settle(store(), r) for r in store().runs(scenario_id=scenario_id)]
+    done = [r for r in runs if r.status not in LIVE]
+    ss().run_id = done[0].id if done else None
+
+
 def _set_tables(opened: tables.ScenarioTables, source: str) -> None:
     ss().tables = opened
     ss().source = source
     ss().saved_yaml = tables.to_yaml(opened)  # what the opened version says, as tables
-    ss().gen = {name: ss().gen.get(name, 0) + 1 for name in [*tables.COLUMNS, "forms"]}
+    ss().gen["forms"] = ss().gen.get("forms", 0) + 1  # form widgets show the new values
+    ss().revision = ss().get("revision", 0) + 1
+    editors.rebase()
 
 
 def open_shipped(name: str) -> None:
@@ -122,8 +175,7 @@ def open_upload(name: str, data: bytes) -> str | None:
         return f"{name} could not be read: {exc}"
     _set_tables(opened, name)
     version = store().create_scenario(Path(name).stem, text, note=f"uploaded {name}")
-    _adopt(version.scenario_id, version.id)
-    ss().version_revision = version.revision
+    _adopt(version)
     ss().original_text = text
     return None
 
@@ -139,8 +191,7 @@ def _open_workbook(name: str, data: bytes) -> str | None:
     _set_tables(found.tables, name)
     text = found.yaml_text()
     version = store().create_scenario(Path(name).stem, text, note=f"imported {name}")
-    _adopt(version.scenario_id, version.id)
-    ss().version_revision = version.revision
+    _adopt(version)
     ss().original_text = text
     return None
 
@@ -154,39 +205,41 @@ def open_version(version_id: int) -> None:
     except ValueError:
         opened = tables.empty_tables()
     _set_tables(opened, f"{name} v{version.number}")
-    _adopt(version.scenario_id, version.id)
-    ss().version_revision = version.revision
+    _adopt(version)
     ss().original_text = version.yaml_text
 
 
-def _adopt(scenario_id: int, version_id: int) -> None:
-    ss().scenario_id = scenario_id
-    ss().version_id = version_id
-    st.query_params["scenario"] = str(scenario_id)
+def _adopt(version: VersionInfo) -> None:
+    """Make ``version`` the one open in the editor, and say so in the address."""
+    ss().scenario_id = version.scenario_id
+    ss().version_id = version.id
+    ss().version_revision = version.revision  # the draft revision this session last saw
+    st.query_params["scenario"] = str(version.scenario_id)
+    st.query_params["version"] = str(version.number)
 
 
 def persist(note: str = "edited") -> int:
     """Save the tables as the current draft version; return its id.
 
     A version is stored only when the tables say something new, so solving a
-    scenario just opened runs against the version that was opened.
+    scenario just opened runs against the version that was opened. A scenario
+    not saved yet (a shipped file, a blank one) becomes a new saved scenario of
+    this session: its first version is the text as opened.
     """
     text = tables.to_yaml(ss().tables)
     if ss().scenario_id is None:
+        # Always a new scenario of this session's own: never adopt a saved one by
+        # name or text, which may be another session's work (issue 13 finding 1).
         name = Path(ss().source).stem or "scenario"
         original = ss().original_text or text
-        same = [s for s in store().list_scenarios() if s.name == name and s.versions == 1
-                and store().latest_version(s.id).yaml_text == original]
-        if same:  # the same shipped file opened again: keep its runs together
-            first = store().latest_version(same[0].id)
-        else:
-            first = store().create_scenario(name, original, note=f"opened {ss().source}")
-        _adopt(first.scenario_id, first.id)
-        ss().version_revision = first.revision
+        first = store().create_scenario(name, original, note=f"opened {ss().source}")
+        _adopt(first)
     if text == ss().saved_yaml and ss().version_id is not None:
         return int(ss().version_id)
-    solving = ss().get("job") is not None and ss().job_meta["version_id"] == ss().version_id
+    job = current_job()
+    solving = job is not None and job.meta.get("version_id") == ss().version_id
     # fold into the open version only: never into one being solved or a newer draft
+    # (a version with a run, even a queued one, is never folded into by the store)
     fold_into = -1 if solving or ss().version_id is None else int(ss().version_id)
     # the revision this session last saw: a draft another session changed since is
     # kept, and these edits become a new version beside it
@@ -197,7 +250,6 @@ def persist(note: str = "edited") -> int:
         name = re.sub(r" v\d+$", "", Path(ss().source).stem) or "scenario"
         version = store().create_scenario(f"{name} (my copy)", text,
                                           note=f"edited copy of {ss().source}")
-        _adopt(version.scenario_id, version.id)
         ss().notice = (f"You may view but not change {ss().source}, so your edits are "
                        f"saved as your own copy, '{name} (my copy)'.")
     if version.conflict_with is not None:
@@ -205,15 +257,50 @@ def persist(note: str = "edited") -> int:
                        f"another session. Both are kept: your edits are version "
                        f"{version.number}; see History for the other.")
     ss().saved_yaml = text
-    ss().version_id = version.id
-    ss().version_revision = version.revision
+    _adopt(version)
     return version.id
 
 
-def changed(table: str) -> None:
-    """Mark a table as changed: new editor keys, and a saved draft."""
-    ss().gen[table] = ss().gen.get(table, 0) + 1
+def changed() -> None:
+    """Note that the tables changed (validation is redone) and save them as a draft.
+
+    Widget keys are left alone: a new key would make a new, empty widget in the
+    browser and lose what the user is typing (issue 12 A6).
+    """
+    ss().revision = ss().get("revision", 0) + 1
     persist()
+
+
+def fold_edits() -> None:
+    """Fold the grids' edits into the tables and save them (call before drawing anything)."""
+    notes = editors.fold()
+    if notes:
+        ss().edit_note = "; ".join(notes)
+        changed()
+
+
+def enter_page(page: str) -> None:
+    """Start drawing ``page``: entering the Scenario page draws its grids afresh.
+
+    Streamlit drops a grid's change set once a run has not drawn it, so grids
+    left on another page are remade from the tables (their edits were folded
+    into the tables run by run).
+    """
+    if page == "Scenario" and ss().get("shown_page") != "Scenario":
+        editors.rebase()
+    ss().shown_page = page
+
+
+def shown(page: str) -> bool:
+    """Whether ``page`` was the page on screen (for widget callbacks, which run first).
+
+    Streamlit can run the callback of a widget that is no longer on screen with a
+    stale value: pressing Cancel in the Solve page's live progress once ran the
+    Scenario page's 'Programme has fellows' callback, resetting the fellowship
+    track (measured in Chromium, Streamlit 1.67). A page's callbacks act only
+    when that page was shown.
+    """
+    return bool(ss().get("shown_page") == page)
 
 
 def go(page: str) -> None:
@@ -226,8 +313,8 @@ def go(page: str) -> None:
 
 
 def validation() -> tables.Validation:
-    """The current tables validated (memoised per table generation)."""
-    key = tuple(sorted(ss().gen.items()))
+    """The current tables validated (memoised per revision of the tables)."""
+    key = ss().get("revision", 0)
     cached = ss().get("validation")
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -239,73 +326,42 @@ def validation() -> tables.Validation:
 # --------------------------------------------------------------------------- solves
 
 
+def current_job() -> SolveJob | None:
+    """The live solve (queued or running) this session is watching, or None."""
+    return solves().get(ss().get("job_run_id"))
+
+
 def start_job(scenario: Scenario, options: Any) -> None:
-    """Save the version being solved and start the solve thread."""
+    """Save the version being solved, record its run, and start (or queue) the solve."""
     version_id = persist()
-    ss().job = SolveJob(scenario, options)
-    ss().job_meta = {"version_id": version_id, "options": {
-        "time_limit": options.time_limit, "workers": options.workers, "seed": options.seed}}
+    run = solves().start(store(), version_id, scenario, options, settings={
+        "time_limit": options.time_limit, "workers": options.workers, "seed": options.seed})
+    ss().job_run_id = run.id
 
 
 def finish_job() -> bool:
-    """Record a finished solve as a run; True when one was recorded now."""
-    job: SolveJob | None = ss().get("job")
-    if job is None or job.running:
+    """Once the watched solve has ended, open its run; True when one was opened now.
+
+    The solve stored its outcome itself (:mod:`rotaplan.runs.jobs`); here the
+    session only finds it.
+    """
+    run_id = ss().get("job_run_id")
+    if run_id is None or solves().get(run_id) is not None:
         return False
-    job.poll()
-    ss().job = None
+    ss().job_run_id = None
     try:
-        return _record(job)
+        run = solves().settle(store(), store().run(run_id))
     except KeyError:  # the scenario was deleted while it was being solved
         ss().notice = "A solve finished, but its scenario had been deleted; the run is not kept."
         return False
-    finally:
-        shutil.rmtree(job.out_dir, ignore_errors=True)
-
-
-def _record(job: SolveJob) -> bool:
-    """Store a finished job's run and open it."""
-    meta = ss().job_meta
-    out = job.out_dir
-    if job.outcome is None:
-        run = store().record_run(meta["version_id"], status="FAILED", objective=None,
-                                 bound=None, seconds=job.elapsed, options=meta["options"],
-                                 summary={}, message=job.error)
-        ss().run_id = run.id
-        return True
-    result, code = job.outcome.result, job.outcome.exit_code
-    summary = _read_json(out / "summary.json")
-    status = "CHECK FAILED" if code == ExitCode.CHECK_FAILED else result.status
-    message = None
-    if job.cancelled:
-        message = f"Stopped by Cancel after {job.elapsed:.1f} s; the best plan found is kept."
-    if code == ExitCode.CHECK_FAILED:
-        message = ("The solver's plan failed rotaplan's independent check, so it is not "
-                   "shown as a plan: " + "; ".join(summary.get("check_failed", [])[:5]))
-    has_plan = job.outcome.wrote_plan and result.plan is not None
-    explanation = out / "explanation.txt"
-    run = store().record_run(
-        meta["version_id"], status=status, objective=result.objective,
-        bound=result.best_bound, seconds=result.stats.solve_seconds,
-        options=meta["options"] | {"cancelled": job.cancelled, "terms": result.terms},
-        summary=summary,
-        assignments_csv=(out / "assignments.csv").read_text() if has_plan else None,
-        timetable_csv=(out / "timetable.csv").read_text() if has_plan else None,
-        explanation=explanation.read_text() if explanation.exists() else None,
-        message=message)
     ss().run_id = run.id
-    if ss().get("page", "Solve") == "Solve":
+    if run.status == RunStatus.CANCELLED:
+        ss().notice = "The solve was cancelled while it waited for a free solver."
+    elif ss().get("page", "Solve") == "Solve":
         ss().goto = "Results"
     else:  # never switch away from a page the user is working on (an edit would be lost)
         ss().notice = f"The solve finished ({run.status}): see the Results page."
     return True
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return dict(json.loads(path.read_text()))
-    except (OSError, ValueError):
-        return {}
 
 
 @dataclass(frozen=True)
@@ -320,11 +376,11 @@ class RunView:
 
 
 def run_view(run_id: int) -> RunView:
-    """A run, its scenario version and its plan (memoised in the session)."""
+    """A run, its scenario version and its plan (memoised in the session once ended)."""
     cache: dict[int, RunView] = ss().setdefault("run_views", {})
     if run_id in cache:
         return cache[run_id]
-    run = store().run(run_id)
+    run = solves().settle(store(), store().run(run_id))
     text = store().version(run.version_id).yaml_text
     try:
         scenario: Scenario | None = parse_scenario_text(text, "scenario").scenario
@@ -341,7 +397,8 @@ def run_view(run_id: int) -> RunView:
         t["block"] = t["block"].astype(int)
         plan = Plan(a, t)
     view = RunView(run, scenario, plan, text, tables_csv)
-    cache[run_id] = view
+    if run.status not in LIVE:
+        cache[run_id] = view
     return view
 
 

@@ -9,6 +9,7 @@ run was interrupted (Ctrl-C or SIGTERM) and kept its best verified plan.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import Annotated
@@ -18,7 +19,7 @@ import typer
 
 from rotaplan import __version__
 from rotaplan.cli import files, insight, mss, runs, solve
-from rotaplan.cli.common import INTERRUPT, note
+from rotaplan.cli.common import INTERRUPT, guarded, note
 from rotaplan.exit_codes import ExitCode
 
 app = typer.Typer(
@@ -45,21 +46,31 @@ def _root(
     """rotaplan: rotation and fellowship plans for NHS integrated care systems."""
 
 
-app.command()(solve.solve)
-app.command()(solve.replan)
-app.command()(insight.explain)
-app.command()(insight.capacity)
-app.command()(insight.compare)
-app.command()(files.validate)
-app.command()(files.check)
-app.command()(files.schema)
-app.command()(files.export)
-app.command("import")(files.import_)
-app.command()(files.generate)
-app.command()(files.ui)
-app.command()(runs.batch)
-app.command()(runs.sweep)
+for _name, _command in (("solve", solve.solve), ("replan", solve.replan),
+                        ("explain", insight.explain), ("capacity", insight.capacity),
+                        ("compare", insight.compare), ("validate", files.validate),
+                        ("check", files.check), ("schema", files.schema),
+                        ("export", files.export), ("import", files.import_),
+                        ("generate", files.generate), ("ui", files.ui),
+                        ("batch", runs.batch), ("sweep", runs.sweep)):
+    app.command(_name)(guarded(_command))
 app.add_typer(mss.app, name="mss")
+
+
+def _click_errors(name: str) -> tuple[type[BaseException], ...]:
+    """Click's exception class ``name``, and typer's own copy of it: typer 0.29 and later
+    run on a vendored click (``typer._click``), whose errors are not click's."""
+    found: list[type[BaseException]] = [getattr(click.exceptions, name)]
+    with contextlib.suppress(ImportError, AttributeError):
+        import typer._click.exceptions as vendored
+
+        found.append(getattr(vendored, name))
+    return tuple(dict.fromkeys(found))
+
+
+USAGE_ERRORS = _click_errors("UsageError")
+CLICK_ERRORS = _click_errors("ClickException")
+INTERRUPTIONS: tuple[type[BaseException], ...] = (KeyboardInterrupt, *_click_errors("Abort"))
 
 
 def _command_name(args: list[str]) -> str:
@@ -81,14 +92,17 @@ def run(args: list[str] | None = None) -> int:
     try:
         with INTERRUPT.armed():
             code = command.main(args=args, prog_name="rotaplan", standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        name = exc.ctx.command_path if exc.ctx is not None else _command_name(args)
-        note(f"{name}: {exc.format_message()} (see '{name} --help')")
+    except USAGE_ERRORS as exc:
+        context = getattr(exc, "ctx", None)
+        name = context.command_path if context is not None else _command_name(args)
+        message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+        note(f"{name}: {message} (see '{name} --help')")
         return int(ExitCode.INVALID)
-    except click.exceptions.ClickException as exc:
-        note(f"rotaplan: {exc.format_message()}")
+    except CLICK_ERRORS as exc:
+        message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+        note(f"rotaplan: {message}")
         return int(ExitCode.INVALID)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except INTERRUPTIONS:
         note(f"interrupted after {time.perf_counter() - started:.1f}s")
         return int(ExitCode.INTERRUPTED)
     if INTERRUPT.stop.is_set():

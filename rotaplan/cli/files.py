@@ -20,7 +20,7 @@ from rotaplan.cli.common import (
     scenario_file,
 )
 from rotaplan.exit_codes import ExitCode
-from rotaplan.io.plan_dir import PlanDirError, read_plan_dir
+from rotaplan.io.plan_dir import PlanDirError, read_plan_dir, write_text
 from rotaplan.models import Scenario, ScenarioError, load
 
 
@@ -147,8 +147,7 @@ def import_(
     if not result.ok:
         fail(f"{len(result.errors)} error(s): nothing written.")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(result.yaml_text(), encoding="utf-8")
+        write_text(out, result.yaml_text())  # whole or not at all
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}")
     sc = result.scenario
@@ -187,7 +186,9 @@ def _template(path: Path, scenario_path: Path | None, inputs: list[Path] | None,
 
 
 def generate(
-    size: Annotated[int | None, typer.Option(help="Number of learners.", min=1, max=20_000,
+    size: Annotated[int | None, typer.Option(help="Number of learners (5,000 at most: a "
+                                                  "scenario file is at most 2 MB).", min=1,
+                                             max=5_000,
                                              show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Random seed (same arguments, same file).")] = 0,
     blocks: Annotated[int, typer.Option(help="Number of blocks (4 or more).", min=4,
@@ -255,8 +256,7 @@ def generate(
         typer.echo(text, nl=False)
         return
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        write_text(out, text)  # whole or not at all
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}")
     note(f"wrote {out}")

@@ -44,6 +44,7 @@ def explain(
     if out is not None:
         out_dir(out, container=True)
     sc = load_or_exit(scenario).scenario
+    INTERRUPT.keep_from_now()  # a stop request ends the search with what it has found
     found = diagnose(sc, time_limit, stop=INTERRUPT.stop)
     if found.feasible:
         if as_json:
@@ -104,6 +105,7 @@ def capacity(
         newcomer.template(sc)
     except EditError as exc:
         fail(str(exc))
+    INTERRUPT.keep_from_now()  # a stop request keeps what has been proven so far
     answer, code = find_capacity(sc, newcomer, out=out, time_limit=time_limit, probes=probes,
                                  probe_seconds=probe_seconds,
                                  workers=workers or default_workers(), seed=seed, note=note,

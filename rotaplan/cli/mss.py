@@ -15,6 +15,7 @@ from rotaplan.cli.common import (
     default_workers,
     fail,
     finish,
+    guarded,
     note,
     out_dir,
     out_file,
@@ -55,6 +56,7 @@ def _load(instance: Path) -> tuple[MssInstance, Scenario, str]:
 
 
 @app.command()
+@guarded
 def convert(
     instance: Annotated[Path, typer.Argument(help="An MSS instance (.dzn).",
                                              show_default=False)],
@@ -103,6 +105,7 @@ def mss_figures(inst: MssInstance, result: SolveResult) -> dict[str, Any]:
 
 
 @app.command()
+@guarded
 def solve(
     instance: Annotated[Path, typer.Argument(help="An MSS instance (.dzn).",
                                              show_default=False)],

@@ -13,7 +13,16 @@ from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rotaplan.cli.common import err_console, fail, finish, note, out_console, out_dir, say
+from rotaplan.cli.common import (
+    INTERRUPT,
+    err_console,
+    fail,
+    finish,
+    note,
+    out_console,
+    out_dir,
+    say,
+)
 from rotaplan.runs.batch import BatchError, Row, run_batch
 from rotaplan.runs.sweep import SweepError, SweepResult, parse_set, read_sweep_file, run_sweep
 
@@ -134,14 +143,17 @@ def batch(
     Every plan is checked before it is written to OUT/<name>/. The summary is
     OUT/batch_summary.csv; the exit code is the worst scenario's (0 all plans
     written, 2 invalid input, 3 infeasible, 4 no plan in time, 5 a plan failed
-    verification or a task crashed).
+    verification or a task crashed, 130 stopped by Ctrl-C or SIGTERM: no further
+    scenario is started, running ones keep their best plan, and the summary is
+    still written).
     """
     out_dir(out, container=True)
     try:
         with _bar(not quiet) as bar:
+            INTERRUPT.keep_from_now()  # Ctrl-C stops the solves; the summary is written
             result = run_batch(paths, out, jobs=jobs, workers=workers, time_limit=time_limit,
                                seed=seed, dask=dask, on_start=bar.start, on_row=bar.row,
-                               on_warning=bar.warning)
+                               on_warning=bar.warning, stop=INTERRUPT.stop)
     except BatchError as exc:
         fail(str(exc))
     report_problems(result.rows)
@@ -204,9 +216,11 @@ def sweep(
         if scenario is None:
             raise SweepError("say which scenario to vary: SCENARIO or scenario: in --sweep")
         with _bar(not quiet) as bar:
+            INTERRUPT.keep_from_now()  # Ctrl-C stops the solves; the summary is written
             result = run_sweep(scenario, params, out, jobs=jobs, workers=workers,
                                time_limit=time_limit, seed=seed, dask=dask,
-                               on_start=bar.start, on_row=bar.row, on_warning=bar.warning)
+                               on_start=bar.start, on_row=bar.row, on_warning=bar.warning,
+                               stop=INTERRUPT.stop)
     except (SweepError, BatchError) as exc:
         fail(str(exc))
     assert result.batch is not None

@@ -173,7 +173,8 @@ def replan(
     note(f"re-planning {scenario} from block {from_block} against {old_plan}")
     done = run(sc, old, out, from_block=from_block,
                options=SolveOptions(time_limit=time_limit, workers=workers or default_workers(),
-                                    seed=seed, stop=INTERRUPT.stop),
+                                    seed=seed, stop=INTERRUPT.stop,
+                                    on_progress=ProgressPrinter(enabled=False)),
                allow_past_session_changes=allow_past_session_changes)
     result = done.outcome.result
     for line in summary_lines(sc, result):

@@ -13,8 +13,10 @@ a sheet (or file), a spreadsheet row (the header is row 1) and a column, as
 Workbooks are read with ``read_only=True, data_only=True``: formulas are never
 evaluated (a formula cell gives the value Excel saved with it) and macros are
 never run; macro-enabled (.xlsm) and old (.xls) workbooks are refused, as are
-files over 10 MB and sheets over 20,000 rows. :func:`write_template` writes a
-workbook in exactly the format read here, empty or from a scenario.
+files over 10 MB, workbooks that unzip to over 50 MB or hold over 200,000
+shared strings or 1,000,000 cells (zip bombs), and sheets over 20,000 rows.
+:func:`write_template` writes a workbook in exactly the format read here, empty
+or from a scenario.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from typing import IO, Any
 
 import pandas as pd
 
+from rotaplan.io.cells import text_cell
+from rotaplan.io.plan_dir import write_bytes
 from rotaplan.io.tables import (
     COLUMNS,
     ScenarioTables,
@@ -53,8 +57,16 @@ MAX_BYTES = 10 * 1024 * 1024
 """Largest workbook or CSV file read (bytes)."""
 MAX_ROWS = 20_000
 """Most rows (besides the header) read from one sheet or CSV file."""
-MAX_UNZIPPED = 200 * 1024 * 1024
-"""Largest total size of the parts of a workbook once unzipped (a guard against zip bombs)."""
+MAX_UNZIPPED = 50 * 1024 * 1024
+"""Largest total size of the parts of a workbook once unzipped (a guard against zip
+bombs). A 5,000-learner scenario's template workbook unzips to under 2 MB."""
+MAX_SHARED_STRINGS = 200_000
+"""Most shared strings a workbook may hold. openpyxl reads them all into memory before
+the first cell: a 0.5 MB workbook whose shared strings unzipped to 200 MB cost 1.4 GB
+and 131 s before this limit."""
+MAX_CELLS = 1_000_000
+"""Most cells a workbook may hold (counted in its XML before it is opened, and again
+while its sheets are read, blank rows included)."""
 MAX_COLUMNS = 200
 """Columns read from each sheet; anything further right is ignored."""
 
@@ -481,6 +493,7 @@ def _check_zip(data: bytes, source: str) -> None:
         if sum(i.file_size for i in archive.infolist()) > MAX_UNZIPPED:
             raise _RefusedError(source, "the workbook unpacks to more than "
                                    f"{MAX_UNZIPPED // 1024 // 1024} MB; it is not read")
+        _count_parts(archive, source)
         if "[Content_Types].xml" not in names:
             raise _RefusedError(source, "not an Excel workbook (.xlsx): no [Content_Types].xml")
         types = archive.read("[Content_Types].xml")
@@ -488,6 +501,42 @@ def _check_zip(data: bytes, source: str) -> None:
                                              for n in names)):
             raise _RefusedError(source, "macro-enabled workbooks are not read; save it as an Excel "
                                    "Workbook (.xlsx) without macros and import that")
+
+
+_SHARED_STRING = re.compile(rb"<(?:[\w.-]+:)?si[\s>/]")
+_CELL = re.compile(rb"<(?:[\w.-]+:)?c[\s>/]")
+
+
+def _count_parts(archive: zipfile.ZipFile, source: str) -> None:
+    """Refuse a workbook with too many shared strings or cells, counted in its XML.
+
+    Every part is streamed (1 MB at a time, at C speed: about 0.2 s for the 50 MB
+    most a workbook may unzip to), so nothing is built in memory. Tags with a
+    namespace prefix count too.
+    """
+    shared = cells = 0
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        tail = b""
+        with archive.open(info) as stream:
+            while True:
+                chunk = stream.read(1 << 20)
+                block = tail + chunk
+                cut = block.rfind(b"<") if chunk else len(block)
+                if cut < 0:
+                    cut = len(block)
+                shared += len(_SHARED_STRING.findall(block, 0, cut))
+                cells += len(_CELL.findall(block, 0, cut))
+                tail = block[cut:]
+                if shared > MAX_SHARED_STRINGS:
+                    raise _RefusedError(source, f"the workbook holds more than "
+                                        f"{MAX_SHARED_STRINGS:,} different texts; it is not read")
+                if cells > MAX_CELLS:
+                    raise _RefusedError(source, f"the workbook holds more than {MAX_CELLS:,} "
+                                        "cells; it is not read")
+                if not chunk:
+                    break
 
 
 def _workbook_raws(data: bytes, source: str) -> tuple[list[_Raw], list[SheetProblem]]:
@@ -502,6 +551,7 @@ def _workbook_raws(data: bytes, source: str) -> tuple[list[_Raw], list[SheetProb
         raise _RefusedError(source, f"cannot read the workbook: {exc}") from None
     raws: list[_Raw] = []
     problems: list[SheetProblem] = []
+    seen = 0
     try:
         for sheet in book.worksheets:
             title = str(sheet.title)
@@ -515,6 +565,10 @@ def _workbook_raws(data: bytes, source: str) -> tuple[list[_Raw], list[SheetProb
             rows: list[tuple[int, list[str]]] = []
             for number, values in enumerate(
                     sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS), start=1):
+                seen += max(1, len(values))  # blank rows count: they cost time too
+                if seen > MAX_CELLS:
+                    raise _RefusedError(source, f"the workbook holds more than {MAX_CELLS:,} "
+                                        "cells; it is not read")
                 cells = [_text(v) for v in values]
                 if _blank(cells):
                     continue
@@ -1006,10 +1060,7 @@ def _option_value(name: str, tables: ScenarioTables) -> Any:
 
 
 def _set_cell(sheet: Any, row: int, column: int, value: Any) -> Any:
-    cell = sheet.cell(row=row, column=column, value=value)
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"  # text, never a formula
-    return cell
+    return text_cell(sheet.cell(row=row, column=column, value=value))  # never a formula
 
 
 def _style_sheet(sheet: Any, widths: list[int]) -> None:
@@ -1112,6 +1163,6 @@ def write_template(path: Path | str | IO[bytes], scenario: Scenario | None = Non
     """
     data = template_bytes(scenario)
     if isinstance(path, Path | str):
-        Path(path).write_bytes(data)
+        write_bytes(Path(path), data)  # atomic; never through a symbolic link
     else:
         path.write(data)

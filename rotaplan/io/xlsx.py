@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from rotaplan.analysis.kpis import kpis, placement_costs
+from rotaplan.io.cells import text_cells
 from rotaplan.io.plan_dir import check_names, sorted_timetable, text, write_bytes
 from rotaplan.models import Plan, Scenario
 
@@ -249,6 +250,7 @@ def xlsx_bytes(
         for name, frame in frames.items():
             frame.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
             _fit_sheet(writer.sheets[name], frame)
+            text_cells(writer.sheets[name])  # '=HYPERLINK(...)' in a name stays text
         book.properties.creator = "rotaplan"
         book.properties.title = scenario.programme.name
         book.properties.created = stamp

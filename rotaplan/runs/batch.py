@@ -13,7 +13,11 @@ when it would not.
 The summary is ``DIR/batch_summary.csv`` (one row per scenario, sorted by
 name) and the exit code is the worst row's: 0 every plan written, 2 an input
 invalid, 3 a scenario infeasible, 4 no plan within the time limit, 5 a plan
-failed verification or a task crashed.
+failed verification or a task crashed, 130 the batch was stopped.
+
+A stop request (Ctrl-C, SIGTERM) starts no further scenario, stops the running
+solves (pool workers receive SIGTERM and keep their best plan), and still
+writes the summary, with ``NOT_STARTED`` rows for what never ran.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ import csv
 import glob
 import multiprocessing
 import os
+import re
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,8 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from rotaplan.exit_codes import ExitCode
+from rotaplan.io.cells import csv_row
 from rotaplan.models import ScenarioError, parse_scenario_text
-from rotaplan.models.loader import MAX_FILE_BYTES
+from rotaplan.models.loader import decode, read_limited
 from rotaplan.models.vocabulary import Status
 from rotaplan.runs import pipeline
 from rotaplan.solver import SolveOptions
@@ -51,6 +59,11 @@ CONNECT_TIMEOUT = 10.0
 
 ERROR = "ERROR"
 """Status of a task that crashed (a bug or a lost worker); it counts as exit code 5."""
+NOT_STARTED = "NOT_STARTED"
+"""Status of a scenario the batch never solved because it was stopped (exit code 130)."""
+STOPPED = "STOPPED"
+"""Status of a solve whose worker was ended after the stop grace (its previous plan
+folder, if any, is left as it was; exit code 130)."""
 
 
 class BatchError(ValueError):
@@ -100,8 +113,21 @@ def empty_row(name: str, status: str, plan_dir: str, exit_code: int,
             "exit_code": exit_code, "plan_dir": plan_dir}
 
 
+_STOP = threading.Event()
+"""A worker process's stop request, set by SIGINT or SIGTERM (see :func:`_worker_init`)."""
+
+
+def _worker_init() -> None:
+    """In each pool worker: Ctrl-C (sent to the whole process group by a terminal) and
+    SIGTERM (sent by the batch when it is stopped) stop the running solve, which keeps
+    its best plan, instead of killing the worker."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: _STOP.set())
+
+
 def solve_file(name: str, text: str, out_dir: str, time_limit: float, workers: int,
-               seed: int, *, source: str | None = None) -> dict[str, Any]:
+               seed: int, *, source: str | None = None,
+               stop: threading.Event | None = None) -> dict[str, Any]:
     """Parse, solve, check and write one scenario (the task every engine runs).
 
     Parameters
@@ -116,6 +142,9 @@ def solve_file(name: str, text: str, out_dir: str, time_limit: float, workers: i
         CP-SAT time limit (seconds), search workers and random seed.
     source
         File name used in error messages (default: ``name``).
+    stop
+        Ends the solve early, keeping its best plan (default: the worker process's
+        own request, set by SIGINT or SIGTERM).
 
     Returns
     -------
@@ -132,7 +161,8 @@ def solve_file(name: str, text: str, out_dir: str, time_limit: float, workers: i
         row = empty_row(name, Status.INVALID, out_dir, ExitCode.INVALID,
                         time.perf_counter() - started)
         return row | {"errors": errors}
-    options = SolveOptions(time_limit=time_limit, workers=workers, seed=seed)
+    options = SolveOptions(time_limit=time_limit, workers=workers, seed=seed,
+                           stop=_STOP if stop is None else stop)
     outcome = pipeline.solve_and_write(scenario, out_dir, options)
     result = outcome.result
     ok = outcome.exit_code == ExitCode.OK
@@ -203,32 +233,64 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path]:
     return list(unique.values())
 
 
+RESERVED_NAMES = frozenset({"batch_summary.csv", "sweep_summary.csv", "variants.csv",
+                            "variants"})
+"""What a batch or a sweep writes beside its plan folders: no plan folder takes these names."""
+MAX_NAME = 100
+"""Longest plan-folder name (file systems allow 255 bytes; the name goes in tables too)."""
+_UNSAFE = re.compile(r"[^\w.=+-]+")
+
+
+def safe_name(stem: str) -> str:
+    """A plan-folder name for a file stem: one path component, visible, safe in a table.
+
+    Characters other than letters, digits, ``.``, ``_``, ``=``, ``+`` and ``-`` become
+    ``-``; leading ``.``, ``-``, ``=``, ``+`` and ``@`` (hidden names, command-line
+    options, spreadsheet formulas) and trailing ``.`` and ``-`` are dropped; an empty
+    result is ``scenario``. ``..`` can never come out of it.
+    """
+    name = _UNSAFE.sub("-", stem).lstrip(".-=+@").rstrip(".-")[:MAX_NAME].rstrip(".-")
+    return name or "scenario"
+
+
 def plan_names(files: list[Path]) -> list[str]:
-    """A distinct plan-directory name per file: its stem, then ``stem-2``, ``stem-3``..."""
-    taken: set[str] = set()
+    """A distinct, safe plan-folder name per file: its stem made safe (:func:`safe_name`),
+    then ``name-2``, ``name-3``... Names are distinct ignoring case (case-insensitive
+    file systems) and never one of :data:`RESERVED_NAMES`."""
+    taken = {name.casefold() for name in RESERVED_NAMES}
     names = []
     for path in files:
-        name, k = path.stem, 1
-        while name in taken:
+        stem = safe_name(path.stem)
+        name, k = stem, 1
+        while name.casefold() in taken:
             k += 1
-            name = f"{path.stem}-{k}"
-        taken.add(name)
+            name = f"{stem}-{k}"
+        taken.add(name.casefold())
         names.append(name)
     return names
 
 
+def plan_dir_of(out: Path, name: str) -> Path:
+    """``out / name``, checked to be a folder directly inside ``out``.
+
+    Raises
+    ------
+    BatchError
+        If the name would lead anywhere else (it cannot, after :func:`safe_name`).
+    """
+    folder = out / name
+    if name in ("", ".", "..") or Path(name).name != name or \
+            folder.resolve().parent != out.resolve():
+        raise BatchError(f"{name!r} cannot name a plan folder inside {out}")
+    return folder
+
+
 def _read_text(path: Path) -> tuple[str | None, str | None]:
-    """The file's UTF-8 text, or None and why it cannot be read (as the loader says)."""
+    """The file's UTF-8 text, or None and why it cannot be read (as the loader says it)."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, f"{path}:1:1: (top level): cannot read file: {exc.strerror or exc}"
-    if len(raw) > MAX_FILE_BYTES:
-        return None, f"{path}:1:1: (top level): file is larger than 20 MB"
-    try:
-        return raw.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        return None, f"{path}:1:1: (top level): file is not UTF-8 text: {exc.reason}"
+        return decode(read_limited(path), str(path)), None
+    except ScenarioError as exc:
+        return None, exc.errors[0].render(str(path))
 
 
 # --------------------------------------------------------------------------- cores
@@ -292,34 +354,97 @@ def _arguments(task: _Task, time_limit: float, workers: int, seed: int) -> tuple
 
 
 def _in_process(tasks: list[_Task], time_limit: float, workers: int,
-                seed: int) -> Iterator[Finished]:
+                seed: int, stop: threading.Event | None = None) -> Iterator[Finished]:
     for task in tasks:
+        if stop is not None and stop.is_set():
+            yield task, None, StoppedError()
+            continue
         try:
-            row = solve_file(*_arguments(task, time_limit, workers, seed), source=task.source)
+            row = solve_file(*_arguments(task, time_limit, workers, seed), source=task.source,
+                             stop=stop or threading.Event())
         except Exception as exc:  # a crash becomes an ERROR row, as on the other engines
             yield task, None, exc
         else:
             yield task, row, None
 
 
+class StoppedError(Exception):
+    """A task that never ran (``NOT_STARTED``), or was ended before it returned
+    (``STOPPED``), because the batch was stopped."""
+
+    def __init__(self, status: str = NOT_STARTED) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+STOP_GRACE = 60.0
+"""Seconds running solves get, once a batch is stopped, to check and write their best
+plan before their workers are killed (their previous plan folders then stay)."""
+
+
 def _process_pool(tasks: list[_Task], jobs: int, time_limit: float, workers: int,
-                  seed: int) -> Iterator[Finished]:
+                  seed: int, stop: threading.Event | None = None) -> Iterator[Finished]:
+    """Run tasks in a pool of worker processes; on ``stop``, start no more, stop the
+    running ones (SIGTERM: they keep their best plan) and yield every task.
+
+    A task is submitted only when a worker is free: the pool would otherwise queue
+    one more task than it has workers, and a queued task cannot be withdrawn.
+    """
     context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {pool.submit(solve_file, *_arguments(t, time_limit, workers, seed),
-                               source=t.source): t for t in tasks}
-        try:
-            for future in cf.as_completed(futures):
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                  initializer=_worker_init)
+    waiting = list(reversed(tasks))
+    running: dict[cf.Future[dict[str, Any]], _Task] = {}
+    signalled = False
+    deadline = float("inf")
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs and not signalled:
+                task = waiting.pop()
+                running[pool.submit(solve_file, *_arguments(task, time_limit, workers, seed),
+                                    source=task.source)] = task
+            if signalled:
+                while waiting:
+                    yield waiting.pop(), None, StoppedError()
+            if not running:
+                break
+            done, _ = cf.wait(running, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                task = running.pop(future)
                 exc = future.exception()
-                yield futures[future], None if exc else future.result(), exc
-        finally:
-            for future in futures:
-                future.cancel()
+                if exc is not None and signalled:
+                    exc = StoppedError(STOPPED)
+                yield task, None if exc else future.result(), exc
+            if stop is not None and stop.is_set() and not signalled:
+                signalled = True
+                deadline = time.monotonic() + STOP_GRACE
+                _signal_workers(pool, signal.SIGTERM)
+            if time.monotonic() > deadline:
+                _signal_workers(pool, signal.SIGKILL)
+                deadline = float("inf")
+    except BaseException:  # a second Ctrl-C: end the workers, then pass it on
+        _signal_workers(pool, signal.SIGKILL)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _signal_workers(pool: cf.ProcessPoolExecutor, number: int) -> None:
+    """Send a signal to every live worker process of a pool."""
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        with contextlib.suppress(ProcessLookupError, ValueError, AttributeError):
+            if process.pid is not None and process.is_alive():
+                os.kill(process.pid, number)
 
 
 def _dask(tasks: list[_Task], client: Any, limit: int, time_limit: float, workers: int,
-          seed: int) -> Iterator[Finished]:
-    """Run tasks on a Dask client, at most ``limit`` at once, yielding as they finish."""
+          seed: int, stop: threading.Event | None = None) -> Iterator[Finished]:
+    """Run tasks on a Dask client, at most ``limit`` at once, yielding as they finish.
+
+    On ``stop`` no further task is submitted; tasks already running finish (a
+    Dask worker cannot be sent the stop request), so this waits for them.
+    """
     from distributed import as_completed
 
     pending = list(reversed(tasks))
@@ -342,8 +467,10 @@ def _dask(tasks: list[_Task], client: Any, limit: int, time_limit: float, worker
         except Exception as error:
             row, exc = None, error
         yield task, row, exc
-        if pending:
+        if pending and not (stop is not None and stop.is_set()):
             submit()
+    for task in reversed(pending):
+        yield task, None, StoppedError()
 
 
 def _cluster_warning(client: Any, jobs: int | None, workers: int) -> tuple[int, str | None]:
@@ -374,7 +501,7 @@ def write_summary(rows: list[dict[str, Any]], path: Path) -> Path:
         writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore",
                                 lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(csv_row(row) for row in rows)  # opened in spreadsheets
     return path
 
 
@@ -386,7 +513,8 @@ def run_batch(paths: list[Path], out: Path, *, jobs: int | None = None, workers:
               time_limit: float = 60.0, seed: int = 0, dask: str | None = None,
               on_start: Callable[[int], None] | None = None,
               on_row: Callable[[Row], None] | None = None,
-              on_warning: Callable[[str], None] | None = None) -> BatchResult:
+              on_warning: Callable[[str], None] | None = None,
+              stop: threading.Event | None = None) -> BatchResult:
     """Solve every scenario named by ``paths``, writing each plan to ``out/<stem>/``.
 
     Parameters
@@ -409,6 +537,11 @@ def run_batch(paths: list[Path], out: Path, *, jobs: int | None = None, workers:
         ``ERROR`` row with its ``error``).
     on_warning
         Called with each warning (fewer jobs than asked, an oversubscribed cluster).
+    stop
+        A stop request (Ctrl-C): no further scenario is started, running solves
+        stop and keep their best plan (exit code 130 in their rows), scenarios
+        never started get a ``NOT_STARTED`` row, and ``batch_summary.csv`` is
+        still written.
 
     Raises
     ------
@@ -421,7 +554,7 @@ def run_batch(paths: list[Path], out: Path, *, jobs: int | None = None, workers:
     rows: list[dict[str, Any]] = []
     tasks: list[_Task] = []
     for path, name in zip(files, names, strict=True):
-        plan_dir = str(out / name)
+        plan_dir = str(plan_dir_of(out, name))
         text, problem = _read_text(path)
         if text is None:
             assert problem is not None
@@ -446,7 +579,9 @@ def run_batch(paths: list[Path], out: Path, *, jobs: int | None = None, workers:
 
     def gather(finished: Iterator[Finished]) -> None:
         for task, row, exc in finished:
-            if row is None:
+            if isinstance(exc, StoppedError):
+                row = empty_row(task.name, exc.status, task.out_dir, ExitCode.INTERRUPTED)
+            elif row is None:
                 message = f"{type(exc).__name__}: {exc}"
                 row = empty_row(task.name, ERROR, task.out_dir,
                                 ExitCode.CHECK_FAILED) | {"error": message}
@@ -462,13 +597,13 @@ def run_batch(paths: list[Path], out: Path, *, jobs: int | None = None, workers:
             pass
         elif dask == "local":
             with _local_client(count) as client:
-                gather(_dask(tasks, client, count, time_limit, workers, seed))
+                gather(_dask(tasks, client, count, time_limit, workers, seed, stop))
         elif count == 1:
-            gather(_in_process(tasks, time_limit, workers, seed))
+            gather(_in_process(tasks, time_limit, workers, seed, stop))
         else:
-            gather(_process_pool(tasks, count, time_limit, workers, seed))
+            gather(_process_pool(tasks, count, time_limit, workers, seed, stop))
     else:
-        count = _remote_dask(dask, tasks, jobs, workers, time_limit, seed, warn, gather)
+        count = _remote_dask(dask, tasks, jobs, workers, time_limit, seed, warn, gather, stop)
     rows.sort(key=lambda r: str(r["scenario"]))
     missing = [r["scenario"] for r in rows if not (Path(r["plan_dir"]) / "summary.json").exists()]
     if missing and dask not in (None, "local"):
@@ -502,7 +637,8 @@ def _local_client(jobs: int) -> Iterator[Any]:
 
 def _remote_dask(address: str, tasks: list[_Task], jobs: int | None, workers: int,
                  time_limit: float, seed: int, warn: Callable[[str | None], None],
-                 gather: Callable[[Iterator[Finished]], None]) -> int:
+                 gather: Callable[[Iterator[Finished]], None],
+                 stop: threading.Event | None = None) -> int:
     from distributed import Client
 
     try:
@@ -513,5 +649,5 @@ def _remote_dask(address: str, tasks: list[_Task], jobs: int | None, workers: in
         limit, message = _cluster_warning(client, jobs, workers)
         warn(message)
         if tasks:
-            gather(_dask(tasks, client, max(1, limit), time_limit, workers, seed))
+            gather(_dask(tasks, client, max(1, limit), time_limit, workers, seed, stop))
     return limit

@@ -150,6 +150,21 @@ def clean_debris(out: Path) -> None:
         shutil.rmtree(entry, ignore_errors=True)
 
 
+_LIVE: set[Path] = set()
+"""Staging folders (and folders swapped aside) of publications still open in this process."""
+
+
+def discard_open() -> None:
+    """Remove the staging folders of every open publication (before an immediate exit).
+
+    Their targets are untouched: before the swap a staging folder holds unchecked new
+    files, after it the previous contents, and either way the target is whole.
+    """
+    for folder in list(_LIVE):
+        shutil.rmtree(folder, ignore_errors=True)
+        _LIVE.discard(folder)
+
+
 class Publication:
     """A staging folder for ``out``'s next contents, swapped in by :meth:`commit`.
 
@@ -176,6 +191,7 @@ class Publication:
         clean_debris(self.out)
         self._staging = Path(tempfile.mkdtemp(
             prefix=f".{self.out.name}{STAGING}{os.getpid()}-", dir=self.out.parent))
+        _LIVE.add(self._staging)
         return self
 
     def commit(self) -> None:
@@ -189,6 +205,7 @@ class Publication:
                 self.out.rename(aside)
                 staging.rename(self.out)
                 self._leftover = aside
+                _LIVE.add(aside)
         else:
             if self.out.is_symlink():
                 self.out.unlink()
@@ -201,7 +218,9 @@ class Publication:
         for leftover in (self._staging, self._leftover):
             if leftover is not None:
                 shutil.rmtree(leftover, ignore_errors=True)
+                _LIVE.discard(leftover)
         self._staging = self._leftover = None
 
 
-__all__ = ["OUTPUT_FILES", "Publication", "clean_debris", "exchange", "output_problem"]
+__all__ = ["OUTPUT_FILES", "Publication", "clean_debris", "discard_open", "exchange",
+           "output_problem"]

@@ -892,6 +892,65 @@ class Store:
 
         return self._transact(work, write=True)
 
+    _RUN_FIELDS = frozenset({"status", "objective", "bound", "seconds", "options", "summary",
+                             "explanation", "message"})
+
+    def update_run(self, run_id: int, *, assignments_csv: str | None = None,
+                   timetable_csv: str | None = None, **changes: Any) -> RunInfo:
+        """Complete a stored run: a run recorded when its solve was asked for (status
+        ``QUEUED`` or ``RUNNING``, see :mod:`rotaplan.runs.jobs`) gets its outcome when
+        the solve ends.
+
+        Parameters
+        ----------
+        run_id : int
+            The run.
+        assignments_csv, timetable_csv : str, optional
+            The plan tables (both, or neither), stored as :meth:`record_run` stores
+            them; then the retention applies.
+        **changes
+            New values of :meth:`record_run`'s other keyword fields.
+
+        Raises
+        ------
+        KeyError
+            No run with that id the caller may see (its scenario was deleted).
+        AccessDeniedError
+            The caller may not change the scenario's runs.
+        TypeError
+            A field that is not a run's.
+        """
+        unknown = set(changes) - self._RUN_FIELDS
+        if unknown:
+            raise TypeError(f"not fields of a run: {', '.join(sorted(unknown))}")
+        plan = None
+        if assignments_csv is not None and timetable_csv is not None:
+            plan = (_pack(assignments_csv), _pack(timetable_csv),
+                    len(assignments_csv) + len(timetable_csv))  # compressed outside the lock
+
+        def work(s: Session) -> RunInfo:
+            found = s.execute(self._runs_stmt().where(_Run.id == run_id)).first()
+            if found is None:
+                raise KeyError(f"no run with id {run_id}")
+            r = found[0]
+            v = self._get_version(s, r.version_id, need=Role.EDITOR)
+            for name, value in changes.items():
+                if name == "seconds" or (name in ("objective", "bound") and value is not None):
+                    value = float(value)
+                elif name in ("options", "summary"):
+                    value = dict(value)
+                setattr(r, name, value)
+            if plan is not None:
+                s.merge(_RunPlan(run_id=r.id, assignments=plan[0], timetable=plan[1],
+                                 csv_bytes=plan[2]))
+            s.flush()
+            if plan is not None and self.keep_plans is not None:
+                self._prune(s, v.scenario_id, self.keep_plans)
+            has_plan = s.get(_RunPlan, r.id) is not None
+            return self._run_info(r, v.number, v.scenario_id, v.scenario.name, has_plan)
+
+        return self._transact(work, write=True)
+
     @staticmethod
     def _prune(s: Session, scenario_id: int, keep: int) -> int:
         """Drop the plans of a scenario's runs beyond its newest ``keep``; return how many."""

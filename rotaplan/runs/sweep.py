@@ -52,6 +52,7 @@ from __future__ import annotations
 import csv
 import itertools
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,7 @@ from pydantic import BaseModel
 
 from rotaplan.analysis.kpis import kpis
 from rotaplan.exit_codes import ExitCode
+from rotaplan.io.cells import csv_cell, csv_row
 from rotaplan.io.plan_dir import PlanDirError, read_plan
 from rotaplan.models import (
     DEFAULT_SESSIONS,
@@ -77,6 +79,7 @@ from rotaplan.models import (
 )
 from rotaplan.models import read_document as models_read_document
 from rotaplan.models.edits import Newcomer, with_newcomers
+from rotaplan.models.loader import decode, read_limited
 from rotaplan.models.yaml_format import dump_scenario
 from rotaplan.runs.batch import BatchResult, Row, run_batch
 
@@ -468,8 +471,9 @@ def read_document(path: Path) -> dict[str, Any]:
         With every problem when the scenario is invalid.
     """
     try:
-        load(path)
-        return models_read_document(path.read_text(encoding="utf-8"), str(path))
+        text = decode(read_limited(path), str(path))
+        parse_scenario_text(text, str(path))
+        return models_read_document(text, str(path))
     except ScenarioError as exc:
         raise SweepError(f"{exc.render()}\n{len(exc.errors)} error(s): the scenario is "
                          "invalid.") from None
@@ -484,9 +488,7 @@ def read_sweep_file(path: Path) -> tuple[Path | None, dict[str, list[Any]]]:
         When the file cannot be read or has the wrong shape.
     """
     try:
-        data = models_read_document(path.read_text(encoding="utf-8"), str(path))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SweepError(f"{path}: cannot read the sweep file: {exc}") from None
+        data = models_read_document(decode(read_limited(path), str(path)), str(path))
     except ScenarioError as exc:
         raise SweepError(f"{path}: cannot read the sweep file:\n{exc.render()}") from None
     if not isinstance(data, dict) or not set(data) <= {"scenario", "set"}:
@@ -554,9 +556,10 @@ def write_variants(scenario: Path, params: dict[str, list[Any]], out: Path) -> t
     mapping = out / "variants.csv"
     with mapping.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["variant", *paths])
+        writer.writerow([csv_cell(p) for p in ["variant", *paths]])
         for variant in variants:
-            writer.writerow([variant.name, *(show(variant.values[p]) for p in paths)])
+            writer.writerow([csv_cell(x) for x in
+                             [variant.name, *(show(variant.values[p]) for p in paths)]])
     return variants, dict(zip(paths, label_list, strict=True)), mapping
 
 
@@ -614,7 +617,8 @@ def run_sweep(scenario: Path, params: dict[str, list[Any]], out: Path, *,
               seed: int = 0, dask: str | None = None,
               on_start: Callable[[int], None] | None = None,
               on_row: Callable[[Row], None] | None = None,
-              on_warning: Callable[[str], None] | None = None) -> SweepResult:
+              on_warning: Callable[[str], None] | None = None,
+              stop: threading.Event | None = None) -> SweepResult:
     """Write every variant of a scenario, solve them as a batch and summarise the plans.
 
     Parameters
@@ -626,7 +630,7 @@ def run_sweep(scenario: Path, params: dict[str, list[Any]], out: Path, *,
     out
         Output directory: ``variants/``, one plan directory per variant,
         ``variants.csv``, ``batch_summary.csv`` and ``sweep_summary.csv``.
-    jobs, workers, time_limit, seed, dask, on_start, on_row, on_warning
+    jobs, workers, time_limit, seed, dask, on_start, on_row, on_warning, stop
         As for :func:`rotaplan.runs.batch.run_batch`.
 
     Raises
@@ -639,7 +643,7 @@ def run_sweep(scenario: Path, params: dict[str, list[Any]], out: Path, *,
     variants, label_map, mapping = write_variants(scenario, params, out)
     batch = run_batch([v.file for v in variants], out, jobs=jobs, workers=workers,
                       time_limit=time_limit, seed=seed, dask=dask, on_start=on_start,
-                      on_row=on_row, on_warning=on_warning)
+                      on_row=on_row, on_warning=on_warning, stop=stop)
     by_name = {row["scenario"]: row for row in batch.rows}
     rows = [_kpi_row(v, by_name[v.name]) for v in variants]
     summary = out / "sweep_summary.csv"
@@ -647,5 +651,5 @@ def run_sweep(scenario: Path, params: dict[str, list[Any]], out: Path, *,
         writer = csv.DictWriter(handle, fieldnames=["variant", *params, *KPI_COLUMNS],
                                 lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(csv_row(row) for row in rows)  # opened in spreadsheets
     return SweepResult(rows, batch.exit_code, summary, mapping, label_map, batch)

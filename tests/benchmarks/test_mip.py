@@ -59,6 +59,10 @@ def _assert_cp_feasible(model: cp_model.CpModel, result: MipResult) -> None:
 
 
 def test_demo_matches_cp_sat_optimum() -> None:
+    """HiGHS on the product's model of the demo finds 167, or brackets it when not proven in time.
+
+    Its solution, fixed into the CP-SAT model, is feasible at the same objective.
+    """
     scenario = load_scenario(INSTANCES / "demo.yaml")
     result = solve_mip(scenario, time_limit=60.0, threads=2)
     assert result.columns > 0 and result.rows > 0
@@ -123,6 +127,7 @@ TINY = {
 
 @pytest.mark.parametrize("name", list(TINY))
 def test_tiny_scenarios_match_cp_sat(name: str) -> None:
+    """HiGHS proves the same optimum as rotaplan on each tiny scenario, with a CP-SAT-valid plan."""
     scenario = scenario_from(TINY[name])
     expected = run(scenario)
     assert expected.status == "OPTIMAL", expected.status
@@ -133,6 +138,7 @@ def test_tiny_scenarios_match_cp_sat(name: str) -> None:
 
 
 def test_tiny_scenarios_exercise_enforced_and_session_rules() -> None:
+    """The part-time scenario's model has session-level literals and enforced bool_and rows."""
     # The part-time scenario makes session-level at[] literals, tied to the placement and
     # timetable by implications (bool_and with an enforcement literal).
     proto = build_product_model(scenario_from(TINY["part-time-supervisors"])).proto
@@ -141,6 +147,7 @@ def test_tiny_scenarios_exercise_enforced_and_session_rules() -> None:
 
 
 def test_minimax_is_out_of_scope() -> None:
+    """The MIP baseline answers UNSUPPORTED for minimax fairness, saying why."""
     data = dict(TINY["rooms"], objective={"fairness": "minimax"})
     result = solve_mip(scenario_from(data))
     assert result.status == "UNSUPPORTED"
@@ -202,6 +209,10 @@ def _random_model(rng: random.Random) -> cp_model.CpModel:
 
 
 def test_random_models_same_optimum_as_cp_sat() -> None:
+    """On 40 random models HiGHS gives CP-SAT's status and optimum, with feasible solutions.
+
+    Both optimal and infeasible models occur.
+    """
     rng = random.Random(20270906)
     models = [_random_model(rng) for _ in range(40)]
     results = run_mips([linearise(m) for m in models], time_limit=10.0, threads=1)
@@ -218,6 +229,7 @@ def test_random_models_same_optimum_as_cp_sat() -> None:
 
 
 def test_enforced_linear_big_m_rows() -> None:
+    """An enforced equality becomes two big-M rows, each with the smallest valid M."""
     # 2 <= a + b + c <= 2 enforced by e: the upper side gets M = 1, the lower side M = 2.
     model = cp_model.CpModel()
     a, b, c, e = (model.new_bool_var(n) for n in "abce")
@@ -231,6 +243,7 @@ def test_enforced_linear_big_m_rows() -> None:
 
 
 def test_unsupported_parts_fail_clearly() -> None:
+    """Domains with holes, != and products are refused by name instead of linearised wrongly."""
     model = cp_model.CpModel()
     x = model.new_int_var_from_domain(cp_model.Domain.from_values([0, 2, 5]), "x")
     with pytest.raises(UnsupportedModelError, match="holes"):
@@ -248,6 +261,7 @@ def test_unsupported_parts_fail_clearly() -> None:
 
 
 def test_highspy_is_refused_in_an_or_tools_process() -> None:
+    """Building a HiGHS model inside an OR-Tools process is refused; linearising still works."""
     model = cp_model.CpModel()
     model.new_bool_var("x")
     assert isinstance(linearise(model), Mip)

@@ -109,6 +109,7 @@ CASES: dict[str, Data] = {
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_naive_optimum_matches_the_product(name: str) -> None:
+    """The naive model reaches the product's status and objective on each case, proven."""
     sc = scenario_from(CASES[name])
     product = solve(sc, SolveOptions(workers=1, time_limit=20.0))
     naive = solve_naive(sc, time_limit=20.0, workers=1)
@@ -131,12 +132,14 @@ def test_expected_values_of_some_cases() -> None:
 
 
 def test_minimax_changes_the_optimum() -> None:
+    """Without minimax the naive model's optimum on the minimax case is 4, not 5."""
     data = copy.deepcopy(CASES["minimax"])
     data["objective"] = {"fairness": "none"}
     assert solve_naive(scenario_from(data), workers=1).objective == 4.0
 
 
 def test_model_has_a_variable_per_learner_block_supervisor_session() -> None:
+    """The naive model of one learner, site and three-session supervisor has 6 variables."""
     result: NaiveResult = solve_naive(scenario_from(tweak()), workers=1)
     # 1 placed + 1 site + 1 named + 3 z (one supervisor, three sessions).
     assert result.variables == 6
@@ -144,6 +147,7 @@ def test_model_has_a_variable_per_learner_block_supervisor_session() -> None:
 
 @needs_shared
 def test_contract_example_optimum_is_38() -> None:
+    """The naive model on the contract example finds 38 or more, and 38 when it proves it."""
     # With 2 workers the default portfolio needs ~30 s (1 worker ~17 s) to prove 38; with 4
     # workers the portfolio proves it in well under a second, so the test uses 4.
     result = solve_naive(load_scenario(SHARED_EXAMPLE), time_limit=15.0, workers=4)

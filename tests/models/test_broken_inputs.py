@@ -77,6 +77,10 @@ def rendered_errors(path: Path) -> list[str]:
 
 
 def test_corpus_is_large_and_well_formed() -> None:
+    """The corpus has at least 30 files, each opening with its expected errors in position order.
+
+    Every known loader discrepancy names a corpus file.
+    """
     assert len(CORPUS) >= 30
     for path in CORPUS:
         expects = expected_lines(path)
@@ -89,6 +93,7 @@ def test_corpus_is_large_and_well_formed() -> None:
 
 
 def test_many_errors_file_has_many_errors_in_different_places() -> None:
+    """many_errors.yaml expects errors on at least 6 lines across four sections of the scenario."""
     expects = expected_lines(BROKEN / "many_errors.yaml")
     assert len({position(e)[0] for e in expects}) >= 6
     sections = {re.split(r"[.\[]", parse(e)[2])[0] for e in expects}
@@ -100,10 +105,12 @@ def test_many_errors_file_has_many_errors_in_different_places() -> None:
 
 @pytest.mark.parametrize("path", corpus_params())
 def test_loader_reports_exactly_the_expected_errors(path: Path) -> None:
+    """Loading a broken file reports exactly its expected errors, located, in order."""
     assert rendered_errors(path) == expected_lines(path)
 
 
 def test_zero_byte_file(tmp_path: Path) -> None:
+    """An empty file is one error at 1:1: the scenario must be a YAML mapping."""
     empty = tmp_path / "empty.yaml"
     empty.write_bytes(b"")
     assert rendered_errors(empty) == [
@@ -111,6 +118,7 @@ def test_zero_byte_file(tmp_path: Path) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
+    """A file that does not exist is one error at 1:1: it cannot be read."""
     assert rendered_errors(tmp_path / "absent.yaml") == [
         "1:1: (top level): cannot read file: No such file or directory"]
 
@@ -120,6 +128,10 @@ def test_missing_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", corpus_params())
 def test_cli_validate_rejects_with_exit_2(path: Path) -> None:
+    """`rotaplan validate` on a broken file exits 2 without a traceback, printing each error.
+
+    It ends with the number of errors.
+    """
     result = CliRunner().invoke(app, ["validate", str(path)])
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit), repr(result.exception)
@@ -136,6 +148,7 @@ def test_cli_validate_rejects_with_exit_2(path: Path) -> None:
     "yaml_tag_python_apply.yaml",
 ])
 def test_console_script_validate(name: str) -> None:
+    """The installed console script prints a broken file's errors to stderr and exits 2."""
     path = BROKEN / name
     proc = subprocess.run([str(CONSOLE_SCRIPT), "validate", str(path)],
                           capture_output=True, text=True, timeout=120)

@@ -66,24 +66,29 @@ learners: [{id: L1, profession: nurse}]
 
 
 def test_default_sessions_are_the_ten_half_days() -> None:
+    """A programme without sessions has the ten weekday half-days, Mon-AM to Fri-PM."""
     sc = from_yaml(MINIMAL)
     assert sc.programme.sessions == TEN_HALF_DAYS
     assert list(DEFAULT_SESSIONS) == TEN_HALF_DAYS
 
 
 def test_block_weeks_default_13() -> None:
+    """A programme without block_weeks has blocks of 13 weeks."""
     assert from_yaml(MINIMAL).programme.block_weeks == 13
 
 
 def test_blocks_are_numbered_from_one() -> None:
+    """A programme of 4 blocks numbers them 1, 2, 3, 4."""
     assert from_yaml(MINIMAL).programme.block_numbers == [1, 2, 3, 4]
 
 
 def test_teaching_sessions_default_none() -> None:
+    """A programme without teaching_sessions has no teaching."""
     assert from_yaml(MINIMAL).programme.teaching_sessions == []
 
 
 def test_start_is_optional() -> None:
+    """A programme may leave out its start date."""
     assert from_yaml(MINIMAL).programme.start is None
 
 
@@ -91,6 +96,7 @@ def test_start_is_optional() -> None:
 
 
 def test_supervision_default_same_profession_only() -> None:
+    """Without a supervision map a profession is supervised only by its own."""
     sc = scenario_from(base_scenario() | {"professions": ["nurse", "gp"]})
     assert sc.supervision == {}
     assert sc.may_supervise("nurse", "nurse")
@@ -99,6 +105,10 @@ def test_supervision_default_same_profession_only() -> None:
 
 
 def test_supervision_map_lists_exactly_the_allowed_professions() -> None:
+    """A supervision entry allows exactly the professions it lists, its own only if listed.
+
+    A profession without an entry is still supervised only by its own.
+    """
     sc = scenario_from(base_scenario() | {
         "professions": ["nurse", "paramedic", "gp"],
         "supervision": {"paramedic": ["paramedic", "nurse"], "gp": ["nurse"]}})
@@ -114,6 +124,7 @@ def test_supervision_map_lists_exactly_the_allowed_professions() -> None:
 
 
 def test_accepts_defaults_to_every_profession() -> None:
+    """A site without accepts takes any profession."""
     site = only_site()
     assert site.accepts is None
     assert site.accepts_profession("nurse")
@@ -121,6 +132,7 @@ def test_accepts_defaults_to_every_profession() -> None:
 
 
 def test_accepts_list_limits_professions() -> None:
+    """A site's accepts list takes only the professions it names."""
     data = base_scenario() | {"professions": ["nurse", "gp"]}
     data["sites"][0]["accepts"] = ["gp"]
     site = scenario_from(data).sites[0]
@@ -129,76 +141,90 @@ def test_accepts_list_limits_professions() -> None:
 
 
 def test_capacity_defaults_to_unlimited() -> None:
+    """A site without capacity is unlimited."""
     site = only_site()
     assert site.capacity is None
     assert site.capacity_in(1) is None
 
 
 def test_capacity_int_applies_to_every_block() -> None:
+    """An int capacity limits every block to that number."""
     site = from_yaml(MINIMAL.replace("setting: acute}", "setting: acute, capacity: 2}")).sites[0]
     assert [site.capacity_in(b) for b in (1, 2, 3, 4)] == [2, 2, 2, 2]
 
 
 def test_capacity_map_leaves_unlisted_blocks_unlimited() -> None:
+    """A capacity map limits only the blocks it lists (0 included); the others are unlimited."""
     site = from_yaml(MINIMAL.replace("setting: acute}",
                                      "setting: acute, capacity: {2: 1, 4: 0}}")).sites[0]
     assert [site.capacity_in(b) for b in (1, 2, 3, 4)] == [None, 1, None, 0]
 
 
 def test_min_learners_defaults_to_zero() -> None:
+    """A site without min_learners needs no learners."""
     site = only_site()
     assert site.minimum_in(1) == 0
 
 
 def test_min_learners_int_applies_to_every_block() -> None:
+    """An int min_learners applies to every block."""
     site = from_yaml(MINIMAL.replace("setting: acute}",
                                      "setting: acute, min_learners: 1}")).sites[0]
     assert [site.minimum_in(b) for b in (1, 2, 3, 4)] == [1, 1, 1, 1]
 
 
 def test_min_learners_map_leaves_unlisted_blocks_at_zero() -> None:
+    """A min_learners map sets only the blocks it lists; the others need 0."""
     site = from_yaml(MINIMAL.replace("setting: acute}",
                                      "setting: acute, min_learners: {3: 1}}")).sites[0]
     assert [site.minimum_in(b) for b in (1, 2, 3, 4)] == [0, 0, 1, 0]
 
 
 def test_rooms_default_unlimited() -> None:
+    """A site without rooms has unlimited rooms."""
     site = only_site()
     assert site.rooms is None
     assert site.rooms_at("Mon-AM") is None
 
 
 def test_rooms_int_applies_to_every_session() -> None:
+    """An int rooms gives that many rooms in every session."""
     site = only_site(rooms=2)
     assert [site.rooms_at(s) for s in ("Mon-AM", "Mon-PM", "Tue-AM")] == [2, 2, 2]
 
 
 def test_rooms_map_with_default() -> None:
+    """A rooms map's default gives rooms to the sessions the map does not list."""
     site = only_site(rooms={"default": 1, "Mon-PM": 3})
     assert [site.rooms_at(s) for s in ("Mon-AM", "Mon-PM", "Tue-AM")] == [1, 3, 1]
 
 
 def test_rooms_map_without_default_gives_zero_to_unlisted_sessions() -> None:
+    """A rooms map without default gives 0 rooms to the sessions it does not list."""
     site = only_site(rooms={"Mon-PM": 3})
     assert [site.rooms_at(s) for s in ("Mon-AM", "Mon-PM", "Tue-AM")] == [0, 3, 0]
 
 
 def test_rooms_zero_is_zero_not_unlimited() -> None:
+    """rooms: 0 means no room at all, not unlimited."""
     assert only_site(rooms=0).rooms_at("Mon-AM") == 0
 
 
 def test_open_sessions_default_all_sessions() -> None:
+    """A site without open_sessions is open in every programme session."""
     sc = with_site()
     assert sc.sites[0].open_sessions is None
     assert sc.sites[0].open_in(sc.programme) == ["Mon-AM", "Mon-PM", "Tue-AM"]
 
 
 def test_open_sessions_list_is_used() -> None:
+    """A site's open_sessions list is the sessions it is open."""
     sc = with_site(open_sessions=["Mon-PM"])
     assert sc.sites[0].open_in(sc.programme) == ["Mon-PM"]
 
 
 def test_supervisor_defaults() -> None:
+    """A supervisor without options has capacity 1, default sessions, and no unavailable block."""
     data = base_scenario()
     data["sites"][0]["supervisors"] = [{"id": "sup", "profession": "nurse"}]
     sup = scenario_from(data).sites[0].supervisors[0]
@@ -209,18 +235,21 @@ def test_supervisor_defaults() -> None:
 
 
 def test_supervisor_sessions_default_to_the_sites_open_sessions() -> None:
+    """A supervisor without sessions works the site's open sessions."""
     sc = with_site(open_sessions=["Mon-AM", "Tue-AM"])
     site = sc.sites[0]
     assert sc.supervisor_sessions(site, site.supervisors[0]) == ["Mon-AM", "Tue-AM"]
 
 
 def test_supervisor_sessions_default_to_all_sessions_when_site_always_open() -> None:
+    """A supervisor without sessions at an always-open site works every session."""
     sc = with_site()
     site = sc.sites[0]
     assert sc.supervisor_sessions(site, site.supervisors[0]) == ["Mon-AM", "Mon-PM", "Tue-AM"]
 
 
 def test_supervisor_sessions_explicit() -> None:
+    """A supervisor's sessions list is the sessions they work."""
     data = base_scenario()
     data["sites"][0]["supervisors"][0]["sessions"] = ["Mon-PM"]
     sc = scenario_from(data)
@@ -232,6 +261,10 @@ def test_supervisor_sessions_explicit() -> None:
 
 
 def test_learner_defaults() -> None:
+    """A learner with only id and profession rotates, works every session of every block.
+
+    They have no preferences, avoided sites or pins.
+    """
     sc = from_yaml(MINIMAL)
     learner = sc.learners[0]
     assert learner.track == "rotation"
@@ -244,6 +277,7 @@ def test_learner_defaults() -> None:
 
 
 def test_sessions_per_week_defaults_to_all_available_sessions() -> None:
+    """Without sessions_per_week a learner works every available session."""
     sc = with_learner(available_sessions=["Mon-AM", "Tue-AM"])
     learner = sc.learners[0]
     assert learner.sessions_per_week is None
@@ -252,21 +286,25 @@ def test_sessions_per_week_defaults_to_all_available_sessions() -> None:
 
 
 def test_sessions_per_week_explicit() -> None:
+    """A learner's sessions_per_week is the number of sessions they work."""
     sc = with_learner(sessions_per_week=1)
     assert sc.learners[0].working_sessions_per_week(sc.programme) == 1
 
 
 def test_learner_blocks_explicit_are_sorted() -> None:
+    """A learner's blocks are used in block order, whatever order they are written in."""
     sc = from_yaml(MINIMAL.replace("profession: nurse}", "profession: nurse, blocks: [3, 1]}"))
     assert sc.learners[0].blocks_in(sc.programme) == [1, 3]
 
 
 def test_pinned_keys_are_block_numbers() -> None:
+    """A pinned map's keys are read as block numbers."""
     sc = from_yaml(MINIMAL.replace("profession: nurse}", "profession: nurse, pinned: {2: ward}}"))
     assert sc.learners[0].pinned == {2: "ward"}
 
 
 def test_tracks_default() -> None:
+    """Without tracks, rotation covers nothing, never repeats a site, and there is no fellowship."""
     tracks = from_yaml(MINIMAL).tracks
     assert tracks.rotation.cover == []
     assert tracks.rotation.no_repeat_site is True
@@ -274,11 +312,13 @@ def test_tracks_default() -> None:
 
 
 def test_no_repeat_site_default_true_when_rotation_given() -> None:
+    """A rotation track that leaves out no_repeat_site forbids repeating a site."""
     sc = scenario_from(base_scenario() | {"tracks": {"rotation": {"cover": ["acute"]}}})
     assert sc.tracks.rotation.no_repeat_site is True
 
 
 def test_distinct_partner_settings_default_zero() -> None:
+    """A fellowship without distinct_partner_settings asks for 0 distinct settings."""
     data = base_scenario() | {"tracks": {"fellowship": {
         "base_setting": "acute", "partner_settings": ["acute"], "partner_sessions": 1}}}
     fellowship = scenario_from(data).tracks.fellowship
@@ -290,6 +330,7 @@ def test_distinct_partner_settings_default_zero() -> None:
 
 
 def test_objective_defaults() -> None:
+    """Without objective, no learner may be left out, the penalty is 1000 and fairness is none."""
     objective = from_yaml(MINIMAL).objective
     assert objective.allow_unplaced is False
     assert objective.unplaced_penalty == 1000
@@ -326,6 +367,10 @@ learners:
     ("L3", "p1", 0),
 ])
 def test_preference_cost(learner_id: str, site_id: str, cost: int) -> None:
+    """A site costs its index in the preferences, else its setting's index, else len(P).
+
+    A learner without preferences costs 0 everywhere.
+    """
     sc = from_yaml(PREFS_YAML)
     assert sc.preference_cost(sc.learner_by_id[learner_id], sc.site_by_id[site_id]) == cost
 
@@ -334,6 +379,7 @@ def test_preference_cost(learner_id: str, site_id: str, cost: int) -> None:
 
 
 def test_yaml_1_2_keeps_no_yes_on_off_as_strings() -> None:
+    """YAML 1.2 reading keeps yes, no, on, off (any case) as strings, in ids and references."""
     sc = from_yaml("""\
 programme: {name: tiny, blocks: 2}
 settings: [on, off]
@@ -356,6 +402,7 @@ learners:
 
 
 def test_start_not_a_monday_is_a_warning(tmp_path: Path) -> None:
+    """A start date that is not a Monday loads, with a warning at its line naming the weekday."""
     path = tmp_path / "tuesday.yaml"
     path.write_text(MINIMAL.replace("blocks: 4}", "blocks: 4, start: 2027-09-07}"))
     loaded = load(path)
@@ -368,12 +415,14 @@ def test_start_not_a_monday_is_a_warning(tmp_path: Path) -> None:
 
 
 def test_start_on_a_monday_gives_no_warning(tmp_path: Path) -> None:
+    """A start date on a Monday gives no warning."""
     path = tmp_path / "monday.yaml"
     path.write_text(MINIMAL.replace("blocks: 4}", "blocks: 4, start: 2027-09-06}"))
     assert load(path).warnings == []
 
 
 def test_json_schema() -> None:
+    """The JSON schema requires the five top-level keys and documents the defaults."""
     schema = Scenario.model_json_schema()
     assert {"programme", "settings", "professions", "sites", "learners"} <= set(
         schema["required"])
@@ -386,6 +435,7 @@ def test_json_schema() -> None:
 
 @needs_shared
 def test_shared_example_loads_without_errors_or_warnings() -> None:
+    """The shared example scenario loads without warnings: 8 sites, 6 learners (2 fellows)."""
     loaded = load(SHARED_EXAMPLE)
     sc = loaded.scenario
     assert loaded.warnings == []

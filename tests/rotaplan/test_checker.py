@@ -792,6 +792,11 @@ def rules_of(sc: Scenario, plan_dir: Path) -> set[str]:
 
 
 def test_inline_example_solves_to_a_verified_optimal_plan(example: Solved, tmp_path: Path) -> None:
+    """The contract example's optimal plan (objective 38) passes the checker, figures agreeing.
+
+    Every learner has every block in their track's roles, the copy the tamper tests start from
+    passes too, and so does the plan under the shared checker when present.
+    """
     report = check_plan_dir(example.scenario, example.plan_dir)
     assert report.ok, report.render()
     assert example.plan.summary["status"] == "OPTIMAL"
@@ -815,12 +820,14 @@ def test_inline_example_solves_to_a_verified_optimal_plan(example: Solved, tmp_p
 
 @needs_shared
 def test_inline_example_is_the_contract_example(tmp_path: Path) -> None:
+    """The example built inline here is the same scenario as shared/spec/example.yaml."""
     from_file = parse_scenario_text(SHARED_EXAMPLE.read_text(), str(SHARED_EXAMPLE)).scenario
     assert from_file == scenario_from(EXAMPLE)
 
 
 @needs_shared
 def test_contract_example_file_passes_both_checkers(tmp_path: Path) -> None:
+    """The contract example file solves to objective 38 and the plan passes both checkers."""
     sc = parse_scenario_text(SHARED_EXAMPLE.read_text(), str(SHARED_EXAMPLE)).scenario
     outcome = solve_and_write(sc, tmp_path, SolveOptions(time_limit=30.0, workers=2, seed=0))
     assert outcome.exit_code == 0 and outcome.result.status == "OPTIMAL"
@@ -833,6 +840,11 @@ def test_contract_example_file_passes_both_checkers(tmp_path: Path) -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_one_corruption_breaks_exactly_its_rule(case: Case, example: Solved,
                                                 tmp_path: Path) -> None:
+    """A plan corrupted against one rule is reported for that rule alone, by both checkers.
+
+    Rules the corruption implies by the contract may be reported beside it; a relaxed scenario
+    variant still accepts the uncorrupted plan.
+    """
     data, bad = find_corruption(case, example.plan)
     if data is not EXAMPLE and case.relaxing:
         # A relaxing variant must keep the verified plan valid.
@@ -851,6 +863,7 @@ def test_one_corruption_breaks_exactly_its_rule(case: Case, example: Solved,
 
 def test_leaving_a_learner_out_is_valid_with_allow_unplaced(example: Solved,
                                                             tmp_path: Path) -> None:
+    """With allow_unplaced a plan without one learner is valid and counts their penalty, 250."""
     data = copy.deepcopy(EXAMPLE) | {"objective": {"allow_unplaced": True,
                                                    "unplaced_penalty": 250}}
     ix, sc = Ix(data), scenario_from(data)
@@ -872,6 +885,7 @@ def test_leaving_a_learner_out_is_valid_with_allow_unplaced(example: Solved,
 
 def test_left_out_learner_with_a_timetable_breaks_placement(example: Solved,
                                                             tmp_path: Path) -> None:
+    """A learner with timetable rows but no placement breaks placement, for both checkers."""
     data = copy.deepcopy(EXAMPLE) | {"objective": {"allow_unplaced": True}}
     ix, sc = Ix(data), scenario_from(data)
     p = example.plan.copy()
@@ -888,6 +902,7 @@ def test_left_out_learner_with_a_timetable_breaks_placement(example: Solved,
                                               ("unplaced", 1)])
 def test_wrong_summary_number_breaks_summary(field_name: str, delta: float, example: Solved,
                                              tmp_path: Path) -> None:
+    """A summary objective, preference cost or unplaced count that is off breaks summary only."""
     p = example.plan.copy()
     p.summary[field_name] = p.summary[field_name] + delta
     plan_dir = p.write(tmp_path / "plan")
@@ -898,6 +913,7 @@ def test_wrong_summary_number_breaks_summary(field_name: str, delta: float, exam
 
 
 def test_best_bound_above_objective_breaks_summary(example: Solved, tmp_path: Path) -> None:
+    """A summary best_bound above the objective breaks summary only."""
     p = example.plan.copy()
     p.summary["best_bound"] = p.summary["objective"] + 5
     assert rules_of(example.scenario, p.write(tmp_path / "plan")) == {"summary"}
@@ -919,6 +935,7 @@ def _rewrite_header(path: Path, old: str, new: str) -> None:
 ])
 def test_malformed_plan_files_break_format(name: str, mutate: Callable[[Path], None],
                                            example: Solved, tmp_path: Path) -> None:
+    """A wrong header or column order, a missing file or invalid JSON breaks format only."""
     plan_dir = tmp_path / "plan"
     shutil.copytree(example.plan_dir, plan_dir)
     mutate(plan_dir)
@@ -932,6 +949,7 @@ def test_malformed_plan_files_break_format(name: str, mutate: Callable[[Path], N
                                           ("learner_id", "L99"), ("role", "observer")])
 def test_unknown_ids_in_assignments_break_format(column: str, value: str, example: Solved,
                                                  tmp_path: Path) -> None:
+    """An assignment naming an unknown supervisor, site, learner or role breaks format."""
     p = example.plan.copy()
     p.a = with_row(p.a, 0, **{column: value})
     plan_dir = p.write(tmp_path / "plan")
@@ -942,6 +960,7 @@ def test_unknown_ids_in_assignments_break_format(column: str, value: str, exampl
 
 
 def test_unknown_activity_breaks_format(example: Solved, tmp_path: Path) -> None:
+    """A timetable activity other than clinical or teaching breaks format."""
     p = example.plan.copy()
     k = next(k for k, r in enumerate(p.t) if r["activity"] == "clinical")
     p.t = with_row(p.t, k, activity="lunch")

@@ -19,6 +19,10 @@ def invoke(*args: str):
 
 
 def test_solve_demo_writes_verified_plan(tmp_path: Path) -> None:
+    """`rotaplan solve` on the demo exits 0 with a checked optimal plan in the contract's files.
+
+    The summary holds the contract's fields and more, and the CSV headers are the contract's.
+    """
     result = invoke("solve", str(INSTANCES / "demo.yaml"), "--out", str(tmp_path), "-q")
     assert result.exit_code == 0, result.output
     assert "status      OPTIMAL" in result.output
@@ -39,18 +43,21 @@ def test_solve_demo_writes_verified_plan(tmp_path: Path) -> None:
 
 
 def test_solve_without_scenario_uses_embedded_demo(tmp_path: Path) -> None:
+    """`rotaplan solve` without a scenario solves the embedded demo, placing all 30 learners."""
     result = invoke("solve", "--out", str(tmp_path), "-q", "--workers", "1")
     assert result.exit_code == 0, result.output
     assert "30/30 learners" in result.output
 
 
 def test_embedded_demo_is_the_shipped_demo() -> None:
+    """The demo embedded in the package is byte for byte instances/demo.yaml."""
     from rotaplan.cli.solve import demo_scenario_path
 
     assert demo_scenario_path().read_bytes() == (INSTANCES / "demo.yaml").read_bytes()
 
 
 def test_invalid_input_exits_2_with_positions_and_writes_invalid_summary(tmp_path: Path) -> None:
+    """Invalid input exits 2 with located errors, no traceback, and an INVALID summary."""
     bad = tmp_path / "bad.yaml"
     bad.write_text("programme: {name: x, blocks: 2}\nsettings: [a]\nprofessions: [nurse]\n"
                    "sites: []\nlearners:\n  - {id: L1, profession: nures}\n")
@@ -63,12 +70,14 @@ def test_invalid_input_exits_2_with_positions_and_writes_invalid_summary(tmp_pat
 
 
 def test_missing_file_exits_2(tmp_path: Path) -> None:
+    """`rotaplan validate` on a file that does not exist exits 2 and says so."""
     result = invoke("validate", str(tmp_path / "nope.yaml"))
     assert result.exit_code == 2
     assert f"{tmp_path / 'nope.yaml'}: no such file" in result.output
 
 
 def test_infeasible_exits_3_with_explanation_files(tmp_path: Path) -> None:
+    """An infeasible scenario exits 3 with its conflict printed and written, and no assignments."""
     result = invoke("solve", str(INSTANCES / "infeasible.yaml"), "--out", str(tmp_path), "-q")
     assert result.exit_code == 3, result.output
     assert "[supervisor-capacity]" in result.output and "[cover]" in result.output
@@ -81,6 +90,7 @@ def test_infeasible_exits_3_with_explanation_files(tmp_path: Path) -> None:
 
 
 def test_time_limit_without_plan_exits_4(tmp_path: Path) -> None:
+    """A time limit too short for any plan exits 4 with an UNKNOWN summary and no assignments."""
     # 0.1 s is too short for the medium scenario's presolve: no plan is found.
     result = invoke("solve", str(INSTANCES / "medium.yaml"), "--out", str(tmp_path),
                     "--time-limit", "0.1", "-q", "--workers", "1")
@@ -91,6 +101,7 @@ def test_time_limit_without_plan_exits_4(tmp_path: Path) -> None:
 
 
 def test_stale_plan_is_removed_when_a_new_solve_fails(tmp_path: Path) -> None:
+    """A failed solve into a folder removes the plan an earlier solve wrote there."""
     assert invoke("solve", str(INSTANCES / "demo.yaml"), "--out", str(tmp_path),
                   "-q").exit_code == 0
     assert (tmp_path / "assignments.csv").exists()
@@ -100,6 +111,7 @@ def test_stale_plan_is_removed_when_a_new_solve_fails(tmp_path: Path) -> None:
 
 
 def test_validate_ok_and_warnings(tmp_path: Path) -> None:
+    """`rotaplan validate` exits 0 on valid input, printing warnings such as a Tuesday start."""
     result = invoke("validate", str(INSTANCES / "demo.yaml"))
     assert result.exit_code == 0
     assert result.output.startswith("OK:")
@@ -112,6 +124,7 @@ def test_validate_ok_and_warnings(tmp_path: Path) -> None:
 
 
 def test_check_command_accepts_good_and_rejects_tampered_plan(tmp_path: Path) -> None:
+    """`rotaplan check` passes a solved plan and fails one missing a session on working-pattern."""
     scenario = INSTANCES / "demo.yaml"
     assert invoke("solve", str(scenario), "--out", str(tmp_path), "-q").exit_code == 0
     ok = invoke("check", str(scenario), str(tmp_path))
@@ -124,6 +137,7 @@ def test_check_command_accepts_good_and_rejects_tampered_plan(tmp_path: Path) ->
 
 
 def test_schema_is_json_schema() -> None:
+    """`rotaplan schema` prints the scenario's JSON schema."""
     result = invoke("schema")
     assert result.exit_code == 0
     schema = json.loads(result.output)
@@ -132,6 +146,7 @@ def test_schema_is_json_schema() -> None:
 
 
 def test_generate_is_seeded(tmp_path: Path) -> None:
+    """`rotaplan generate` with one seed writes the same valid scenario twice."""
     first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
     assert invoke("generate", "--size", "12", "--seed", "5", "--out", str(first)).exit_code == 0
     assert invoke("generate", "--size", "12", "--seed", "5", "--out", str(second)).exit_code == 0
@@ -141,6 +156,7 @@ def test_generate_is_seeded(tmp_path: Path) -> None:
 
 @needs_shared
 def test_contract_example_via_cli(tmp_path: Path) -> None:
+    """`rotaplan solve` on the contract example writes a plan the shared checker costs at 38."""
     from tests.helpers import SHARED_EXAMPLE
 
     result = invoke("solve", str(SHARED_EXAMPLE), "--out", str(tmp_path), "-q")
@@ -150,4 +166,5 @@ def test_contract_example_via_cli(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["demo", "medium", "infeasible"])
 def test_shipped_instances_are_valid_input(name: str) -> None:
+    """Every shipped scenario passes `rotaplan validate`."""
     assert invoke("validate", str(INSTANCES / f"{name}.yaml")).exit_code == 0

@@ -59,6 +59,11 @@ def room_limited(rooms: Any, existing: int = 1) -> dict[str, Any]:
 
 
 def test_a_single_supervisor_sets_the_maximum() -> None:
+    """One supervisor of capacity 3 with one learner: exactly 2 nurses can be added.
+
+    The grown plan saturates sam's supervisor-capacity in block 1, and one more place there is worth
+    exactly one learner.
+    """
     sc = scenario_from(one_supervisor(capacity=3, existing=1))
     best = maximise(sc, NURSE, workers=1)
     assert (best.status, best.count, best.bound) == ("OPTIMAL", 2, 2)
@@ -73,6 +78,12 @@ def test_a_single_supervisor_sets_the_maximum() -> None:
 
 
 def test_rooms_limit_and_one_room_is_not_enough_when_every_session_binds() -> None:
+    """With 2 rooms every session one nurse can be added; a room more in one session adds no one.
+
+    All three sessions bind in the grown plan, so each room bottleneck is worth exactly 0.
+
+    All three sessions bind in the grown plan, so each room bottleneck is worth exactly 0.
+    """
     sc = scenario_from(room_limited(2))
     best = maximise(sc, NURSE, workers=1)
     assert (best.status, best.count) == ("OPTIMAL", 1)
@@ -87,6 +98,10 @@ def test_rooms_limit_and_one_room_is_not_enough_when_every_session_binds() -> No
 
 
 def test_one_more_room_helps_when_only_that_session_binds() -> None:
+    """With 2 rooms on Tue-AM (3 otherwise), one nurse can be added; a Tue-AM room adds one more.
+
+    That room is the only bottleneck.
+    """
     sc = scenario_from(room_limited({"default": 3, "Tue-AM": 2}))
     best = maximise(sc, NURSE, workers=1)
     assert best.count == 1
@@ -106,6 +121,7 @@ def test_one_more_room_helps_when_only_that_session_binds() -> None:
              rotation={"cover": ["acute", "community"]}),
 ], ids=["supervisor", "rooms", "cover-and-site-capacity"])
 def test_maximum_equals_a_brute_force_count(data: dict[str, Any]) -> None:
+    """The proven maximum of added nurses is the largest number for which solving finds a plan."""
     sc = scenario_from(data)
     best = maximise(sc, NURSE, workers=1)
     assert best.status == "OPTIMAL"
@@ -113,6 +129,10 @@ def test_maximum_equals_a_brute_force_count(data: dict[str, Any]) -> None:
 
 
 def test_copies_of_a_template_learner_keep_their_pattern() -> None:
+    """Copies of a template learner keep its available sessions, and the maximum counts them.
+
+    A supervisor of capacity 5 takes 4 copies of L1 beside L1.
+    """
     data = one_supervisor(capacity=5, existing=1)
     data["learners"][0]["available_sessions"] = ["Mon-AM", "Mon-PM"]
     sc = scenario_from(data)
@@ -144,6 +164,11 @@ def _assert_minimal(sc: Scenario, conflicts: tuple[Any, ...]) -> None:
 
 
 def test_cover_conflict_is_minimal() -> None:
+    """Two learners needing community with one community place in the year give a minimal conflict.
+
+    The conflict is their two cover groups, and the details say they must each spend a block in
+    community.
+    """
     # Two learners must each spend a block in community; its one place exists in block 1 only.
     data = scenario([site("ward", sups=[sup("a", capacity=2)]),
                      site("clinic", "community", capacity={1: 1, 2: 0})],
@@ -159,6 +184,11 @@ def test_cover_conflict_is_minimal() -> None:
 
 
 def test_room_conflict_counts_at_once_and_suggests_the_missing_room() -> None:
+    """Two full-time nurses with one Mon-AM room fail a counting check and get a minimal conflict.
+
+    The counting check sees 6 sessions for 5 room-sessions; the conflict names the Mon-AM rooms and
+    suggests one more room there.
+    """
     data = room_limited({"default": 2, "Mon-AM": 1}, existing=2)
     sc = scenario_from(data)
     counting = arithmetic(Instance(sc))
@@ -174,6 +204,10 @@ def test_room_conflict_counts_at_once_and_suggests_the_missing_room() -> None:
 
 
 def test_supervisor_counting_check_and_suggestion() -> None:
+    """Two nurses for one supervisor of capacity 1 fail the counting check in block 1.
+
+    The explanation suggests raising sam's capacity from 1 to 2.
+    """
     sc = scenario_from(one_supervisor(capacity=1, existing=2))
     counting = arithmetic(Instance(sc))
     assert counting is not None
@@ -184,6 +218,7 @@ def test_supervisor_counting_check_and_suggestion() -> None:
 
 
 def test_feasible_scenarios_have_nothing_to_explain() -> None:
+    """A feasible scenario is diagnosed feasible; the counting check finds nothing on the demo."""
     assert diagnose(scenario_from(one_supervisor(capacity=2, existing=2))).feasible is True
     assert arithmetic(Instance(load_scenario(INSTANCES / "demo.yaml"))) is None
 
@@ -192,6 +227,10 @@ def test_feasible_scenarios_have_nothing_to_explain() -> None:
 
 
 def test_explain_command_on_the_shipped_infeasible_scenario(tmp_path: Path) -> None:
+    """`rotaplan explain` on the shipped infeasible scenario exits 3 with its minimal conflict.
+
+    It prints the 5 groups and the suggestion for kl-hasu-pt1, and writes explanation.json.
+    """
     result = CliRunner().invoke(app, ["explain", str(INSTANCES / "infeasible.yaml"),
                                       "--out", str(tmp_path)])
     assert result.exit_code == 3, result.output
@@ -202,6 +241,7 @@ def test_explain_command_on_the_shipped_infeasible_scenario(tmp_path: Path) -> N
 
 
 def test_explain_command_on_a_feasible_scenario() -> None:
+    """`rotaplan explain` on the demo exits 0 and says a plan exists."""
     result = CliRunner().invoke(app, ["explain", str(INSTANCES / "demo.yaml")])
     assert result.exit_code == 0 and "a plan exists" in result.output
 
@@ -215,6 +255,10 @@ def _write(tmp_path: Path, data: dict[str, Any]) -> Path:
 
 
 def test_capacity_command_json(tmp_path: Path) -> None:
+    """`rotaplan capacity --json` answers exactly 2 more nurses, limited by sam's supervision.
+
+    It writes the grown scenario and its plan with both newcomers placed.
+    """
     path = _write(tmp_path, one_supervisor(capacity=3, existing=1))
     out = tmp_path / "cap"
     result = CliRunner().invoke(app, ["capacity", str(path), "--add", "nurse", "--json",
@@ -231,6 +275,7 @@ def test_capacity_command_json(tmp_path: Path) -> None:
 
 
 def test_capacity_command_rejects_unknown_profession(tmp_path: Path) -> None:
+    """`rotaplan capacity --add` with a profession the scenario lacks exits 2 and says so."""
     path = _write(tmp_path, one_supervisor(capacity=3, existing=1))
     result = CliRunner().invoke(app, ["capacity", str(path), "--add", "surgeon"])
     assert result.exit_code == 2
@@ -239,6 +284,10 @@ def test_capacity_command_rejects_unknown_profession(tmp_path: Path) -> None:
 
 @needs_shared
 def test_capacity_plan_passes_the_shared_checker(tmp_path: Path) -> None:
+    """The plan `rotaplan capacity` writes for the demo passes the shared checker.
+
+    The report gives the answer and says what limits growth.
+    """
     out = tmp_path / "cap"
     result = CliRunner().invoke(app, ["capacity", str(INSTANCES / "demo.yaml"), "--add",
                                       "physiotherapist", "--out", str(out), "--probes", "1",
@@ -253,6 +302,7 @@ def test_capacity_plan_passes_the_shared_checker(tmp_path: Path) -> None:
 
 
 def test_a_stop_set_before_the_start_answers_nothing_at_once() -> None:
+    """A maximisation whose stop is set before it starts returns stopped, UNKNOWN and no count."""
     stop = threading.Event()
     stop.set()
     found = maximise(load_scenario(INSTANCES / "demo.yaml"), NURSE, time_limit=60, stop=stop)
@@ -273,6 +323,10 @@ def test_a_stop_from_another_thread_ends_a_long_search_and_keeps_its_count() -> 
 
 
 def test_a_stopped_capacity_question_says_so_and_writes_no_plan(tmp_path: Path) -> None:
+    """A stopped capacity question exits NO_PLAN and writes no plan.
+
+    Its headline and its JSON both say it stopped.
+    """
     stop = threading.Event()
     stop.set()
     notes: list[str] = []
@@ -285,6 +339,7 @@ def test_a_stopped_capacity_question_says_so_and_writes_no_plan(tmp_path: Path) 
 
 
 def test_unvalued_bottlenecks_stay_untried_after_a_stop() -> None:
+    """Valuing bottlenecks with the stop already set returns every bottleneck with no gain."""
     sc = load_scenario(INSTANCES / "demo.yaml")
     newcomer = Newcomer("physiotherapist")
     best = maximise(sc, newcomer, time_limit=30, workers=1)

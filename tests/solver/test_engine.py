@@ -11,6 +11,7 @@ from tests.helpers import INSTANCES, base_scenario, run, scenario_from, tweak
 
 
 def test_rules_are_the_contract_rules_in_order() -> None:
+    """RULES is placement, then the contract's rules in order: §6's twelve, then §9.2's six."""
     names = [rule.name for rule in RULES]
     assert names == ["placement", "eligibility", "site-capacity", "supervisor-match",
                      "supervisor-capacity", "working-pattern", "site-open",
@@ -20,6 +21,10 @@ def test_rules_are_the_contract_rules_in_order() -> None:
 
 
 def test_result_fields_and_frames() -> None:
+    """Solving the one-learner scenario fills the result's figures, timings, frames and plan.
+
+    Objective, bound and gap are 0, and the plan is L1 at ward with sup.
+    """
     result = run(base_scenario())
     assert result.status == "OPTIMAL"
     assert result.objective == 0 and result.best_bound == 0 and result.gap == 0
@@ -46,6 +51,10 @@ def test_unplaced_term_is_reported_per_term() -> None:
 
 
 def test_progress_events_report_solutions_and_bounds() -> None:
+    """Progress on the demo reports solutions in time order, the last at the final objective.
+
+    Every event belongs to the total phase.
+    """
     events: list[Progress] = []
     scenario = load_scenario(INSTANCES / "demo.yaml")
     result = solve(scenario, SolveOptions(time_limit=60, on_progress=events.append))
@@ -58,6 +67,7 @@ def test_progress_events_report_solutions_and_bounds() -> None:
 
 
 def test_stop_keeps_the_best_plan_so_far() -> None:
+    """A stop set at the first solution ends the solve early with that plan, status FEASIBLE."""
     stop = threading.Event()
 
     def stop_at_first(event: Progress) -> None:
@@ -72,6 +82,7 @@ def test_stop_keeps_the_best_plan_so_far() -> None:
 
 
 def test_stop_before_start_gives_unknown() -> None:
+    """A solve whose stop is set before it starts returns UNKNOWN and no plan."""
     stop = threading.Event()
     stop.set()
     result = solve(scenario_from(base_scenario()), SolveOptions(stop=stop))
@@ -79,6 +90,7 @@ def test_stop_before_start_gives_unknown() -> None:
 
 
 def test_minimax_runs_two_phases() -> None:
+    """Minimax fairness solves in two phases: fairness, then total."""
     data = tweak(objective={"fairness": "minimax"})
     result = run(data)
     assert result.status == "OPTIMAL"
@@ -86,6 +98,7 @@ def test_minimax_runs_two_phases() -> None:
 
 
 def test_one_worker_with_a_seed_is_deterministic() -> None:
+    """Two one-worker solves of the demo with one seed give identical assignments and timetables."""
     scenario = load_scenario(INSTANCES / "demo.yaml")
     plans = [solve(scenario, SolveOptions(workers=1, seed=3, time_limit=60)).plan
              for _ in range(2)]

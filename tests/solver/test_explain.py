@@ -24,6 +24,10 @@ def _feasible_with(scenario: Scenario, keep: list[Group]) -> bool:
 
 
 def test_shipped_infeasible_explanation_is_minimal() -> None:
+    """The shipped infeasible scenario's conflict is infeasible, and feasible without any one group.
+
+    Its cover groups are the stroke cover of the three physiotherapists L001-L003.
+    """
     scenario = load_scenario(INSTANCES / "infeasible.yaml")
     explanation = explain_infeasible(scenario)
     assert explanation.minimal
@@ -38,6 +42,7 @@ def test_shipped_infeasible_explanation_is_minimal() -> None:
 
 
 def test_empty_domain_is_explained_with_the_excluding_rule() -> None:
+    """A learner no site accepts is a placement conflict, detailed by the eligibility exclusion."""
     # The only site does not accept the learner's profession.
     data = tweak(professions=["nurse", "physio"])
     data["sites"][0]["accepts"] = ["physio"]
@@ -50,6 +55,7 @@ def test_empty_domain_is_explained_with_the_excluding_rule() -> None:
 
 
 def test_supervisor_capacity_conflict_names_the_supervisor() -> None:
+    """Two learners for one supervisor of capacity 1 conflict on supervisor-capacity, naming sup."""
     data = tweak()
     data["learners"].append({"id": "L2", "profession": "nurse"})
     result = solve(load_scenario_from(data))

@@ -53,6 +53,7 @@ def test_the_solver_alone_would_not_reproduce_the_old_plan() -> None:
 
 
 def test_clinical_sessions_read_roles_from_sites() -> None:
+    """clinical_sessions_of gives each clinical session with the role of its site's placement."""
     assert clinical_sessions_of(old_plan()) == {
         (lid, block, "rotation", "Mon-AM") for lid in ("L1", "L2") for block in (1, 2)}
 
@@ -71,6 +72,7 @@ def test_keeping_everything_reproduces_the_old_plan_exactly() -> None:
 
 
 def test_without_the_reference_supervisors_are_not_kept() -> None:
+    """Keeping old placements without a reference plan does not keep B as the ward's supervisor."""
     old = old_plan()
     result = solve(tiny(), SolveOptions(time_limit=20, workers=1, seed=0, hint=False,
                                         extend=KeepAndMinimiseChanges(old, from_block=1)))

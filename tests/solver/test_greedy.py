@@ -105,6 +105,10 @@ def _completes(inst: Instance, g: GreedyPlacement) -> cp_model.CpSolver | None:
 
 @pytest.mark.parametrize("name", ["demo", "medium"])
 def test_greedy_places_everyone_validly_at_no_less_than_the_optimum(name: str) -> None:
+    """The greedy places every learner within the placement rules, at no less than the optimum.
+
+    No site is left below its minimum, and timetables exist for its placements at exactly its cost.
+    """
     inst = _instance(name)
     g = greedy_placements(inst, seed=0)
     assert g.unplaced == [], f"{name}: {len(g.unplaced)} learner(s) unplaced"
@@ -119,6 +123,10 @@ def test_greedy_places_everyone_validly_at_no_less_than_the_optimum(name: str) -
 @pytest.mark.parametrize("name", ["demo", "medium"])
 @pytest.mark.parametrize("sessions", [True, False])
 def test_every_seed_respects_the_placement_rules(name: str, sessions: bool) -> None:
+    """Seeds 1-5 give placements within the placement rules, with at most one learner stranded.
+
+    A complete placement that also books sessions never costs less than the optimum.
+    """
     inst = _instance(name)
     for seed in range(1, 6):
         g = greedy_placements(inst, seed=seed, sessions=sessions)
@@ -129,6 +137,10 @@ def test_every_seed_respects_the_placement_rules(name: str, sessions: bool) -> N
 
 
 def test_same_seed_same_result_other_seeds_other_orders() -> None:
+    """The same seed gives the same result; ten seeds give at least nine different orders.
+
+    Every order is a permutation of the learners.
+    """
     inst = _instance("demo")
     first, again = greedy_placements(inst, seed=7), greedy_placements(inst, seed=7)
     assert first == again
@@ -138,6 +150,7 @@ def test_same_seed_same_result_other_seeds_other_orders() -> None:
 
 
 def test_an_explicit_order_is_used_and_checked() -> None:
+    """An explicit order is used as given; one that is not a permutation is refused."""
     inst = _instance("demo")
     order = list(range(len(inst.learners)))[::-1]
     assert greedy_placements(inst, order=order).order == order
@@ -148,6 +161,7 @@ def test_an_explicit_order_is_used_and_checked() -> None:
 
 
 def test_moving_a_learner_first_never_makes_them_worse_off() -> None:
+    """A learner moved to the front of the order is placed, at a cost no higher than before."""
     inst = _instance("medium")
     g = greedy_placements(inst, seed=3)
     for i in g.order[-5:] + g.order[len(g.order) // 2:][:5]:
@@ -159,6 +173,10 @@ def test_moving_a_learner_first_never_makes_them_worse_off() -> None:
 
 
 def test_hints_are_accepted_and_the_solver_still_reaches_the_optimum() -> None:
+    """The greedy's hints are valid, and the hinted solve still proves the demo's optimum.
+
+    Each hinted variable appears once, with a value 0 or 1.
+    """
     inst = _instance("demo")
     g = greedy_placements(inst, seed=0)
     inst2 = Instance(inst.scenario)
@@ -178,6 +196,10 @@ def test_hints_are_accepted_and_the_solver_still_reaches_the_optimum() -> None:
 
 
 def test_hints_cover_every_place_literal_of_placed_learners() -> None:
+    """A placed learner's place literals are hinted 1 at the greedy's site and 0 elsewhere.
+
+    Hinting a second time adds no hint twice.
+    """
     inst = _instance("demo")
     g = greedy_placements(inst, seed=1)
     b = formulate(Instance(inst.scenario)).b
@@ -193,6 +215,11 @@ def test_hints_cover_every_place_literal_of_placed_learners() -> None:
 
 
 def test_a_stranded_learner_is_hinted_out_when_the_scenario_allows_it() -> None:
+    """A learner the greedy strands is hinted as left out, and the hinted solution is the optimum.
+
+    Two learners, one supervisor place, allow_unplaced with penalty 50: L2 goes first and takes
+    ward.
+    """
     data = base_scenario()
     data["objective"] = {"allow_unplaced": True, "unplaced_penalty": 50}
     data["learners"].append({"id": "L2", "profession": "nurse"})  # one supervisor place
@@ -215,6 +242,11 @@ def test_a_stranded_learner_is_hinted_out_when_the_scenario_allows_it() -> None:
 
 
 def test_pins_are_reserved_before_anyone_chooses() -> None:
+    """A pinned placement is reserved before anyone chooses.
+
+    L1 chooses first and prefers ward, but L2 is pinned there in block 1, so L1 gets ward in block 2
+    and gym in block 1 (cost 1).
+    """
     data = base_scenario()
     data["programme"]["blocks"] = 2
     data["settings"].append({"id": "rehab", "name": "Rehab"})
@@ -233,6 +265,10 @@ def test_pins_are_reserved_before_anyone_chooses() -> None:
 
 
 def test_rooms_are_respected_across_learners() -> None:
+    """With one room at ward, the second learner who prefers it goes to clinic.
+
+    Without booking sessions (sessions=False) both go to ward.
+    """
     data = base_scenario()
     data["sites"][0]["rooms"] = 1
     data["sites"][0]["supervisors"][0]["capacity"] = 2
@@ -248,6 +284,10 @@ def test_rooms_are_respected_across_learners() -> None:
 
 
 def test_site_minimum_breaks_ties_and_shortfalls_are_reported() -> None:
+    """Between equally cheap sites the greedy picks the one below its minimum.
+
+    home needs 2 learners and gets the only one, so its shortfall (1 of 2 in block 1) is reported.
+    """
     data = base_scenario()
     data["sites"].append({"id": "home", "setting": "acute", "min_learners": 2,
                              "supervisors": [{"id": "sup2", "profession": "nurse",
@@ -259,6 +299,7 @@ def test_site_minimum_breaks_ties_and_shortfalls_are_reported() -> None:
 
 
 def test_fellows_keep_one_base_all_year() -> None:
+    """Every fellow of the medium scenario has one base, usable in every block, all year."""
     inst = _instance("medium")
     g = greedy_placements(inst, seed=0)
     fellows = [info for info in inst.learners if info.is_fellow]
@@ -269,6 +310,7 @@ def test_fellows_keep_one_base_all_year() -> None:
 
 
 def test_a_few_hundred_learners_take_well_under_a_second_or_two() -> None:
+    """Placing a generated cohort of 120 learners takes under two seconds, within the rules."""
     sc = parse_scenario_text(dump_scenario(generate_scenario(120, seed=1))).scenario
     inst = Instance(sc)
     started = time.perf_counter()

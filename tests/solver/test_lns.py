@@ -36,6 +36,10 @@ def _greedy_plan(inst: Instance, seed: int) -> SolveResult:
 
 
 def test_focus_holds_everyone_else_at_their_sites() -> None:
+    """Focus gives free learners the chosen site and their own, holds the rest at their kept sites.
+
+    restrict(None) then lifts the focus.
+    """
     inst = Instance(load_scenario(INSTANCES / "demo.yaml"))
     stage = _greedy_plan(inst, seed=3)
     keep = stage.placements
@@ -55,6 +59,10 @@ def test_focus_holds_everyone_else_at_their_sites() -> None:
 
 
 def test_neighbourhoods_are_the_size_asked_and_seeded() -> None:
+    """A neighbourhood has as many learners as asked (all when more are asked) and some sites.
+
+    The same seed chooses the same neighbourhood.
+    """
     inst = Instance(load_scenario(INSTANCES / "demo.yaml"))
     stage = _greedy_plan(inst, seed=3)
     index = {info.id: info.index for info in inst.learners}
@@ -70,6 +78,10 @@ def test_neighbourhoods_are_the_size_asked_and_seeded() -> None:
 
 
 def test_search_never_worsens_and_reaches_the_optimum_on_the_demo() -> None:
+    """From the greedy plan, neighbourhood search only improves, down to the demo's optimum.
+
+    It keeps the starting bound, restores the domains and returns a plan the checker passes.
+    """
     scenario = load_scenario(INSTANCES / "demo.yaml")
     optimum = solve(scenario, SolveOptions(time_limit=60)).objective
     inst = Instance(scenario)
@@ -93,6 +105,10 @@ def test_search_never_worsens_and_reaches_the_optimum_on_the_demo() -> None:
 
 
 def test_large_path_reports_search_and_a_valid_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The large-cohort path gives the medium scenario a checked plan no worse than the greedy.
+
+    It reports the first stage and the neighbourhoods, and the relaxed bound as the best bound.
+    """
     scenario = load_scenario(INSTANCES / "medium.yaml")
     monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
     result = solve(scenario, SolveOptions(time_limit=15, seed=1))
@@ -108,6 +124,7 @@ def test_large_path_reports_search_and_a_valid_bound(monkeypatch: pytest.MonkeyP
 
 
 def test_stop_ends_the_search_with_the_plan_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stop set before the large-cohort path starts ends it quickly, before any neighbourhood."""
     import threading
 
     scenario = load_scenario(INSTANCES / "medium.yaml")
@@ -122,6 +139,7 @@ def test_stop_ends_the_search_with_the_plan_so_far(monkeypatch: pytest.MonkeyPat
 @needs_shared
 def test_large_path_plan_passes_both_checkers(monkeypatch: pytest.MonkeyPatch,
                                               tmp_path: Path) -> None:
+    """A demo plan from the large-cohort path passes the project's checker and the shared one."""
     monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
     result, _ = solve_write_check(INSTANCES / "demo.yaml", tmp_path / "plan", time_limit=10)
     assert "neighbourhood_search" in result.stats.search

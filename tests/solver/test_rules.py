@@ -114,6 +114,7 @@ def _oversubscribed(**objective: Any) -> Data:
 
 
 def test_placement_left_out_learner_has_no_rows(tmp_path: Path) -> None:
+    """A learner left out has no placement and no timetable row in any block, even with room."""
     # Leave L2 out: 1000 + L1 0+0 = 1000. Leave L1 out: 1000 + L2 1+1 = 1002.
     # L2 is not placed in block 2 either, though ward has room then: left out is entirely.
     result = solve_ok(_oversubscribed(allow_unplaced=True), tmp_path)
@@ -127,12 +128,14 @@ def test_placement_left_out_learner_has_no_rows(tmp_path: Path) -> None:
 
 
 def test_placement_everyone_placed_without_allow_unplaced() -> None:
+    """Without allow_unplaced, two learners for one seat fail on placement and site-capacity."""
     # Same cohort, but every learner must be placed: two learners, one seat in block 1.
     result = assert_infeasible(_oversubscribed(), "placement")
     assert "site-capacity" in [c.rule for c in result.explanation.conflicts]
 
 
 def test_placement_learner_with_no_option_is_left_out(tmp_path: Path) -> None:
+    """A learner with no usable site is left out when allowed: an empty plan, objective 1000."""
     # L1 avoids the only site: with allow_unplaced the plan is empty, objective 1000.
     data = scenario([site("ward")], [learner("L1", avoid=["ward"])],
                     objective={"allow_unplaced": True})
@@ -144,6 +147,7 @@ def test_placement_learner_with_no_option_is_left_out(tmp_path: Path) -> None:
 
 
 def test_placement_only_in_own_blocks(tmp_path: Path) -> None:
+    """Learners are placed only in their own blocks, so two one-block learners share one seat."""
     # ward takes one learner a block; L1 is in block 1 only, L2 in block 2 only: both fit.
     data = scenario([site("ward", capacity=1)],
                     [learner("L1", blocks=[1]), learner("L2", blocks=[2])], blocks=2)
@@ -154,6 +158,7 @@ def test_placement_only_in_own_blocks(tmp_path: Path) -> None:
 
 
 def test_placement_fellow_left_out(tmp_path: Path) -> None:
+    """A fellow costing more than the unplaced penalty is left out entirely, base and partner."""
     # F1 prefers [clinic]: base gp 1 + partner ward 1 = 2 > unplaced_penalty 1 -> left out.
     data = scenario([site("gp", "primary"), site("ward"), site("clinic", "community",
                                                                  accepts=["paramedic"])],
@@ -182,6 +187,7 @@ def _two_sites(**ward: Any) -> list[Data]:
 ], ids=["free", "accepts", "accepts-listed", "avoid", "pinned"])
 def test_eligibility_excludes_preferred_site(tmp_path: Path, ward: Data, extra: Data,
                                              expected: str, objective: int) -> None:
+    """The preferred ward is used unless it refuses nurses, is avoided, or clinic is pinned."""
     data = scenario(_two_sites(**ward), [learner("L1", preferences=["ward", "clinic"], **extra)])
     result = solve_ok(data, tmp_path)
     assert site_of(result, "L1") == expected
@@ -189,6 +195,7 @@ def test_eligibility_excludes_preferred_site(tmp_path: Path, ward: Data, extra: 
 
 
 def test_eligibility_pinned_in_one_block_only(tmp_path: Path) -> None:
+    """A pin binds only its block: the preferred ward in block 1, the pinned clinic in block 2."""
     # Two blocks, L1 prefers [ward, clinic] and is pinned to clinic in block 2 only.
     # Block 1 ward (0), block 2 clinic (1) -> 1; no-repeat-site keeps ward out of block 2 anyway.
     data = scenario(_two_sites(), [learner("L1", preferences=["ward", "clinic"],
@@ -199,6 +206,7 @@ def test_eligibility_pinned_in_one_block_only(tmp_path: Path) -> None:
 
 
 def test_eligibility_fellow_sites_by_role_setting(tmp_path: Path) -> None:
+    """A fellow's partner is in a partner setting and the base in the base setting, at a cost."""
     # Partner settings are [acute] only. F1 prefers [clinic, ward, gp]:
     # clinic (community) would cost 0 but is no partner setting -> partner ward (1);
     # the base must be in primary -> gp (2). Objective 3.
@@ -212,6 +220,7 @@ def test_eligibility_fellow_sites_by_role_setting(tmp_path: Path) -> None:
 
 
 def test_eligibility_rotation_any_setting(tmp_path: Path) -> None:
+    """A rotation learner may use a site in the fellowship's base setting."""
     # A rotation learner may use a site of any setting, including the fellowship ones.
     data = scenario([site("gp", "primary")], [learner("L1")], fellowship=FELLOWSHIP)
     result = solve_ok(data, tmp_path)
@@ -220,6 +229,10 @@ def test_eligibility_rotation_any_setting(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", ["accepts", "avoid", "no-base-setting", "no-partner-setting"])
 def test_eligibility_infeasible(case: str) -> None:
+    """With no eligible site for a role (accepts, avoid, base or partner setting) there is no plan.
+
+    The explanation names eligibility.
+    """
     if case == "accepts":
         data = scenario([site("ward", accepts=["physiotherapist"])], [learner("L1")])
     elif case == "avoid":
@@ -239,6 +252,7 @@ def test_eligibility_infeasible(case: str) -> None:
 
 @pytest.mark.parametrize("capacity", [1, {1: 1}], ids=["int", "map"])
 def test_site_capacity_sends_second_learner_elsewhere(tmp_path: Path, capacity: Any) -> None:
+    """A site of capacity 1 (int or block map) takes one of the two learners who prefer it."""
     # Both prefer [ward, clinic]; ward takes one: 0 + 1 = 1.
     ward = site("ward", capacity=capacity, sups=[sup("ward-sup", capacity=2)])
     data = scenario([ward, site("clinic", sups=[sup("clinic-sup", capacity=2)])],
@@ -249,6 +263,7 @@ def test_site_capacity_sends_second_learner_elsewhere(tmp_path: Path, capacity: 
 
 
 def test_site_capacity_map_only_limits_listed_blocks(tmp_path: Path) -> None:
+    """A capacity map limits only the blocks it lists: block 1 takes both learners, block 2 one."""
     # capacity {2: 1}: block 1 unlimited -> both at ward (0 + 0); block 2 one moves (1).
     ward = site("ward", capacity={2: 1}, sups=[sup("ward-sup", capacity=2)])
     data = scenario([ward, site("clinic", sups=[sup("clinic-sup", capacity=2)])],
@@ -262,6 +277,7 @@ def test_site_capacity_map_only_limits_listed_blocks(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("role", ["partner", "base"])
 def test_site_capacity_counts_fellow_roles(tmp_path: Path, role: str) -> None:
+    """A fellow's partner or base counts toward a site's capacity beside rotation learners."""
     # A capacity-1 site wanted by a rotation learner (L1) and by a fellow (F1) in `role`.
     if role == "partner":
         # L1 [ward, ward2]: 0/1. F1 [ward, ward2, gp]: partner 0/1, base gp 2.
@@ -286,6 +302,11 @@ def test_site_capacity_counts_fellow_roles(tmp_path: Path, role: str) -> None:
 
 @pytest.mark.parametrize("case", ["int", "map", "fellow-base"])
 def test_site_capacity_infeasible(case: str) -> None:
+    """More learners than a site's capacity allows is infeasible, explained by site-capacity.
+
+    The cases: capacity 1 as an int or a block map for two learners, and a fellow whose only base is
+    the capacity-1 site a learner is pinned to.
+    """
     if case == "fellow-base":
         # L1 is pinned to gp, F1's only base is gp, and gp takes one learner.
         data = scenario([site("gp", "primary", capacity=1, sups=[sup("g", capacity=2)]),
@@ -312,6 +333,10 @@ def test_site_capacity_infeasible(case: str) -> None:
 ], ids=["unavailable", "profession", "map-allows", "map-adds"])
 def test_supervisor_match_shapes_site(tmp_path: Path, ward_sup: Data, supervision: Data,
                                       expected: str, named: str, objective: int) -> None:
+    """Ward is used, named to its supervisor, only if that supervisor is available and allowed.
+
+    The supervision map decides whether a physiotherapist supervisor may supervise nurses.
+    """
     data = scenario([site("ward", sups=[ward_sup]), site("clinic")],
                     [learner("L1", preferences=["ward", "clinic"])], supervision=supervision)
     result = solve_ok(data, tmp_path)
@@ -320,6 +345,10 @@ def test_supervisor_match_shapes_site(tmp_path: Path, ward_sup: Data, supervisio
 
 
 def test_supervisor_match_map_replaces_default(tmp_path: Path) -> None:
+    """A supervision entry replaces the same-profession default for that learner profession.
+
+    Under {nurse: [physiotherapist]} the ward's nurse supervisor may no longer supervise L1.
+    """
     # supervision {nurse: [physiotherapist]}: the ward's nurse supervisor may no longer
     # supervise nurses, so L1 goes to clinic (physio supervisor) although it costs 1.
     data = scenario([site("ward"), site("clinic", sups=[sup("clinic-sup", "physiotherapist")])],
@@ -331,6 +360,7 @@ def test_supervisor_match_map_replaces_default(tmp_path: Path) -> None:
 
 
 def test_supervisor_match_paramedic_by_nurse(tmp_path: Path) -> None:
+    """A nurse supervisor allowed by the supervision map is named and present for a paramedic."""
     # supervision {paramedic: [paramedic, nurse]}: a nurse supervises the paramedic at ward.
     data = scenario([site("ward")], [learner("P1", "paramedic")],
                     supervision={"paramedic": ["paramedic", "nurse"]})
@@ -340,6 +370,7 @@ def test_supervisor_match_paramedic_by_nurse(tmp_path: Path) -> None:
 
 
 def test_supervisor_match_unavailable_block_named_colleague(tmp_path: Path) -> None:
+    """In a block its supervisor is away, an available colleague is named and present."""
     # sup-a is away in block 2, so sup-b is named (and present) then.
     ward = site("ward", sups=[sup("sup-a", unavailable_blocks=[2]), sup("sup-b")])
     data = scenario([ward], [learner("L1")], blocks=2, rotation=REPEAT_OK)
@@ -354,6 +385,10 @@ def test_supervisor_match_unavailable_block_named_colleague(tmp_path: Path) -> N
     (sup("ward-sup"), {"nurse": ["physiotherapist"]}),
 ], ids=["unavailable", "profession", "map-replaces-default"])
 def test_supervisor_match_infeasible(ward_sup: Data, supervision: Data) -> None:
+    """With no available supervisor allowed to supervise the learner there is no plan.
+
+    The explanation names supervisor-match.
+    """
     data = scenario([site("ward", sups=[ward_sup])], [learner("L1")], supervision=supervision)
     assert_infeasible(data, "supervisor-match")
 
@@ -362,6 +397,7 @@ def test_supervisor_match_infeasible(ward_sup: Data, supervision: Data) -> None:
 
 
 def test_supervisor_capacity_limits_named_not_sessions(tmp_path: Path) -> None:
+    """A supervisor of capacity 1 is named for one placement, even if sessions never overlap."""
     # Two part-time learners (1 session each) prefer [ward, clinic]. Rule 7 alone would let
     # both be at ward in different sessions, but ward-sup (capacity 1) may be named for one
     # placement only: 0 + 1 = 1.
@@ -379,6 +415,7 @@ def test_supervisor_capacity_limits_named_not_sessions(tmp_path: Path) -> None:
 ], ids=["two-of-one", "one-of-two"])
 def test_supervisor_capacity_shared_site(tmp_path: Path, ward_sups: list[Data],
                                          named: set[str]) -> None:
+    """Two learners share a site whose supervisors have room for two, named within capacity."""
     # Both learners fit at ward (objective 0), with named supervisors within capacity.
     data = scenario([site("ward", sups=ward_sups), site("clinic")],
                     [learner(x, preferences=["ward", "clinic"]) for x in ("L1", "L2")])
@@ -390,6 +427,7 @@ def test_supervisor_capacity_shared_site(tmp_path: Path, ward_sups: list[Data],
 
 
 def test_supervisor_capacity_zero(tmp_path: Path) -> None:
+    """A supervisor of capacity 0 takes no one: the learner goes to the other site at a cost."""
     # The ward's only supervisor has capacity 0: L1 (prefers [ward]) goes to clinic, cost 1.
     data = scenario([site("ward", sups=[sup("ward-sup", capacity=0)]), site("clinic")],
                     [learner("L1", preferences=["ward"])])
@@ -399,6 +437,11 @@ def test_supervisor_capacity_zero(tmp_path: Path) -> None:
 
 
 def test_supervisor_capacity_mixed_professions(tmp_path: Path) -> None:
+    """Supervisor places are shared across the professions a supervisor may supervise.
+
+    The two paramedics take ward's two places (p and n), so the nurse, whom only n may supervise,
+    goes to clinic.
+    """
     # supervision {paramedic: [paramedic, nurse]}. ward: n (nurse) and p (paramedic),
     # capacity 1 each: two placements in all, and the nurse N1 can only have n.
     # N1 prefers [ward]: clinic costs 1. P1, P2 prefer [ward, acute, primary]: clinic
@@ -418,6 +461,10 @@ def test_supervisor_capacity_mixed_professions(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("second", ["nurse", "paramedic"])
 def test_supervisor_capacity_infeasible(second: str) -> None:
+    """Two part-timers for one supervisor of capacity 1 are infeasible even with sessions apart.
+
+    The explanation names supervisor-capacity; a paramedic the nurse may supervise counts too.
+    """
     # One supervisor of capacity 1, two part-time learners: the sessions could be split
     # (rule 7 holds), but only one placement can name the supervisor. A paramedic counts
     # against the same nurse supervisor under supervision {paramedic: [nurse]}.
@@ -454,6 +501,7 @@ C, T = "clinical", "teaching"
         "teaching-counts", "teaching-only", "zero"])
 def test_working_pattern_timetable(tmp_path: Path, teaching: list[str], extra: Data,
                                    ward: Data, expected: list[tuple[str, str]]) -> None:
+    """A timetable is the working sessions: available ones, teaching included and counted."""
     data = scenario([site("ward", **ward)], [learner("L1", **extra)], teaching=teaching)
     result = solve_ok(data, tmp_path)
     assert placements(result)[("L1", 1, "rotation")] == ("ward", "ward-sup")
@@ -463,6 +511,7 @@ def test_working_pattern_timetable(tmp_path: Path, teaching: list[str], extra: D
 
 
 def test_working_pattern_part_time_count(tmp_path: Path) -> None:
+    """A learner with sessions_per_week 2 works exactly two distinct sessions."""
     # sessions_per_week 2 of 3 available: exactly two clinical sessions, no repeats.
     data = scenario([site("ward")], [learner("L1", sessions_per_week=2)])
     result = solve_ok(data, tmp_path)
@@ -472,6 +521,10 @@ def test_working_pattern_part_time_count(tmp_path: Path) -> None:
 
 
 def test_working_pattern_infeasible() -> None:
+    """Fewer open available sessions than sessions_per_week is infeasible, blamed on site-open.
+
+    The explanation counts 1 of the learner's sessions left for 2 needed.
+    """
     # L1 must work exactly 2 of [Mon-AM, Mon-PM]; the only site opens Mon-AM and Tue-AM.
     # The working pattern falls short because Mon-PM is closed, so the explanation
     # names site-open as the rule that took the session away.
@@ -486,6 +539,7 @@ def test_working_pattern_infeasible() -> None:
 
 
 def test_site_open_restricts_sessions(tmp_path: Path) -> None:
+    """A part-timer works only the sessions the site is open, overseen by its supervisor."""
     # Ward opens Mon-AM and Tue-AM; L1 works 2 sessions -> exactly those, with the
     # supervisor (sessions default to the site's open sessions) present in both.
     data = scenario([site("ward", open_sessions=["Mon-AM", "Tue-AM"])],
@@ -496,6 +550,7 @@ def test_site_open_restricts_sessions(tmp_path: Path) -> None:
 
 
 def test_site_open_excludes_site_for_full_timer(tmp_path: Path) -> None:
+    """A site open fewer sessions than a full-timer works is not used."""
     # Ward opens Mon-AM only; a full-timer (3 sessions) cannot go there: clinic, cost 1.
     data = scenario(_two_sites(open_sessions=["Mon-AM"]),
                     [learner("L1", preferences=["ward", "clinic"])])
@@ -505,6 +560,7 @@ def test_site_open_excludes_site_for_full_timer(tmp_path: Path) -> None:
 
 
 def test_site_open_fellow_sessions_do_not_fit() -> None:
+    """A fellow needing 3 sessions where base and partner open the same 2 fails on site-open."""
     # Base gp and partner ward each open Mon-AM and Mon-PM: enough for 2 base or 1 partner
     # session alone, but the fellow needs 3 distinct sessions and only 2 are ever open.
     data = scenario([site("gp", "primary", open_sessions=["Mon-AM", "Mon-PM"]),
@@ -514,6 +570,7 @@ def test_site_open_fellow_sessions_do_not_fit() -> None:
 
 
 def test_site_open_infeasible_single_site() -> None:
+    """A learner available only when the only site is closed has no plan (site-open)."""
     # L1 is available on Mon-PM only; the only site is closed then.
     data = scenario([site("ward", open_sessions=["Mon-AM", "Tue-AM"])],
                     [learner("L1", available_sessions=["Mon-PM"])])
@@ -524,6 +581,7 @@ def test_site_open_infeasible_single_site() -> None:
 
 
 def test_supervisor_present_colleague_oversees(tmp_path: Path) -> None:
+    """A colleague oversees a learner in the sessions the named supervisor does not work."""
     # sup-a (all sessions) and sup-b (Mon-AM only), capacity 1 each; L1, L2 work 2 sessions.
     # Named: one each (rule 4 holds). Present per session: Mon-AM 2, Mon-PM 1, Tue-AM 1,
     # i.e. 4 seats for 4 sessions: both work Mon-AM, one Mon-PM, the other Tue-AM, and
@@ -555,6 +613,10 @@ def test_supervisor_present_colleague_oversees(tmp_path: Path) -> None:
 ], ids=["sessions", "sessions-2", "profession", "capacity-0-colleague"])
 def test_supervisor_present_working_sessions(tmp_path: Path, ward: Data,
                                              expected: list[str]) -> None:
+    """A part-timer works only sessions in which a supervisor who can oversee them works.
+
+    A supervisor of another profession, or of capacity 0, oversees no one.
+    """
     data = scenario([site("ward", **ward)], [learner("L1", sessions_per_week=2)])
     result = solve_ok(data, tmp_path)
     assert sessions(result, "L1") == expected
@@ -563,6 +625,7 @@ def test_supervisor_present_working_sessions(tmp_path: Path, ward: Data,
 
 
 def test_supervisor_present_unavailable_block(tmp_path: Path) -> None:
+    """In a block one supervisor is away, the learner works the other supervisor's sessions."""
     # sup-a (all sessions) is away in block 2; sup-b works Mon-AM and Mon-PM. In block 2 the
     # learner's 2 sessions must be those, overseen by sup-b.
     ward = site("ward", sups=[sup("sup-a", unavailable_blocks=[2]),
@@ -574,6 +637,10 @@ def test_supervisor_present_unavailable_block(tmp_path: Path) -> None:
 
 
 def test_supervisor_present_infeasible() -> None:
+    """Two full-timers with one supervisor of capacity 1 on Mon-PM and Tue-AM have no plan.
+
+    The explanation names supervisor-present.
+    """
     # Named capacity is 2 (sup-a + sup-b) for 2 full-timers, but on Mon-PM and Tue-AM only
     # sup-a (capacity 1) works: two learners cannot both be overseen.
     ward = site("ward", sups=[sup("sup-a"), sup("sup-b", sessions=["Mon-AM"])])
@@ -582,6 +649,10 @@ def test_supervisor_present_infeasible() -> None:
 
 
 def test_supervisor_present_infeasible_single_learner() -> None:
+    """A learner working more sessions than the only supervisor works has no plan.
+
+    The explanation names supervisor-present.
+    """
     # The supervisor works Mon-AM only; L1 works 2 sessions.
     data = scenario([site("ward", sups=[sup("ward-sup", sessions=["Mon-AM"])])],
                     [learner("L1", sessions_per_week=2)])
@@ -592,6 +663,7 @@ def test_supervisor_present_infeasible_single_learner() -> None:
 
 
 def test_rooms_part_timers_do_not_share_a_room(tmp_path: Path) -> None:
+    """Two part-timers with one room a session work different sessions, never the roomless one."""
     # rooms {Mon-AM: 1, Mon-PM: 1} (no default: Tue-AM has 0). L1 and L2 each work 1
     # session: one is on Mon-AM, the other on Mon-PM, nobody on Tue-AM.
     ward = site("ward", rooms={"Mon-AM": 1, "Mon-PM": 1}, sups=[sup("ward-sup", capacity=2)])
@@ -607,12 +679,14 @@ def test_rooms_part_timers_do_not_share_a_room(tmp_path: Path) -> None:
     ({"Tue-AM": 0, "default": 1}, ["Mon-AM", "Mon-PM"]),
 ], ids=["map", "map-2", "default", "default-2"])
 def test_rooms_map_sessions(tmp_path: Path, rooms: Data, expected: list[str]) -> None:
+    """A rooms map gives rooms to the sessions it lists and its default (else 0) to the rest."""
     data = scenario([site("ward", rooms=rooms)], [learner("L1", sessions_per_week=2)])
     result = solve_ok(data, tmp_path)
     assert sessions(result, "L1") == expected
 
 
 def test_rooms_not_needed_for_teaching(tmp_path: Path) -> None:
+    """A teaching session needs no room: a session without a room may be the teaching one."""
     # Teaching Mon-PM; rooms {Mon-AM: 1, Tue-AM: 1} leave Mon-PM without a room, which
     # teaching does not need: the full-timer works all three sessions at ward.
     data = scenario([site("ward", rooms={"Mon-AM": 1, "Tue-AM": 1})], [learner("L1")],
@@ -623,6 +697,7 @@ def test_rooms_not_needed_for_teaching(tmp_path: Path) -> None:
 
 
 def test_rooms_int_applies_to_every_session(tmp_path: Path) -> None:
+    """An int rooms limits every session: only one of two full-timers can be at ward."""
     # rooms: 1 and two full-timers who both prefer [ward, clinic]: one moves, objective 1.
     ward = site("ward", rooms=1, sups=[sup("ward-sup", capacity=2)])
     data = scenario([ward, site("clinic")],
@@ -633,6 +708,7 @@ def test_rooms_int_applies_to_every_session(tmp_path: Path) -> None:
 
 
 def test_rooms_unlisted_session_excludes_full_timer(tmp_path: Path) -> None:
+    """A site with a room in one session only is not used by a full-timer."""
     # rooms {Mon-AM: 1}: Mon-PM and Tue-AM have no room, so a full-timer goes to clinic (1).
     data = scenario(_two_sites(rooms={"Mon-AM": 1}),
                     [learner("L1", preferences=["ward", "clinic"])])
@@ -642,12 +718,14 @@ def test_rooms_unlisted_session_excludes_full_timer(tmp_path: Path) -> None:
 
 
 def test_rooms_infeasible() -> None:
+    """Two full-timers with one room a session at the only site have no plan (rooms)."""
     # rooms: 1, two full-timers at the only site (supervisor capacity 2 is enough).
     ward = site("ward", rooms=1, sups=[sup("ward-sup", capacity=2)])
     assert_infeasible(scenario([ward], [learner("L1"), learner("L2")]), "rooms")
 
 
 def test_rooms_infeasible_unlisted_sessions() -> None:
+    """A full-timer at the only site, with a room in one session only, has no plan (rooms)."""
     # rooms {Mon-AM: 1} without default: a full-timer has 1 of 3 sessions with a room.
     data = scenario([site("ward", rooms={"Mon-AM": 1})], [learner("L1")])
     assert_infeasible(data, "rooms")
@@ -665,6 +743,7 @@ def test_rooms_infeasible_unlisted_sessions() -> None:
 ])
 def test_cover_settings(tmp_path: Path, cover: list[str], expected: list[str],
                         objective: int) -> None:
+    """A rotation learner spends a block in every cover setting, even at a cost."""
     data = scenario([site("ward"), site("clinic", "community")],
                     [learner("L1", preferences=["ward"])], blocks=2,
                     rotation={"cover": cover, "no_repeat_site": False})
@@ -674,6 +753,7 @@ def test_cover_settings(tmp_path: Path, cover: list[str], expected: list[str],
 
 
 def test_cover_does_not_apply_to_fellows(tmp_path: Path) -> None:
+    """Cover does not apply to fellows: a fellow needs no site in a cover setting."""
     # Cover [community], but the fellow's partner settings are [acute]: fellows are exempt.
     data = scenario([site("gp", "primary"), site("ward")], [fellow("F1")],
                     rotation={"cover": ["community"]},
@@ -684,6 +764,7 @@ def test_cover_does_not_apply_to_fellows(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", ["no-site", "not-accepted"])
 def test_cover_infeasible(case: str) -> None:
+    """A learner with no usable site in a cover setting has no plan (cover)."""
     # Cover [acute, community] over 2 blocks; no community site L1 could use.
     sites = [site("ward"), site("ward2")]
     if case == "not-accepted":
@@ -704,6 +785,7 @@ def test_cover_infeasible(case: str) -> None:
 ], ids=["default", "true", "false"])
 def test_no_repeat_site(tmp_path: Path, rotation: Data | None, expected: list[str],
                         objective: int) -> None:
+    """A learner uses a site in one block only unless no_repeat_site is false (default true)."""
     data = scenario(_two_sites(), [learner("L1", preferences=["ward", "clinic"])], blocks=2,
                     rotation=rotation)
     result = solve_ok(data, tmp_path)
@@ -712,6 +794,7 @@ def test_no_repeat_site(tmp_path: Path, rotation: Data | None, expected: list[st
 
 
 def test_no_repeat_site_infeasible() -> None:
+    """One site for a two-block learner has no plan under the default no_repeat_site."""
     # One site, two blocks, no_repeat_site by default.
     assert_infeasible(scenario([site("ward")], [learner("L1")], blocks=2), "no-repeat-site")
 
@@ -728,6 +811,10 @@ def test_no_repeat_site_infeasible() -> None:
 ])
 def test_fellowship_partner_sessions(tmp_path: Path, partner_sessions: int,
                                      teaching: list[str], base_n: int, partner_n: int) -> None:
+    """A fellow works partner_sessions clinical sessions at the partner and the rest at the base.
+
+    A teaching session is neither.
+    """
     data = scenario([site("gp", "primary"), site("ward")], [fellow("F1")], teaching=teaching,
                     fellowship=FELLOWSHIP | {"partner_sessions": partner_sessions})
     result = solve_ok(data, tmp_path)
@@ -742,6 +829,7 @@ def test_fellowship_partner_sessions(tmp_path: Path, partner_sessions: int,
 
 
 def test_fellowship_base_same_every_block(tmp_path: Path) -> None:
+    """A fellow keeps one base all year, even where another base is cheaper in one block."""
     # gp1's supervisor is away in block 2. F1 prefers [gp1, gp2, ward]: gp1 0, gp2 1, ward 2.
     # A per-block base would be gp1 then gp2 (0 + 1); one base for the year -> gp2 twice.
     # Objective: base 1 + 1, partner ward 2 + 2 = 6.
@@ -755,6 +843,7 @@ def test_fellowship_base_same_every_block(tmp_path: Path) -> None:
 
 
 def test_fellowship_base_supervisor_per_block(tmp_path: Path) -> None:
+    """A fellow's base stays the same while its named supervisor changes with the block."""
     # gp's g1 works block 1 only and g2 block 2 only: the base stays gp, its named
     # supervisor changes with the block.
     gp = site("gp", "primary", sups=[sup("g1", unavailable_blocks=[2]),
@@ -768,6 +857,7 @@ def test_fellowship_base_supervisor_per_block(tmp_path: Path) -> None:
 
 
 def test_fellowship_partner_never_base(tmp_path: Path) -> None:
+    """A fellow's partner site is never the base site, even when that would be cheapest."""
     # Partner settings include primary. F1 prefers [gp1, ward, gp2]: gp1 0, ward 1, gp2 2.
     # Base gp1 + partner gp1 (0) is not allowed; base gp1 + partner ward = 1 is best
     # (base gp2 + partner gp1 = 2, base gp1 + partner gp2 = 2).
@@ -788,6 +878,7 @@ def test_fellowship_partner_never_base(tmp_path: Path) -> None:
 ])
 def test_fellowship_distinct_partner_settings(tmp_path: Path, distinct: int,
                                               partners: list[str], objective: int) -> None:
+    """A fellow's partners cover distinct_partner_settings settings; below 2 one may repeat."""
     data = scenario([site("gp", "primary"), site("ward"), site("clinic", "community")],
                     [fellow("F1", preferences=["ward", "gp"])], blocks=2,
                     fellowship=FELLOWSHIP | {"distinct_partner_settings": distinct})
@@ -799,6 +890,7 @@ def test_fellowship_distinct_partner_settings(tmp_path: Path, distinct: int,
 
 
 def test_fellowship_pinned_pins_base(tmp_path: Path) -> None:
+    """A fellow's pin fixes the base in every block, at a cost."""
     # F1 prefers [gp1]: gp1 0, gp2 1, ward 1. Pinned {1: gp2} fixes the base in every block:
     # base gp2 1 + 1, partner ward 1 + 1 -> 4 (unpinned it would be 2).
     data = scenario([site("gp1", "primary"), site("gp2", "primary"), site("ward")],
@@ -811,6 +903,11 @@ def test_fellowship_pinned_pins_base(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", ["partner-is-base", "distinct", "no-common-base"])
 def test_fellowship_infeasible(case: str) -> None:
+    """A fellowship with no possible partner or base has no plan (fellowship).
+
+    The cases: the only partner site is the base, two distinct partner settings with one available,
+    and no base usable in both blocks.
+    """
     fel = FELLOWSHIP
     blocks = 1
     if case == "partner-is-base":
@@ -844,6 +941,7 @@ def test_fellowship_infeasible(case: str) -> None:
 ], ids=["int", "map-block-2", "map-block-1", "map-zero"])
 def test_site_minimum_fills_site(tmp_path: Path, blocks: int, minimum: Any,
                                  expected: list[str], objective: int) -> None:
+    """A site gets min_learners in the blocks it sets, at a cost; a map sets only listed blocks."""
     data = scenario([site("ward"), site("clinic", min_learners=minimum)],
                     [learner("L1", preferences=["ward", "clinic"])], blocks=blocks,
                     rotation=REPEAT_OK)
@@ -853,6 +951,7 @@ def test_site_minimum_fills_site(tmp_path: Path, blocks: int, minimum: Any,
 
 
 def test_site_minimum_counts_fellow_partner(tmp_path: Path) -> None:
+    """A fellow's partner placement counts toward a site's minimum."""
     # ward needs 1 learner; L1 avoids it, so F1's partner must be ward.
     # L1 prefers [clinic] (0); F1 prefers [clinic]: base gp 1, partner ward 1 -> 2.
     data = scenario([site("gp", "primary"), site("ward", min_learners=1), site("clinic")],
@@ -866,6 +965,7 @@ def test_site_minimum_counts_fellow_partner(tmp_path: Path) -> None:
 
 
 def test_site_minimum_keeps_learner_placed(tmp_path: Path) -> None:
+    """A site minimum keeps a learner placed although leaving them out would cost less."""
     # allow_unplaced with penalty 1, ward costs L1 2: leaving L1 out would be cheaper, but
     # ward needs a learner, so L1 is placed: objective 2.
     data = scenario([site("ward", min_learners=1)],
@@ -881,6 +981,10 @@ def test_site_minimum_keeps_learner_placed(tmp_path: Path) -> None:
     (1, None), ({1: 1}, None), (1, {"allow_unplaced": True}),
 ], ids=["int", "map", "allow-unplaced"])
 def test_site_minimum_infeasible(minimum: Any, objective: Data | None) -> None:
+    """Two sites needing a learner each with one learner have no plan (site-minimum).
+
+    Leaving a learner out does not help.
+    """
     # Two sites each need a learner; there is one learner (leaving out does not help).
     data = scenario([site("ward", min_learners=minimum), site("clinic", min_learners=minimum)],
                     [learner("L1")], **({"objective": objective} if objective else {}))
@@ -902,6 +1006,7 @@ def test_site_minimum_infeasible(minimum: Any, objective: Data | None) -> None:
     (["clinic", "community", "primary"], 3),
 ])
 def test_objective_preference_cost(tmp_path: Path, prefs: list[str], cost: int) -> None:
+    """A placement costs its site's index, else its setting's, in the preferences, else len(P)."""
     data = scenario([site("ward"), site("clinic", "community")],
                     [learner("L1", preferences=prefs, avoid=["clinic"])])
     result = solve_ok(data, tmp_path)
@@ -912,6 +1017,7 @@ def test_objective_preference_cost(tmp_path: Path, prefs: list[str], cost: int) 
 
 @pytest.mark.parametrize("blocks", [1, 2, 3])
 def test_objective_fellow_base_counts_each_block(tmp_path: Path, blocks: int) -> None:
+    """A fellow's base costs its preference cost in every block."""
     # F1 prefers [ward, gp]: base gp 1 per block, partner ward 0 -> objective = blocks.
     data = scenario([site("gp", "primary"), site("ward")],
                     [fellow("F1", preferences=["ward", "gp"])], blocks=blocks,
@@ -928,6 +1034,7 @@ def test_objective_fellow_base_counts_each_block(tmp_path: Path, blocks: int) ->
 ])
 def test_objective_unplaced_penalty(tmp_path: Path, penalty: int | None, objective: int,
                                     unplaced: int) -> None:
+    """A learner is left out exactly when the penalty (default 1000) is below their cost."""
     obj: Data = {"allow_unplaced": True}
     if penalty is not None:
         obj["unplaced_penalty"] = penalty
@@ -940,6 +1047,7 @@ def test_objective_unplaced_penalty(tmp_path: Path, penalty: int | None, objecti
 
 
 def test_objective_sums_learners_and_blocks(tmp_path: Path) -> None:
+    """The objective sums every learner's placement costs over their blocks."""
     # Two blocks, sites a (acute) and b (community), cover both, each site 1 learner a block.
     # L1 prefers [a, b]: a 0, b 1. L2 prefers [b]: b 0, a 1. Each sees a and b once:
     # L1 1 + L2 1 = 2 whatever the order.
@@ -963,6 +1071,7 @@ def test_objective_sums_learners_and_blocks(tmp_path: Path) -> None:
 ])
 def test_objective_fairness(tmp_path: Path, fairness: str, objective: int, worst: int,
                             costs: dict[str, int]) -> None:
+    """Minimax lowers the largest learner cost from 4 to 3 at a higher total, 5 instead of 4."""
     sites = [site("A", capacity=1), site("B", "acute", capacity=1)]
     data = scenario(sites, [learner("L1", preferences=["A", "community", "B"]),
                             learner("L2", preferences=["A", "community", "primary"])],
@@ -1063,6 +1172,7 @@ _BROKEN: dict[str, tuple[Data, list[tuple[str, int, str, str, str, list[str]]]]]
 
 @pytest.mark.parametrize("rule", list(_BROKEN))
 def test_checker_names_broken_rule(rule: str) -> None:
+    """The checker finds a plan breaking a rule and names that rule."""
     data, placed = _BROKEN[rule]
     assignments, timetable = _plan(*placed)
     report = check_rows(scenario_from(data), assignments, timetable)

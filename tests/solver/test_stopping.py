@@ -31,6 +31,7 @@ def hard_model() -> cp_model.CpModel:
 
 
 def test_without_a_stop_it_is_a_plain_solve() -> None:
+    """With no stop event, or one never set, solve_until solves to the optimum."""
     model, x = small_model()
     solver = cp_model.CpSolver()
     assert solve_until(solver, model, None) == cp_model.OPTIMAL and solver.value(x) == 5
@@ -38,6 +39,7 @@ def test_without_a_stop_it_is_a_plain_solve() -> None:
 
 
 def test_a_stop_set_before_the_start_searches_nothing() -> None:
+    """A stop event set before the solve starts makes solve_until return UNKNOWN at once."""
     model, _ = small_model()
     stop = threading.Event()
     stop.set()

@@ -61,6 +61,11 @@ def write_yaml(path: Path, data: dict[str, Any]) -> Path:
 
 
 def test_scenario_diff_finds_rooms_added_learner_and_removed_supervisor(tmp_path: Path) -> None:
+    """Comparing scenarios lists a site's changed rooms, a removed supervisor and an added learner.
+
+    The key figures move by one learner, one supervisor and that supervisor's places, and the text
+    says each change.
+    """
     data = demo_data()
     roomy = next(s for s in data["sites"] if isinstance(s.get("rooms"), int))
     rooms = roomy["rooms"]
@@ -90,6 +95,10 @@ def test_scenario_diff_finds_rooms_added_learner_and_removed_supervisor(tmp_path
 
 
 def test_scenario_diff_covers_nested_and_moved_fields(tmp_path: Path) -> None:
+    """A scenario diff reports programme, track, objective and preference changes field by field.
+
+    A supervisor moved between sites is one change of its site.
+    """
     data = demo_data()
     data["programme"]["block_weeks"] = 12
     data["tracks"]["fellowship"]["distinct_partner_settings"] = 1
@@ -118,6 +127,7 @@ def test_scenario_diff_covers_nested_and_moved_fields(tmp_path: Path) -> None:
 
 
 def test_identical_scenarios_have_no_changes(tmp_path: Path) -> None:
+    """Two scenarios with the same content, differently written, have no change and zero deltas."""
     copy = write_yaml(tmp_path / "same.yaml", demo_data())  # same content, other formatting
     out = compare(DEMO, copy)
     assert out["changes"] == []
@@ -126,6 +136,7 @@ def test_identical_scenarios_have_no_changes(tmp_path: Path) -> None:
 
 
 def test_invalid_scenario_exits_2_with_its_problems(tmp_path: Path) -> None:
+    """Comparing with an invalid scenario exits 2 and prints its located errors."""
     bad = tmp_path / "bad.yaml"
     bad.write_text("programme: {name: x, blocks: 2}\nsettings: [a]\nprofessions: [nurse]\n"
                    "sites: []\nlearners:\n  - {id: L1, profession: nures}\n")
@@ -135,6 +146,10 @@ def test_invalid_scenario_exits_2_with_its_problems(tmp_path: Path) -> None:
 
 
 def test_mixed_and_missing_inputs_exit_2(tmp_path: Path) -> None:
+    """A scenario against a plan folder, a missing file, or --scenario-b for scenarios exits 2.
+
+    Each gives its reason; with --json the reason is a JSON error.
+    """
     for a, b in ((DEMO, tmp_path), (tmp_path, DEMO)):
         text, code = run_compare(a, b, None, None, as_json=False)
         assert code == 2
@@ -220,6 +235,10 @@ def expected_kpis(data: dict[str, Any], plan_dir: Path) -> dict[str, Any]:
 
 
 def test_plan_kpi_deltas_match_the_csv_files(demo_plans: dict[str, Any]) -> None:
+    """Comparing two plans gives each key figure of both, as recomputed from the CSV files.
+
+    The deltas are B minus A (none for status); one supervisor fewer raises the mean load.
+    """
     out = compare(demo_plans["a"], demo_plans["b"], DEMO, demo_plans["scenario_b"])
     assert out["kind"] == "plans"
     ka = expected_kpis(demo_plans["data_a"], demo_plans["a"])
@@ -237,6 +256,10 @@ def test_plan_kpi_deltas_match_the_csv_files(demo_plans: dict[str, Any]) -> None
 
 def test_plan_learner_and_supervisor_changes_match_the_csv_files(
         demo_plans: dict[str, Any]) -> None:
+    """The learner and supervisor changes between two plans are those in their CSV files.
+
+    The text lists the moved learners and the removed supervisor's placements falling to 0.
+    """
     out = compare(demo_plans["a"], demo_plans["b"], DEMO, demo_plans["scenario_b"])
     a, b = read_assignments(demo_plans["a"]), read_assignments(demo_plans["b"])
     both = a.merge(b, on=["learner_id", "block", "role"], how="outer", suffixes=("_a", "_b"))
@@ -262,6 +285,7 @@ def test_plan_learner_and_supervisor_changes_match_the_csv_files(
 
 
 def test_identical_plans_have_no_changes_and_zero_deltas(demo_plans: dict[str, Any]) -> None:
+    """A plan compared with itself has no changes, all 11 key figures equal, and zero deltas."""
     out = compare(demo_plans["a"], demo_plans["a"], DEMO)
     assert out["changes"] == [] and out["learner_changes"] == []
     assert len(out["kpis"]) == 11
@@ -274,6 +298,10 @@ def test_identical_plans_have_no_changes_and_zero_deltas(demo_plans: dict[str, A
 
 def test_plans_without_scenario_compare_summary_and_placements(
         demo_plans: dict[str, Any]) -> None:
+    """Without scenarios two plans compare on summary figures and placements only.
+
+    The learner changes are the same as with the scenarios, and the text suggests --scenario.
+    """
     out = compare(demo_plans["a"], demo_plans["b"])
     assert set(out["kpis"]) == {"status", "objective", "placed", "unplaced", "preference_cost"}
     full = compare(demo_plans["a"], demo_plans["b"], DEMO, demo_plans["scenario_b"])
@@ -283,6 +311,7 @@ def test_plans_without_scenario_compare_summary_and_placements(
 
 def test_plan_against_the_wrong_scenario_exits_2(
         demo_plans: dict[str, Any], tmp_path: Path) -> None:
+    """Plans with a scenario that lacks their learners, or a scenario for B only, exit 2."""
     tiny = write_yaml(tmp_path / "tiny.yaml", tiny_scenario())
     text, code = run_compare(demo_plans["a"], demo_plans["b"], tiny, None, as_json=False)
     assert code == 2
@@ -313,6 +342,10 @@ def write_plan(path: Path, rows: list[tuple[str, int, str]], unplaced: int) -> P
 
 
 def test_placed_and_left_out_learners_and_capacity_use(tmp_path: Path) -> None:
+    """Learners moved, left out or newly placed are listed, with first choices, costs and use.
+
+    The text names each change and the supervisor's placements in both plans.
+    """
     sc = write_yaml(tmp_path / "tiny.yaml", tiny_scenario())
     a = write_plan(tmp_path / "A", [("L1", 1, "ward"), ("L1", 2, "clinic"),
                                     ("L2", 1, "clinic"), ("L2", 2, "home")], 1)
@@ -343,6 +376,7 @@ def test_placed_and_left_out_learners_and_capacity_use(tmp_path: Path) -> None:
 
 
 def test_plan_without_placement_files_counts_as_nobody_placed(tmp_path: Path) -> None:
+    """A plan folder with only a summary counts as nobody placed; an empty folder exits 2."""
     sc = write_yaml(tmp_path / "tiny.yaml", tiny_scenario())
     a = tmp_path / "A"
     a.mkdir()

@@ -81,6 +81,11 @@ def _events(data: bytes) -> list[Any]:
 
 
 def test_workbook_reads_back_with_expected_rows(demo: Solved, tmp_path: Path) -> None:
+    """The demo's workbook reads back with its sheets in order and figures matching the plan.
+
+    Rotations, timetable, site occupancy, supervisor load, room use and KPIs each agree with the
+    plan's rows and summary, within every capacity and room limit.
+    """
     sc, plan, summary = demo.scenario, demo.plan, demo.summary
     assert summary is not None
     path = write_xlsx(sc, plan, tmp_path / "sub" / "plan.xlsx", demo.summary)
@@ -131,6 +136,7 @@ def test_workbook_reads_back_with_expected_rows(demo: Solved, tmp_path: Path) ->
 
 
 def test_fellows_show_base_and_partner(demo: Solved) -> None:
+    """A fellow's block in the Rotations sheet shows the base and partner as "base + partner"."""
     sc, plan = demo.scenario, demo.plan
     rotations = workbook_frames(sc, plan)["Rotations"].set_index("learner_id")
     fellow = next(x for x in sc.learners if x.track == "fellowship")
@@ -142,12 +148,17 @@ def test_fellows_show_base_and_partner(demo: Solved) -> None:
 
 
 def test_kpis_without_summary_have_no_status(demo: Solved) -> None:
+    """Without a summary the KPIs sheet has no status row but keeps the plan's own figures."""
     kpis = workbook_frames(demo.scenario, demo.plan)["KPIs"]
     assert "status" not in set(kpis["measure"])
     assert {"first choice", "top-3 placements", "worst learner cost"} <= set(kpis["measure"])
 
 
 def test_xlsx_is_byte_identical_and_formatted(demo: Solved, tmp_path: Path) -> None:
+    """The workbook is byte-identical each time, dated from the programme start, not the clock.
+
+    Every sheet has a bold, frozen header row, and columns are wide enough for their text.
+    """
     first = xlsx_bytes(demo.scenario, demo.plan, demo.summary)
     written = write_xlsx(demo.scenario, demo.plan, tmp_path / "plan.xlsx", demo.summary)
     assert written.read_bytes() == first
@@ -166,6 +177,7 @@ def test_xlsx_is_byte_identical_and_formatted(demo: Solved, tmp_path: Path) -> N
 
 
 def test_plan_naming_unknown_ids_is_rejected(demo: Solved) -> None:
+    """A plan naming a learner the scenario lacks is refused by the workbook and the calendars."""
     plan = Plan(demo.plan.assignments.copy(), demo.plan.timetable.copy())
     plan.timetable.loc[0, "learner_id"] = "nobody"
     with pytest.raises(ValueError, match="learner\\(s\\) not in the scenario: nobody"):
@@ -175,6 +187,7 @@ def test_plan_naming_unknown_ids_is_rejected(demo: Solved) -> None:
 
 
 def test_plan_with_everyone_left_out(demo: Solved) -> None:
+    """An empty plan lists every learner with empty blocks, no timetable rows and no calendar."""
     sheets = pd.read_excel(io.BytesIO(xlsx_bytes(demo.scenario, Plan.empty())), sheet_name=None)
     assert len(sheets["Rotations"]) == len(demo.scenario.learners)
     assert sheets["Rotations"]["Block 1"].isna().all()
@@ -187,6 +200,11 @@ def test_plan_with_everyone_left_out(demo: Solved) -> None:
 
 def test_learner_calendars_match_timetable(demo: Solved, demo_calendars: dict[str, bytes]
                                            ) -> None:
+    """Each learner's calendar has one weekly event per timetable row, in London time.
+
+    Each event falls on its session's weekday and half-day times, repeats every week of its block to
+    the block's last day, and says the site and supervisor or "Teaching".
+    """
     sc, t = demo.scenario, demo.plan.timetable
     order = {s: i for i, s in enumerate(sc.programme.sessions)}
     learners = {name for name in demo_calendars if name.startswith("learner-")}
@@ -228,6 +246,10 @@ def test_learner_calendars_match_timetable(demo: Solved, demo_calendars: dict[st
 
 def test_supervisor_calendars_and_unique_uids(demo: Solved, demo_calendars: dict[str, bytes]
                                               ) -> None:
+    """Every supervisor present in the timetable gets a calendar with one event per session.
+
+    Every event of every calendar has its own UID.
+    """
     t = demo.plan.timetable
     present = t[t["supervisor_id"] != ""]
     sup_files = {name for name in demo_calendars if name.startswith("supervisor-")}
@@ -242,6 +264,7 @@ def test_supervisor_calendars_and_unique_uids(demo: Solved, demo_calendars: dict
 
 def test_calendars_are_byte_identical(demo: Solved, demo_calendars: dict[str, bytes],
                                       tmp_path: Path) -> None:
+    """Calendars made twice are written with the same file names and the same bytes."""
     # demo_calendars was made by an earlier, separate call.
     written = write_calendars(calendars(demo.scenario, demo.plan), tmp_path / "ics")
     assert [p.name for p in written] == list(demo_calendars)
@@ -249,6 +272,7 @@ def test_calendars_are_byte_identical(demo: Solved, demo_calendars: dict[str, by
 
 
 def test_calendars_need_a_start_date(demo: Solved) -> None:
+    """Calendars are refused without programme.start; the workbook is still made."""
     programme = demo.scenario.programme.model_copy(update={"start": None})
     no_start = demo.scenario.model_copy(update={"programme": programme})
     with pytest.raises(ValueError, match=r"programme\.start is needed for calendars"):
@@ -257,6 +281,7 @@ def test_calendars_need_a_start_date(demo: Solved) -> None:
 
 
 def test_start_not_on_monday_keeps_events_in_their_block(demo: Solved) -> None:
+    """With a Wednesday start, a Monday session runs from block 1's first Monday to its last day."""
     text = DEMO.read_text().replace("start: 2027-09-06", "start: 2027-09-08", 1)
     sc = parse_scenario_text(text, str(DEMO)).scenario
     learner = sc.learners[0].id
@@ -273,16 +298,19 @@ def test_start_not_on_monday_keeps_events_in_their_block(demo: Solved) -> None:
     ("Thursday PM", (3, "PM")), ("TueAM", (1, "AM")),
 ])
 def test_parse_session(name: str, expected: tuple[int, str]) -> None:
+    """Session names in several spellings give their weekday (Monday 0) and half-day."""
     assert parse_session(name) == expected
 
 
 @pytest.mark.parametrize("name", ["Morning", "Mon-EVE", "Monkey-AM", "AM-Mon", "Mon-AM-2"])
 def test_parse_session_rejects_other_names(name: str) -> None:
+    """A session name without a weekday and AM/PM is refused, with an example of the form."""
     with pytest.raises(ValueError, match="like Mon-AM"):
         parse_session(name)
 
 
 def test_unparseable_session_in_plan_is_a_value_error() -> None:
+    """A plan with a session named 'Early' makes a workbook but no calendars."""
     data = scenario([site("ward")], [learner("L1")], sessions=["Mon-AM", "Early"])
     data["programme"]["start"] = "2027-09-06"
     sc = scenario_from(data)
@@ -295,6 +323,7 @@ def test_unparseable_session_in_plan_is_a_value_error() -> None:
 
 
 def test_unsafe_ids_get_safe_distinct_file_names() -> None:
+    """Ids with slashes or spaces give distinct file names without them; plain ids are kept."""
     assert safe_file_id("L001") == "L001"
     names = {safe_file_id(x) for x in ("a/b", "a b", "a_b", "../x")}
     assert len(names) == 4
@@ -303,6 +332,7 @@ def test_unsafe_ids_get_safe_distinct_file_names() -> None:
 
 @needs_shared
 def test_contract_example_exports(tmp_path: Path) -> None:
+    """The contract example exports six learner calendars and shows both fellows' two sites."""
     solved = _solve(SHARED_EXAMPLE, tmp_path / "plan")
     files = write_calendars(calendars(solved.scenario, solved.plan), tmp_path / "ics")
     assert len([p for p in files if p.name.startswith("learner-")]) == 6
@@ -317,6 +347,7 @@ def test_contract_example_exports(tmp_path: Path) -> None:
 
 def test_cli_export_writes_both(demo: Solved, demo_calendars: dict[str, bytes],
                                 tmp_path: Path) -> None:
+    """`rotaplan export` writes the same workbook and calendars as the functions, and says so."""
     xlsx, ics = tmp_path / "out" / "plan.xlsx", tmp_path / "ics"
     result = runner.invoke(app, ["export", str(demo.plan_dir), "--scenario", str(DEMO),
                                  "--xlsx", str(xlsx), "--ics", str(ics)],
@@ -330,12 +361,18 @@ def test_cli_export_writes_both(demo: Solved, demo_calendars: dict[str, bytes],
 
 
 def test_cli_export_needs_an_output(demo: Solved) -> None:
+    """`rotaplan export` without --xlsx or --ics exits 2 and says what to give."""
     result = runner.invoke(app, ["export", str(demo.plan_dir), "--scenario", str(DEMO)])
     assert result.exit_code == 2
     assert "say what to write: --xlsx FILE and/or --ics DIR" in result.output
 
 
 def test_cli_export_bad_input_exits_2(demo: Solved, tmp_path: Path) -> None:
+    """`rotaplan export` exits 2 with a reason on bad input and writes nothing.
+
+    The bad inputs: a plan folder without assignments, missing columns, no such folder or scenario,
+    no start date for calendars, and no --scenario.
+    """
     no_start = tmp_path / "no-start.yaml"
     no_start.write_text(DEMO.read_text().replace("  start: 2027-09-06\n", "", 1))
     infeasible = tmp_path / "infeasible"

@@ -77,6 +77,11 @@ def pool_objectives(small: Path, tmp_path_factory: pytest.TempPathFactory) -> di
 
 
 def test_folder_with_optimal_infeasible_and_invalid(tmp_path: Path) -> None:
+    """A folder of optimal, infeasible and invalid scenarios gives one row each and exits 3.
+
+    Non-YAML files are skipped; the optimal plan is checked, the infeasible one is explained without
+    assignments, and the invalid one's located error is printed and kept in its summary.
+    """
     folder = tmp_path / "in"
     folder.mkdir()
     shutil.copy(INSTANCES / "demo.yaml", folder)
@@ -110,12 +115,14 @@ def test_folder_with_optimal_infeasible_and_invalid(tmp_path: Path) -> None:
 
 
 def test_process_pool_two_jobs(pool_objectives: dict[str, Any]) -> None:
+    """Two jobs in the process pool solve both small scenarios to checked, whole-number optima."""
     assert set(pool_objectives) == {"example", "gen8"}
     assert all(isinstance(v, int) for v in pool_objectives.values())
 
 
 def test_dask_local_cluster_matches_pool(small: Path, tmp_path: Path,
                                          pool_objectives: dict[str, Any]) -> None:
+    """A local Dask cluster gives the same objectives as the process pool, with checked plans."""
     out = tmp_path / "out"
     result = invoke(str(small), "--out", str(out), "--dask", "local", "--jobs", "2",
                     "--workers", "1", "--time-limit", "20", "-q")
@@ -128,6 +135,11 @@ def test_dask_local_cluster_matches_pool(small: Path, tmp_path: Path,
 
 def test_dask_existing_cluster_by_address(small: Path, tmp_path: Path,
                                           pool_objectives: dict[str, Any]) -> None:
+    """A Dask cluster given by its address gives the same objectives as the process pool.
+
+    The cluster stays up afterwards; its job limit is its 2 threads, and asking for more CP-SAT
+    workers than there are cores draws a warning.
+    """
     import dask
     from distributed import Client, LocalCluster
 
@@ -155,6 +167,7 @@ def test_dask_existing_cluster_by_address(small: Path, tmp_path: Path,
 
 def test_unreachable_scheduler_exits_2(small: Path, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Dask scheduler that cannot be reached exits 2 and names its address."""
     monkeypatch.setattr(batch, "CONNECT_TIMEOUT", 1.0)
     result = invoke(str(small / "example.yaml"), "--out", str(tmp_path),
                     "--dask", "tcp://127.0.0.1:9", "-q")
@@ -163,6 +176,7 @@ def test_unreachable_scheduler_exits_2(small: Path, tmp_path: Path,
 
 
 def test_fit_jobs_never_oversubscribes() -> None:
+    """Jobs are cut so that jobs times CP-SAT workers fit the cores, with a warning when cut."""
     assert fit_jobs(None, 1, 8) == (8, None)
     assert fit_jobs(None, 2, 8) == (4, None)
     assert fit_jobs(3, 2, 8) == (3, None)
@@ -176,6 +190,7 @@ def test_fit_jobs_never_oversubscribes() -> None:
 
 def test_oversubscription_warning_and_reduced_jobs(small: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asking for more jobs than the cores take runs fewer, with one warning, CLI and API alike."""
     monkeypatch.setattr(batch, "cpu_count", lambda: 2)
     result = invoke(str(small), "--out", str(tmp_path / "cli"), "--jobs", "4", "--workers", "2",
                     "--time-limit", "20", "-q")
@@ -187,6 +202,10 @@ def test_oversubscription_warning_and_reduced_jobs(small: Path, tmp_path: Path,
 
 
 def test_globs_folders_and_duplicates(small: Path, tmp_path: Path) -> None:
+    """Globs and folders expand to each YAML file once, and equal names get -2, -3 suffixes.
+
+    A missing path, a glob matching nothing or a folder without YAML files is refused.
+    """
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
         shutil.copy(small / "example.yaml", tmp_path / sub / "example.yaml")
@@ -214,6 +233,7 @@ def test_globs_folders_and_duplicates(small: Path, tmp_path: Path) -> None:
 
 
 def test_missing_path_exits_2(tmp_path: Path) -> None:
+    """A scenario path that does not exist exits 2 with its name and no traceback."""
     result = invoke(str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
     assert "nope.yaml: no such file or folder" in result.output
@@ -222,6 +242,7 @@ def test_missing_path_exits_2(tmp_path: Path) -> None:
 
 def test_crashed_task_is_an_error_row(small: Path, tmp_path: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task that raises gives an ERROR row naming the exception, and exit code 5."""
     def boom(*args: Any, **kwargs: Any) -> dict[str, Any]:
         raise RuntimeError("worker lost")
 
@@ -233,6 +254,7 @@ def test_crashed_task_is_an_error_row(small: Path, tmp_path: Path,
 
 
 def test_solve_file_is_a_picklable_task_on_text(tmp_path: Path) -> None:
+    """solve_file pickles by reference and turns invalid text into an INVALID row with errors."""
     assert pickle.loads(pickle.dumps(solve_file)) is solve_file
     row = solve_file("bad", BROKEN, str(tmp_path / "bad"), 5.0, 1, 0, source="bad.yaml")
     assert row["status"] == "INVALID" and row["exit_code"] == 2
@@ -250,9 +272,10 @@ def test_batch_over_the_shipped_instances_with_the_rotaplan_command(tmp_path: Pa
     assert result.exit_code == 3, result.output  # infeasible.yaml is the worst case
     _, rows = read_summary(out / "batch_summary.csv")
     status = {r["scenario"]: r["status"] for r in rows}
-    assert status == {"demo": "OPTIMAL", "infeasible": "INFEASIBLE", "medium": "OPTIMAL"}
+    assert status == {"demo": "OPTIMAL", "infeasible": "INFEASIBLE", "medium": "OPTIMAL",
+                      "pathway": "OPTIMAL"}
     assert {r["scenario"]: float(r["objective"]) for r in rows
-            if r["status"] == "OPTIMAL"} == {"demo": 167.0, "medium": 480.0}
-    for name in ("demo", "medium"):
+            if r["status"] == "OPTIMAL"} == {"demo": 167.0, "medium": 480.0, "pathway": 336.0}
+    for name in ("demo", "medium", "pathway"):
         check_plan(INSTANCES / f"{name}.yaml", out / name)
     assert (out / "infeasible" / "explanation.txt").exists()

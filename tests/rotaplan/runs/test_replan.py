@@ -82,6 +82,11 @@ def rotation_supervisors(plan: Plan, block: int) -> list[str]:
 
 def test_replan_after_a_supervisor_leaves_changes_little(demo: Scenario, old: Outcome,
                                                           tmp_path: Path) -> None:
+    """After a supervisor leaves, re-planning moves no more learners than a fresh solve would.
+
+    The new plan no longer names the supervisor, passes both checkers, counts its moves in the
+    changes term, and writes the learner and supervisor changes.
+    """
     assert old.result.plan is not None
     gone = first_named_supervisor(old.result.plan)
     changed = without_supervisor(demo, gone)
@@ -105,6 +110,11 @@ def test_replan_after_a_supervisor_leaves_changes_little(demo: Scenario, old: Ou
 
 def test_replan_keeps_blocks_before_the_change(demo: Scenario, old: Outcome,
                                                tmp_path: Path) -> None:
+    """Re-planning from block 3 keeps blocks 1-2 whole: sites, supervisors and sessions.
+
+    A departure that cannot be absorbed that way is proven infeasible, explained through the pins;
+    the first that can is re-planned, changes fall in blocks 3-4 only, and both checkers pass.
+    """
     assert old.result.plan is not None
     for leaving in rotation_supervisors(old.result.plan, 3)[:6]:
         # some departures cannot be absorbed with blocks 1-2 kept (a proven conflict,
@@ -173,6 +183,10 @@ def test_replan_moves_past_sessions_only_when_the_change_reaches_them(
 
 
 def test_replan_without_a_change_keeps_the_whole_plan(tmp_path: Path) -> None:
+    """Re-planning an unchanged scenario keeps the old plan exactly and writes no changes.
+
+    The changes file still has its header.
+    """
     done = replan(tiny(), old_plan(), tmp_path / "new", options=OPTIONS)
     assert done.outcome.result.plan is not None
     for frame in ("assignments", "timetable"):
@@ -186,6 +200,7 @@ def test_replan_without_a_change_keeps_the_whole_plan(tmp_path: Path) -> None:
 
 def test_replan_explains_when_the_past_cannot_be_kept(demo: Scenario, old: Outcome,
                                                       tmp_path: Path) -> None:
+    """Re-planning after a site used in block 1 is removed fails and says why it cannot be kept."""
     assert old.result.plan is not None
     a = old.result.plan.assignments
     row = a[(a["role"] == "rotation") & (a["block"] == 1)].iloc[0]
@@ -203,6 +218,7 @@ def test_replan_explains_when_the_past_cannot_be_kept(demo: Scenario, old: Outco
 
 
 def test_pins_express_the_kept_rotation_blocks(demo: Scenario, old: Outcome) -> None:
+    """Pinning the past pins each learner's rotation sites before block 3 and keeps their pins."""
     assert old.result.plan is not None
     pinned, problems = pin_past(demo, old.result.plan, 3)
     assert not problems
@@ -214,6 +230,7 @@ def test_pins_express_the_kept_rotation_blocks(demo: Scenario, old: Outcome) -> 
 
 
 def test_replan_command(demo: Scenario, old: Outcome, tmp_path: Path) -> None:
+    """`rotaplan replan` writes a checked plan and its changes; --from-block 9 exits 2."""
     assert old.result.plan is not None
     gone = first_named_supervisor(old.result.plan)
     path = tmp_path / "changed.yaml"
@@ -231,6 +248,11 @@ def test_replan_command(demo: Scenario, old: Outcome, tmp_path: Path) -> None:
 
 def test_alternatives_differ_and_are_checked(demo: Scenario, old: Outcome,
                                              tmp_path: Path) -> None:
+    """Three alternatives each pass both checkers and differ from the earlier ones in 5 places.
+
+    Their objectives never decrease, the table lists them, and each summary keeps the contract's
+    objective with the extended search reported beside it.
+    """
     found = alternatives(demo, tmp_path, old, 3, min_changes=5, options=OPTIONS)
     assert [a.name for a in found] == ["alt-1", "alt-2", "alt-3"]
     plans = [a.outcome.result.plan for a in found]
@@ -250,6 +272,7 @@ def test_alternatives_differ_and_are_checked(demo: Scenario, old: Outcome,
 
 
 def test_solve_alternatives_option(tmp_path: Path) -> None:
+    """`rotaplan solve --alternatives 2` writes the second alternative and says so."""
     result = CliRunner().invoke(app, ["solve", str(INSTANCES / "demo.yaml"), "--out",
                                       str(tmp_path), "--alternatives", "2", "--workers", "1",
                                       "--quiet"])
@@ -260,6 +283,7 @@ def test_solve_alternatives_option(tmp_path: Path) -> None:
 
 def test_replan_with_fairness_still_minimises_changes_first(demo: Scenario, old: Outcome,
                                                             tmp_path: Path) -> None:
+    """With minimax, re-planning changes as few placements as without it, and proves it."""
     assert old.result.plan is not None
     gone = first_named_supervisor(old.result.plan)
     changed = without_supervisor(demo, gone)

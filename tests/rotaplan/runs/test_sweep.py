@@ -44,6 +44,7 @@ def example(tmp_path: Path) -> Path:
 
 
 def test_the_shipped_example_matches_the_contracts() -> None:
+    """The sweep tests' copy of the example is the same scenario as the contract's example."""
     if not SHARED_EXAMPLE.exists():
         pytest.skip(NO_SHARED)
     assert load_scenario(EXAMPLE) == load_scenario(SHARED_EXAMPLE)
@@ -55,6 +56,10 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def test_values_are_typed() -> None:
+    """Sweep values read as ints, booleans, none or text; lists and low..high ranges expand.
+
+    A setting without =VALUES, or a range from high to low, is refused with the expected form.
+    """
     assert [parse_value(x) for x in ("3", "-1", "true", "False", "none", "NULL", "minimax")] \
         == [3, -1, True, False, None, None, "minimax"]
     assert parse_values("1, 2,none") == [1, 2, None]
@@ -67,6 +72,10 @@ def test_values_are_typed() -> None:
 
 
 def test_product_names_and_variants_csv(example: Path, tmp_path: Path) -> None:
+    """Two parameters give one variant per combination, named by short labels, in order.
+
+    Each variant file holds its values, and variants.csv maps every name to them.
+    """
     params = {"sites.bridge-st.capacity": [2, 3], "sites.market-pcn.rooms": [1, 2, 3]}
     variants, labels, mapping = write_variants(example, params, tmp_path / "out")
     assert [v.name for v in variants] == [
@@ -84,6 +93,7 @@ def test_product_names_and_variants_csv(example: Path, tmp_path: Path) -> None:
 
 
 def test_clashing_labels_are_lengthened(example: Path, tmp_path: Path) -> None:
+    """Parameters whose short labels clash are labelled by site and field instead."""
     params = {"sites.bridge-st.rooms": [1], "sites.market-pcn.rooms": [1, 2]}
     variants, labels, _ = write_variants(example, params, tmp_path)
     assert list(labels.values()) == ["bridge-st.rooms", "market-pcn.rooms"]
@@ -91,6 +101,11 @@ def test_clashing_labels_are_lengthened(example: Path, tmp_path: Path) -> None:
 
 
 def test_each_path_kind_edits_the_right_thing(example: Path, tmp_path: Path) -> None:
+    """Each kind of path edits exactly its field: programme, objective, tracks, sites, learners.
+
+    Rooms edits keep the other sessions, none restores the contract default, and the rest of the
+    scenario is unchanged.
+    """
     params: dict[str, list[Any]] = {
         "programme.block_weeks": [10],
         "objective.fairness": ["minimax"],
@@ -128,6 +143,10 @@ def test_each_path_kind_edits_the_right_thing(example: Path, tmp_path: Path) -> 
 
 
 def test_learner_counts_add_and_drop(example: Path, tmp_path: Path) -> None:
+    """A learner count drops the last learners of a profession and track, or adds newcomers.
+
+    Newcomers are rotation learners of that profession without preferences.
+    """
     params = {"learners.count.nurse": [1, 2, 4], "learners.count.gp.fellowship": [1]}
     variants, _, _ = write_variants(example, params, tmp_path)
     assert [v.name for v in variants] == ["nurses=1_gp-fellows=1", "nurses=2_gp-fellows=1",
@@ -157,6 +176,10 @@ def test_learner_counts_add_and_drop(example: Path, tmp_path: Path) -> None:
 ])
 def test_bad_paths_exit_2_before_solving(example: Path, tmp_path: Path, setting: str,
                                          words: list[str]) -> None:
+    """An unknown path, id, field, session or value exits 2 naming it and the valid choices.
+
+    No variant is written and no traceback shown.
+    """
     out = tmp_path / "out"
     result = invoke(str(example), "--set", setting, "--out", str(out))
     assert result.exit_code == 2, result.output
@@ -167,6 +190,7 @@ def test_bad_paths_exit_2_before_solving(example: Path, tmp_path: Path, setting:
 
 
 def test_invalid_value_is_an_invalid_row(example: Path, tmp_path: Path) -> None:
+    """A value the loader refuses gives an INVALID row with its error, the others solve; exit 2."""
     result = run_sweep(example, {"sites.market-pcn.rooms": [-1, 2]}, tmp_path, jobs=1,
                        time_limit=20)
     assert [(r["variant"], r["status"]) for r in result.rows] == [("rooms=-1", "INVALID"),
@@ -177,6 +201,7 @@ def test_invalid_value_is_an_invalid_row(example: Path, tmp_path: Path) -> None:
 
 
 def test_sweep_file_matches_set(example: Path, tmp_path: Path) -> None:
+    """A sweep file gives the same variants as the same --set options; --set adds to it."""
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text("scenario: example.yaml\nset:\n  sites.market-pcn.rooms: [1, 2]\n"
                      "  objective.fairness: none, minimax\n  learners.L1.avoid: null\n")
@@ -203,6 +228,10 @@ def test_sweep_file_matches_set(example: Path, tmp_path: Path) -> None:
 
 
 def test_rooms_sweep_end_to_end(tmp_path: Path) -> None:
+    """Sweeping a site's rooms 1-3 solves each variant to a checked optimum, tabled with KPIs.
+
+    Fewer rooms never lower the objective, and here one room costs more than three.
+    """
     scenario = INSTANCES / "demo.yaml"
     out = tmp_path / "out"
     result = invoke(str(scenario), "--set", "sites.att-orchard.rooms=1,2,3", "--out", str(out),
