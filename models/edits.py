@@ -112,7 +112,7 @@ def _site(data: dict[str, Any], site_id: str) -> dict[str, Any]:
     """A site's data by id (EditError when there is none)."""
     for site in data["sites"]:
         if site["id"] == site_id:
-            return site  # type: ignore[no-any-return]
+            return site
     raise EditError(f"no site {site_id!r}")
 
 

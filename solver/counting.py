@@ -213,7 +213,8 @@ def _present(inst: Instance, site: Site, block: int, group: frozenset[str]) -> d
 def _least_need(inst: Instance, site_id: str, block: int, group: frozenset[str],
                 roles: Iterable[Role]) -> int:
     """The fewest clinical sessions a week a learner of the group spends at a site in a role."""
-    table = inst._memo.get(("counting-needs",))
+    table: dict[tuple[str, int, str, Role], int] | None = \
+        inst._memo.get(("counting-needs",))  # type: ignore[assignment]
     if table is None:  # one pass over every candidate: (site, block, profession, role) -> need
         table = {}
         for (site, blk), here in inst._by_site_block.items():
@@ -223,7 +224,7 @@ def _least_need(inst: Instance, site_id: str, block: int, group: frozenset[str],
         inst._memo[("counting-needs",)] = table
     needs = [table.get((site_id, block, p, r), UNLIMITED) for p in group for r in roles]
     least = min(needs, default=UNLIMITED)
-    return 0 if least == UNLIMITED else least  # type: ignore[no-any-return]
+    return 0 if least == UNLIMITED else least
 
 
 # ----- checks ---------------------------------------------------------------------------
@@ -409,7 +410,10 @@ def per_site(inst: Instance) -> list[Shortage]:
             offer, limit = site_supply(inst, site, block, group, 0)
             ids = tuple(info.id for info, _ in mine)
             if need > offer:
-                out.append(Shortage("site-block", Rule.PLACEMENT, tuple(sorted(group)), need,
+                # a fellow held there as base and as partner: the fellowship's rule binds
+                twice = len(set(ids)) < len(ids)
+                out.append(Shortage("site-block", Rule.FELLOWSHIP if twice else Rule.PLACEMENT,
+                                    tuple(sorted(group)), need,
                                     offer, "places", ids, (Supply(site_id, offer, limit),),
                                     block=block, site=site_id))
                 continue

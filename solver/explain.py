@@ -13,17 +13,28 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
 from rotaplan.models import Scenario
-from rotaplan.models.edits import Edit, changed, more_rooms, more_site_places, more_supervision
-from rotaplan.models.vocabulary import Role, Rule
+from rotaplan.models.vocabulary import Role
 from rotaplan.solver.build import Extension, formulate
+from rotaplan.solver.counting import Shortage, shortages
+from rotaplan.solver.fixes import candidates, plan_exists, search
 from rotaplan.solver.instance import BASE, LOSS_WORDS, ROTATION, Instance, LearnerInfo
 from rotaplan.solver.params import Budget, configure
 from rotaplan.solver.result import Conflict, Explanation
+from rotaplan.solver.statement import (
+    RESOURCE_RULES,
+    Statement,
+    from_core,
+    from_empty,
+    from_shortages,
+    group_key,
+    shortage_head,
+)
 from rotaplan.solver.stopping import solve_until
 
 
@@ -378,60 +389,140 @@ def diagnose(scenario: Scenario, budget_seconds: float = 30.0, *,
 
 def diagnose_instance(inst: Instance, budget_seconds: float, *, known_infeasible: bool = False,
                       stop: threading.Event | None = None,
-                      proof: Explanation | None = None) -> Diagnosis:
-    """:func:`diagnose` on an instance the caller already built (its full domains)."""
+                      proof: Explanation | None = None,
+                      note: Callable[[str], None] | None = None) -> Diagnosis:
+    """:func:`diagnose` on an instance the caller already built (its full domains).
+
+    ``note`` is called with a line of progress at each stage (for a page's
+    progress display).
+    """
     started = time.perf_counter()
     deadline = started + max(0.5, budget_seconds)
+    say = note or (lambda _line: None)
+    say("checking candidate sites and counting places, rooms and supervision")
     empty = empty_domains(inst)
     if empty is not None:
-        return Diagnosis(False, empty)
-    counting = proof if proof is not None else arithmetic(inst)
-    if counting is None and not known_infeasible:
-        form = formulate(inst)
-        status, _ = _feasible(form.model, [], (deadline - time.perf_counter()) / 3, stop)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        told = from_empty(inst, empty.conflicts)
+        return Diagnosis(False, _finish(inst, empty, told, deadline, stop, say))
+    found = shortages(inst)
+    if found:
+        told = from_shortages(inst, found)
+        counted = Explanation(
+            "No plan exists: more is needed than the sites can offer (counting check).",
+            tuple(dict.fromkeys(c for g in told.groups for c in (
+                Conflict(g.rule, g.ids, g.text),
+                *(m for m in g.members if m.rule in RESOURCE_RULES)))),
+            details=tuple(_shortage_details(inst, found)))
+        return Diagnosis(False, _finish(inst, counted, told, deadline, stop, say))
+    if proof is None and not known_infeasible:
+        say("looking for a plan")
+        verdict = plan_exists(inst.scenario, (deadline - time.perf_counter()) / 3, stop, inst)
+        if verdict is True:
             return Diagnosis(True)
-        if status != cp_model.INFEASIBLE:
+        if verdict is None:
             return Diagnosis(None)
     # keep a third of the time for the fixes; the core gets the rest
+    say("isolating the conflict, by site and profession first")
     core_deadline = started + (deadline - started) * 2 / 3
-    found = core(inst, core_deadline, stop)
-    if found is None:
-        if counting is not None:
-            return Diagnosis(False, counting)
+    grouped = grouped_core(inst, core_deadline, stop)
+    if grouped is None:
+        if proof is not None:
+            return Diagnosis(False, proof)
         return Diagnosis(False, Explanation(
             "No plan exists, but no conflict could be isolated within the time limit.", (),
             notes=("try a longer --time-limit",)))
-    hints, covered = suggestions(inst.scenario, found.conflicts, deadline, stop)
-    details = found.details
-    if counting is not None:
-        details = tuple(f"counting check: {c.text}" for c in counting.conflicts) + details
-    notes = found.notes
-    if not hints:
-        notes += (("no single one-unit change of the resources in the conflict fixes it"
-                   if covered else "not every possible fix could be tried within the time "
-                   "limit"),)
-    return Diagnosis(False, Explanation(found.summary, found.conflicts, found.minimal,
-                                        details, tuple(hints), notes))
+    return Diagnosis(False, _finish(inst, grouped, from_core(inst, grouped.conflicts),
+                                    deadline, stop, say))
 
 
-def _relaxations(scenario: Scenario, conflict: Conflict) -> list[tuple[str, Edit]]:
-    """One-unit changes that loosen a conflict group, as (words, edit)."""
-    if conflict.rule == Rule.ROOMS and len(conflict.ids) == 3:
-        room_site, _, session = conflict.ids
-        return [(f"one more room at {room_site} on {session}", more_rooms(room_site, session))]
-    if conflict.rule == Rule.SITE_CAPACITY:
-        place_site = conflict.ids[0]
-        return [(f"one more place at {place_site}", more_site_places(place_site))]
-    if conflict.rule == Rule.SUPERVISOR_CAPACITY and len(conflict.ids) >= 3:
-        site_id, _, *professions = conflict.ids
-        at = scenario.site_by_id.get(site_id)
-        if at is None:
-            return []
-        return [(f"{sup.id} supervising one more learner ({sup.capacity} → {sup.capacity + 1})",
-                 more_supervision(sup.id)) for sup in at.supervisors
-                if any(scenario.may_supervise(sup.profession, p) for p in professions)]
-    return []
+def _shortage_details(inst: Instance, found: list[Shortage]) -> list[str]:
+    """Every failed counting check, with each site's share and the learners counted."""
+    sc = inst.scenario
+    out = []
+    for s in found:
+        out.append(shortage_head(sc, s))
+        out.append("  sites: " + ", ".join(f"{x.site} {x.amount} [{x.limit}]"
+                                          for x in s.supply))
+        out.append("  learners: " + ", ".join(s.learners))
+    return out
+
+
+def _finish(inst: Instance, found: Explanation, told: Statement, deadline: float,
+            stop: threading.Event | None, say: Callable[[str], None]) -> Explanation:
+    """The explanation in resource terms, with fixes searched until ``deadline``."""
+    sc = inst.scenario
+    changes = candidates(sc, told.resources)
+    notes = list(found.notes)
+    hints: list[str] = []
+    if changes:
+        say(f"trying {len(changes)} change(s) of the resources named, one at a time, "
+            "then in pairs")
+        searched = search(sc, changes, deadline, stop, note=say)
+        hints = searched.fixes
+        if not hints:
+            notes.append(
+                "no change of one resource (up to 3 more rooms, places or learners per "
+                "supervisor, a leave cancelled, an opening), nor any pair of one-unit "
+                "changes, makes a plan possible" if searched.covered else
+                f"no fix found among the {searched.tried} change(s) tried before the time "
+                "limit; not every change could be tried")
+    else:
+        notes.append("no change of rooms, places, supervision or opening applies: the "
+                     "conflict is in who may go where (eligibility, pins, cover)")
+    return Explanation(found.summary, found.conflicts, found.minimal,
+                       found.details, tuple(hints), tuple(notes), told.lines, told.groups)
+
+
+def grouped_core(inst: Instance, deadline: float, stop: threading.Event | None = None
+                 ) -> Explanation | None:
+    """A conflict over aggregated groups: a site's resource, a profession's demand.
+
+    Every model constraint group gets its line's literal (:func:`group_key`:
+    rooms at one site in every block and session, cover of one profession in
+    one setting, ...), so the core and its deletion filter work over a few
+    dozen literals, not thousands. Minimal at that level (dropping any line
+    leaves the rest feasible) unless the deadline comes first; the members of
+    each line are the ids behind it.
+    """
+    form = formulate(inst, explain=True)
+    model = form.model
+    members: dict[tuple[str, ...], list[Conflict]] = defaultdict(list)
+    lits: dict[tuple[str, ...], cp_model.IntVar] = {}
+    for group, lit in form.b.groups.items():
+        conflict = Conflict(group.rule, group.ids, group.text)
+        key = group_key(inst, conflict)
+        if key not in lits:
+            lits[key] = model.new_bool_var(f"line[{':'.join(key)}]")
+        model.add_implication(lits[key], lit)
+        members[key].append(conflict)
+    key_of = {lit.index: key for key, lit in lits.items()}
+    status, found = _feasible(model, list(lits.values()),
+                              max(0.05, (deadline - time.perf_counter()) / 2), stop)
+    if status != cp_model.INFEASIBLE:
+        return None
+    current = [key_of[i] for i in found] or list(lits)
+    minimal = True
+    index = 0
+    while index < len(current):
+        left = deadline - time.perf_counter()
+        if left <= 0 or (stop is not None and stop.is_set()):
+            minimal = False
+            break
+        trial = current[:index] + current[index + 1:]
+        status, smaller = _feasible(model, [lits[k] for k in trial], min(left, 10.0), stop)
+        if status == cp_model.INFEASIBLE:
+            kept = {key_of[i] for i in smaller} if smaller else set(trial)
+            current = [k for k in trial if k in kept]
+        else:
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                minimal = False  # timed out: keep the line, but do not claim minimality
+            index += 1
+    conflicts = tuple(c for key in current for c in members[key])
+    notes = () if minimal else ("not proven minimal: the time limit came first",)
+    return Explanation(
+        f"No plan exists: these {len(current)} limits cannot all hold together"
+        + (" (drop any one and a plan exists)." if minimal else "."),
+        conflicts, minimal=minimal, details=tuple(_details(inst, conflicts)), notes=notes)
 
 
 def feasible(scenario: Scenario, seconds: float, stop: threading.Event | None = None
@@ -448,33 +539,3 @@ def feasible(scenario: Scenario, seconds: float, stop: threading.Event | None = 
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return True
     return False if status == cp_model.INFEASIBLE else None
-
-
-def suggestions(scenario: Scenario, conflicts: tuple[Conflict, ...], deadline: float,
-                stop: threading.Event | None = None, most: int = 8) -> tuple[list[str], bool]:
-    """One-unit changes that make the scenario feasible, each verified by a solve.
-
-    Returns the changes that work and whether every candidate change was tried
-    and decided before ``deadline``.
-    """
-    tried: set[str] = set()
-    out: list[str] = []
-    covered = True
-    candidates = [pair for conflict in conflicts for pair in _relaxations(scenario, conflict)]
-    for words, edit in candidates:
-        if words in tried:
-            continue
-        if len(tried) >= most:
-            covered = False
-            break
-        left = deadline - time.perf_counter()
-        if left <= 0.05 or (stop is not None and stop.is_set()):
-            covered = False
-            break
-        tried.add(words)
-        verdict = feasible(changed(scenario, edit), min(left, 5.0), stop)
-        if verdict is True:
-            out.append(f"{words} would make it feasible")
-        elif verdict is None:
-            covered = False
-    return out, covered

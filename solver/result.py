@@ -107,8 +107,8 @@ class Explanation:
         body = list(self.statement) or [f"[{c.rule}] {c.text}" for c in self.conflicts]
         room = max(1, most - 1 - (1 + len(fixes) if fixes else 0) - len(notes))
         if len(body) > room:
-            body = body[:room - 1] + [f"... and {len(body) - room + 1} more "
-                                      "(see the details)"]
+            body = [*body[:room - 1], f"... and {len(body) - room + 1} more "
+                    "(see the details)"]
         lines = [self.summary] + [f"  {line}" for line in body]
         if fixes:
             lines.append("Changes that make a plan possible (each checked by a solve):")
@@ -347,5 +347,5 @@ class SolveResult:
         )
 
 
-__all__ = ["SHORT_LINES", "STATUSES", "Conflict", "ConflictGroup", "Explanation", "Phase", "SolveResult", "Statistics",
-           "Status"]
+__all__ = ["SHORT_LINES", "STATUSES", "Conflict", "ConflictGroup", "Explanation", "Phase",
+           "SolveResult", "Statistics", "Status"]

@@ -63,7 +63,7 @@ def test_supervisor_capacity_conflict_names_the_supervisor() -> None:
     assert result.explanation is not None
     rules = {c.rule for c in result.explanation.conflicts}
     assert "supervisor-capacity" in rules
-    assert any("(sup)" in c.text for c in result.explanation.conflicts)
+    assert any("sup (1)" in c.text for c in result.explanation.conflicts)
 
 
 def load_scenario_from(data: dict) -> Scenario:
