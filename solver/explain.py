@@ -22,7 +22,7 @@ from rotaplan.models import Scenario
 from rotaplan.models.vocabulary import Role
 from rotaplan.solver.build import Extension, formulate
 from rotaplan.solver.counting import Shortage, shortages
-from rotaplan.solver.fixes import candidates, plan_exists, search
+from rotaplan.solver.fixes import Change, candidates, plan_exists, search
 from rotaplan.solver.instance import BASE, LOSS_WORDS, ROTATION, Instance, LearnerInfo
 from rotaplan.solver.params import Budget, configure
 from rotaplan.solver.result import Conflict, Explanation
@@ -248,10 +248,15 @@ class Diagnosis:
         None: neither was proven within the time limit.
     explanation
         Why there is no plan (None when a plan exists or nothing was proven).
+    changes
+        The suggested fixes as edits (each verified; their words are the
+        explanation's ``suggestions``), to apply with
+        :func:`~rotaplan.models.edits.changed`.
     """
 
     feasible: bool | None
     explanation: Explanation | None = None
+    changes: tuple[Change, ...] = ()
 
 
 def proof_without_search(inst: Instance) -> Explanation | None:
@@ -373,18 +378,20 @@ def _details(inst: Instance, conflicts: tuple[Conflict, ...]) -> list[str]:
 
 
 def diagnose(scenario: Scenario, budget_seconds: float = 30.0, *,
-             known_infeasible: bool = False, stop: threading.Event | None = None
-             ) -> Diagnosis:
+             known_infeasible: bool = False, stop: threading.Event | None = None,
+             note: Callable[[str], None] | None = None) -> Diagnosis:
     """Whether a scenario has a plan and, if not, why, within ``budget_seconds`` in all.
 
-    Empty candidate sets and counting checks answer at once. Otherwise a
-    feasibility solve decides; an infeasible scenario gets a conflicting set of
-    constraint groups (minimal where time allows) and one-unit relaxations of
-    the resources in it, each verified by a feasibility solve (never by a full
-    solve, so nothing explains itself again). Every step stops at the deadline.
+    Empty candidate sets and counting checks answer at once, in resource terms
+    (:mod:`rotaplan.solver.statement`). Otherwise a feasibility solve decides,
+    and an infeasible scenario gets a conflict over aggregated groups (a site's
+    rooms, a profession's cover of a setting), minimal at that level where time
+    allows. Then changes of the resources named are searched, singly and
+    combined, each verified by a solve (:mod:`rotaplan.solver.fixes`). Every
+    step stops at the deadline or when ``stop`` is set; ``note`` hears progress.
     """
     return diagnose_instance(Instance(scenario), budget_seconds,
-                             known_infeasible=known_infeasible, stop=stop)
+                             known_infeasible=known_infeasible, stop=stop, note=note)
 
 
 def diagnose_instance(inst: Instance, budget_seconds: float, *, known_infeasible: bool = False,
@@ -403,7 +410,7 @@ def diagnose_instance(inst: Instance, budget_seconds: float, *, known_infeasible
     empty = empty_domains(inst)
     if empty is not None:
         told = from_empty(inst, empty.conflicts)
-        return Diagnosis(False, _finish(inst, empty, told, deadline, stop, say))
+        return _finish(inst, empty, told, deadline, stop, say)
     found = shortages(inst)
     if found:
         told = from_shortages(inst, found)
@@ -413,7 +420,7 @@ def diagnose_instance(inst: Instance, budget_seconds: float, *, known_infeasible
                 Conflict(g.rule, g.ids, g.text),
                 *(m for m in g.members if m.rule in RESOURCE_RULES)))),
             details=tuple(_shortage_details(inst, found)))
-        return Diagnosis(False, _finish(inst, counted, told, deadline, stop, say))
+        return _finish(inst, counted, told, deadline, stop, say)
     if proof is None and not known_infeasible:
         say("looking for a plan")
         verdict = plan_exists(inst.scenario, (deadline - time.perf_counter()) / 3, stop, inst)
@@ -431,8 +438,7 @@ def diagnose_instance(inst: Instance, budget_seconds: float, *, known_infeasible
         return Diagnosis(False, Explanation(
             "No plan exists, but no conflict could be isolated within the time limit.", (),
             notes=("try a longer --time-limit",)))
-    return Diagnosis(False, _finish(inst, grouped, from_core(inst, grouped.conflicts),
-                                    deadline, stop, say))
+    return _finish(inst, grouped, from_core(inst, grouped.conflicts), deadline, stop, say)
 
 
 def _shortage_details(inst: Instance, found: list[Shortage]) -> list[str]:
@@ -448,17 +454,19 @@ def _shortage_details(inst: Instance, found: list[Shortage]) -> list[str]:
 
 
 def _finish(inst: Instance, found: Explanation, told: Statement, deadline: float,
-            stop: threading.Event | None, say: Callable[[str], None]) -> Explanation:
+            stop: threading.Event | None, say: Callable[[str], None]) -> Diagnosis:
     """The explanation in resource terms, with fixes searched until ``deadline``."""
     sc = inst.scenario
     changes = candidates(sc, told.resources)
     notes = list(found.notes)
     hints: list[str] = []
+    verified: list[Change] = []
     if changes:
         say(f"trying {len(changes)} change(s) of the resources named, one at a time, "
             "then in pairs")
         searched = search(sc, changes, deadline, stop, note=say)
         hints = searched.fixes
+        verified = searched.changes
         if not hints:
             notes.append(
                 "no change of one resource (up to 3 more rooms, places or learners per "
@@ -469,8 +477,9 @@ def _finish(inst: Instance, found: Explanation, told: Statement, deadline: float
     else:
         notes.append("no change of rooms, places, supervision or opening applies: the "
                      "conflict is in who may go where (eligibility, pins, cover)")
-    return Explanation(found.summary, found.conflicts, found.minimal,
-                       found.details, tuple(hints), tuple(notes), told.lines, told.groups)
+    return Diagnosis(False, Explanation(found.summary, found.conflicts, found.minimal,
+                                        found.details, tuple(hints), tuple(notes), told.lines,
+                                        told.groups), tuple(verified))
 
 
 def grouped_core(inst: Instance, deadline: float, stop: threading.Event | None = None

@@ -294,6 +294,11 @@ def search(sc: Scenario, changes: list[Change], deadline: float,
             worked.add(change.key)
     if found.fixes or not found.covered:
         return found
+    combined = _one_per_check(sc, deadline, stop)
+    if combined:
+        attempt(*combined)
+        if found.fixes or not found.covered:
+            return found
     ones = [c for c in changes if c.units == 1]
     for a, b in combinations(ones, 2):
         if len(found.fixes) >= most or not found.covered:
@@ -302,6 +307,45 @@ def search(sc: Scenario, changes: list[Change], deadline: float,
             continue
         attempt(a, b)
     return found
+
+
+def _one_per_check(sc: Scenario, deadline: float, stop: threading.Event | None,
+                   most: int = 6) -> list[Change]:
+    """Changes that pass every counting check together, chosen one failed check at a time.
+
+    A cohort too large for several settings fails a check in each; no single
+    change and no pair fixes it. For the first failed check, the first
+    candidate that makes that check pass is kept; then the next failed check of
+    the changed scenario, and so on (at most ``most`` changes). Empty when no
+    such combination is found (or the checks pass without any).
+    """
+    from rotaplan.solver.statement import from_shortages
+
+    chosen: list[Change] = []
+    current = sc
+    for _ in range(most):
+        if time.perf_counter() > deadline or (stop is not None and stop.is_set()):
+            return []
+        failed = shortages(Instance(current))
+        if not failed:
+            return chosen if len(chosen) > 1 else []
+        first = failed[0]
+        key = (first.check, first.setting, first.block, first.site, first.session,
+               first.professions)
+        picked = None
+        for change in candidates(current, from_shortages(Instance(current), [first]).resources):
+            if time.perf_counter() > deadline:
+                return []
+            trial = changed(current, *change.edits)
+            if not any((f.check, f.setting, f.block, f.site, f.session, f.professions) == key
+                       for f in shortages(Instance(trial))):
+                picked = change
+                break
+        if picked is None:
+            return []
+        chosen.append(picked)
+        current = changed(current, *picked.edits)
+    return []
 
 
 __all__ = ["MOST_UNITS", "Change", "FixSearch", "Resource", "candidates", "plan_exists",

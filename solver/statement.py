@@ -271,6 +271,8 @@ def from_core(inst: Instance, conflicts: Iterable[Conflict]) -> Statement:
     for c in conflicts:
         by_key[group_key(inst, c)].append(c)
     keys = sorted(by_key, key=lambda k: (not (len(k) == 2 and k[1] in sc.site_by_id), k))
+    # the professions whose demand is in the conflict: only their supervisors can help
+    demand = {k[1] for k in keys if len(k) > 1 and k[1] in sc.professions}
     groups = []
     resources = []
     for key in keys:
@@ -283,6 +285,8 @@ def from_core(inst: Instance, conflicts: Iterable[Conflict]) -> Statement:
             professions = tuple(p for c in members for p in c.ids[3 if key[0]
                                 == Rule.SUPERVISOR_PRESENT else 2:]
                                 if p in sc.professions)
+            if demand and set(professions) & demand:
+                professions = tuple(p for p in professions if p in demand)
             sessions = {c.ids[2] for c in members if key[0] == Rule.ROOMS and len(c.ids) > 2}
             resources.append(Resource(key[1], key[0], bs, tuple(dict.fromkeys(professions)),
                                       next(iter(sessions)) if len(sessions) == 1 else None))
