@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import yaml
@@ -195,3 +196,16 @@ def test_explain_command_on_the_demo_without_a_practice_s_rooms(tmp_path: Path) 
     assert len(lines) <= SHORT_LINES
     assert any("Oak Tree Practice (sher-oak-tree): 0 place-blocks, 0 room(s)" in x for x in lines)
     assert "Changes that make a plan possible (each checked by a solve):" in lines
+
+
+def test_a_stop_keeps_the_explanation_and_says_the_fixes_were_not_all_tried() -> None:
+    """A stop set before the start still gives the statement (checks need no search), but no
+    fix is claimed, and the note says not every change could be tried (never "none fixes it")."""
+    sc = scenario_from(without_rooms(demo_data(), "att-orchard"))
+    stop = threading.Event()
+    stop.set()
+    found = diagnose(sc, 10.0, stop=stop)
+    assert found.explanation is not None and found.explanation.statement
+    assert not found.changes and not found.explanation.suggestions
+    assert any("not every change could be tried" in n for n in found.explanation.notes)
+    assert not any("makes a plan possible" in n for n in found.explanation.notes)
