@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from rotaplan.models import Scenario
+from rotaplan.models.edits import changed
 from rotaplan.models.vocabulary import Role
 from rotaplan.solver.build import Extension, formulate
 from rotaplan.solver.counting import Shortage, shortages
@@ -464,7 +465,8 @@ def _finish(inst: Instance, found: Explanation, told: Statement, deadline: float
     if changes:
         say(f"trying {len(changes)} change(s) of the resources named, one at a time, "
             "then in pairs")
-        searched = search(sc, changes, deadline, stop, note=say)
+        chain = (lambda: core_chain(sc, deadline, stop)) if told.from_core else None
+        searched = search(sc, changes, deadline, stop, note=say, combine=chain)
         hints = searched.fixes
         verified = searched.changes
         if not hints:
@@ -482,17 +484,9 @@ def _finish(inst: Instance, found: Explanation, told: Statement, deadline: float
                                         told.groups), tuple(verified))
 
 
-def grouped_core(inst: Instance, deadline: float, stop: threading.Event | None = None
-                 ) -> Explanation | None:
-    """A conflict over aggregated groups: a site's resource, a profession's demand.
-
-    Every model constraint group gets its line's literal (:func:`group_key`:
-    rooms at one site in every block and session, cover of one profession in
-    one setting, ...), so the core and its deletion filter work over a few
-    dozen literals, not thousands. Minimal at that level (dropping any line
-    leaves the rest feasible) unless the deadline comes first; the members of
-    each line are the ids behind it.
-    """
+def _line_model(inst: Instance) -> tuple[cp_model.CpModel, dict[tuple[str, ...], cp_model.IntVar],
+                                         dict[tuple[str, ...], list[Conflict]]]:
+    """The model with one literal per line (:func:`group_key`) enforcing all its groups."""
     form = formulate(inst, explain=True)
     model = form.model
     members: dict[tuple[str, ...], list[Conflict]] = defaultdict(list)
@@ -504,9 +498,76 @@ def grouped_core(inst: Instance, deadline: float, stop: threading.Event | None =
             lits[key] = model.new_bool_var(f"line[{':'.join(key)}]")
         model.add_implication(lits[key], lit)
         members[key].append(conflict)
+    return model, lits, members
+
+
+def _lines_hold(sc: Scenario, keys: list[tuple[str, ...]], seconds: float,
+                stop: threading.Event | None) -> bool | None:
+    """Whether the lines ``keys`` alone can all hold in ``sc`` (None: not decided in time)."""
+    inst = Instance(sc)
+    if empty_domains(inst) is not None:
+        return None  # the change emptied someone's options: not a step towards a fix
+    model, lits, _ = _line_model(inst)
+    status, _ = _feasible(model, [lits[k] for k in keys if k in lits], seconds, stop)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return True
+    return False if status == cp_model.INFEASIBLE else None
+
+
+def core_chain(sc: Scenario, deadline: float, stop: threading.Event | None = None,
+               most: int = 4) -> list[Change]:
+    """Changes that together remove one conflict after another (to verify by a solve).
+
+    When no single change fixes a scenario (a cohort too large for several
+    settings), the first candidate change that lets the current conflict's
+    lines all hold is kept, the next conflict of the changed scenario is found,
+    and so on, up to ``most`` changes. Empty when no such chain is found in time.
+    """
+    chosen: list[Change] = []
+    current = sc
+    for _ in range(most):
+        left = deadline - time.perf_counter()
+        if left <= 0.1 or (stop is not None and stop.is_set()):
+            return []
+        inst = Instance(current)
+        if proof_without_search(inst) is not None or shortages(inst):
+            return []
+        found = grouped_core(inst, time.perf_counter() + left / 2, stop)
+        if found is None:  # the lines all hold together: a plan is likely, verify it
+            return chosen
+        keys = list(dict.fromkeys(group_key(inst, c) for c in found.conflicts))
+        told = from_core(inst, found.conflicts)
+        picked = None
+        for change in candidates(current, told.resources):
+            left = deadline - time.perf_counter()
+            if left <= 0.1:
+                return []
+            if _lines_hold(changed(current, *change.edits), keys, min(left, 5.0), stop):
+                picked = change
+                break
+        if picked is None:
+            return []
+        chosen.append(picked)
+        current = changed(current, *picked.edits)
+    return []
+
+
+def grouped_core(inst: Instance, deadline: float, stop: threading.Event | None = None
+                 ) -> Explanation | None:
+    """A conflict over aggregated groups: a site's resource, a profession's demand.
+
+    Every model constraint group gets its line's literal (:func:`group_key`:
+    rooms at one site in every block and session, cover of one profession in
+    one setting, ...), so the core and its deletion filter work over a few
+    dozen literals, not thousands. Minimal at that level (dropping any line
+    leaves the rest feasible) unless the deadline comes first; the members of
+    each line are the ids behind it.
+    """
+    model, lits, members = _line_model(inst)
     key_of = {lit.index: key for key, lit in lits.items()}
+    # the first core is what matters most: most of the time, the filter gets the rest
     status, found = _feasible(model, list(lits.values()),
-                              max(0.05, (deadline - time.perf_counter()) / 2), stop)
+                              max(0.05, (deadline - time.perf_counter()) * 3 / 4), stop)
     if status != cp_model.INFEASIBLE:
         return None
     current = [key_of[i] for i in found] or list(lits)

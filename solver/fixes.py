@@ -240,7 +240,8 @@ def _status(inst: Instance, seconds: float, stop: threading.Event | None
 
 def search(sc: Scenario, changes: list[Change], deadline: float,
            stop: threading.Event | None = None, most: int = 3,
-           note: Callable[[str], None] | None = None) -> FixSearch:
+           note: Callable[[str], None] | None = None,
+           combine: Callable[[], list[Change]] | None = None) -> FixSearch:
     """Single changes, then pairs of one unit each, verified by :func:`plan_exists`.
 
     Parameters
@@ -257,6 +258,9 @@ def search(sc: Scenario, changes: list[Change], deadline: float,
         Stop after this many verified fixes.
     note
         Called with a line of progress before each solve.
+    combine
+        Finds a combination of changes when no single one works (default: one
+        change per failed counting check); it is verified like any change.
     """
     found = FixSearch()
     worked: set[tuple[str, ...]] = set()
@@ -294,7 +298,9 @@ def search(sc: Scenario, changes: list[Change], deadline: float,
             worked.add(change.key)
     if found.fixes or not found.covered:
         return found
-    combined = _one_per_check(sc, deadline, stop)
+    if note is not None:
+        note("no single change works: combining changes")
+    combined = combine() if combine is not None else _one_per_check(sc, deadline, stop)
     if combined:
         attempt(*combined)
         if found.fixes or not found.covered:

@@ -46,11 +46,14 @@ class Statement:
         One conflict group per line that names a resource or a demand.
     resources
         The short resources, for the fix search.
+    from_core
+        True when the lines come from a conflict of model groups (CP-SAT's core).
     """
 
     lines: tuple[str, ...]
     groups: tuple[ConflictGroup, ...]
     resources: tuple[Resource, ...]
+    from_core: bool = False
 
 
 def site_name(sc: Scenario, site_id: str) -> str:
@@ -294,7 +297,7 @@ def from_core(inst: Instance, conflicts: Iterable[Conflict]) -> Statement:
     if len(lines) > STATEMENT_LINES:
         more = len(lines) - STATEMENT_LINES + 1
         lines = [*lines[:STATEMENT_LINES - 1], f"... and {more} more (see the details)"]
-    return Statement(tuple(lines), tuple(groups), tuple(resources))
+    return Statement(tuple(lines), tuple(groups), tuple(resources), from_core=True)
 
 
 __all__ = ["RESOURCE_RULES", "STATEMENT_LINES", "Statement", "blocks_text", "core_line",
