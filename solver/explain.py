@@ -23,7 +23,7 @@ from rotaplan.models.edits import changed
 from rotaplan.models.vocabulary import Role
 from rotaplan.solver.build import Extension, formulate
 from rotaplan.solver.counting import Shortage, shortages
-from rotaplan.solver.fixes import Change, candidates, plan_exists, search
+from rotaplan.solver.fixes import Change, FixSearch, candidates, plan_exists, search
 from rotaplan.solver.instance import BASE, LOSS_WORDS, ROTATION, Instance, LearnerInfo
 from rotaplan.solver.params import Budget, configure
 from rotaplan.solver.result import Conflict, Explanation
@@ -465,8 +465,19 @@ def _finish(inst: Instance, found: Explanation, told: Statement, deadline: float
     if changes:
         say(f"trying {len(changes)} change(s) of the resources named, one at a time, "
             "then in pairs")
-        chain = (lambda: core_chain(sc, deadline, stop)) if told.from_core else None
-        searched = search(sc, changes, deadline, stop, note=say, combine=chain)
+        chain = rule_out = None
+        if told.from_core:  # the lines of the conflict, to rule changes out cheaply
+            keys = list(dict.fromkeys(group_key(inst, c) for c in found.conflicts))
+
+            def rule_out(trial: Scenario) -> bool:
+                left = deadline - time.perf_counter()
+                return _lines_hold(trial, keys, min(max(left, 0.1), 5.0), stop) is False
+
+            def chain(singles: FixSearch) -> list[Change]:
+                start = singles.helped[0] if singles.helped else None
+                return core_chain(sc, deadline, stop, start=start)
+        searched = search(sc, changes, deadline, stop, note=say, combine=chain,
+                          rule_out=rule_out)
         hints = searched.fixes
         verified = searched.changes
         if not hints:
@@ -515,16 +526,17 @@ def _lines_hold(sc: Scenario, keys: list[tuple[str, ...]], seconds: float,
 
 
 def core_chain(sc: Scenario, deadline: float, stop: threading.Event | None = None,
-               most: int = 4) -> list[Change]:
+               most: int = 4, start: Change | None = None) -> list[Change]:
     """Changes that together remove one conflict after another (to verify by a solve).
 
     When no single change fixes a scenario (a cohort too large for several
     settings), the first candidate change that lets the current conflict's
     lines all hold is kept, the next conflict of the changed scenario is found,
     and so on, up to ``most`` changes. Empty when no such chain is found in time.
+    ``start`` is a first step already known (it lets the first conflict hold).
     """
-    chosen: list[Change] = []
-    current = sc
+    chosen: list[Change] = [start] if start is not None else []
+    current = changed(sc, *start.edits) if start is not None else sc
     for _ in range(most):
         left = deadline - time.perf_counter()
         if left <= 0.1 or (stop is not None and stop.is_set()):
