@@ -101,14 +101,17 @@ def _supply_lines(sc: Scenario, s: Shortage, most: int) -> list[str]:
     resource = [x for x in s.supply if x.limit in RESOURCE_RULES]
     other = [x for x in s.supply if x.limit not in RESOURCE_RULES]
     resource.sort(key=lambda x: (x.amount, x.site))
+    if len(resource) > most - 1:  # many sites (ICS scale): the empty ones, then by limit
+        other = [x for x in resource if x.amount > 0] + other
+        resource = [x for x in resource if x.amount == 0][:most // 2]
     lines = [f"{site_name(sc, x.site)}: {x.amount} {s.unit}, "
              f"{_limit_words(sc, x, s.professions)}" for x in resource]
     by_limit: dict[str, list[Supply]] = defaultdict(list)
     for x in other:
         by_limit[x.limit].append(x)
     for limit, xs in by_limit.items():
-        lines.append(f"{_ids([x.site for x in xs], 3)}: {sum(x.amount for x in xs)} {s.unit} "
-                     f"[{limit}]")
+        where = _ids([x.site for x in xs], 3) if len(xs) <= 3 else f"{len(xs)} sites"
+        lines.append(f"{where}: {sum(x.amount for x in xs)} {s.unit} [{limit}]")
     if len(lines) > most:
         rest = lines[most - 1:]
         lines = [*lines[:most - 1], f"{len(rest)} more site(s) (see the details)"]
