@@ -123,7 +123,16 @@ class Explanation:
         head = "minimal conflict" if self.minimal else "conflict"
         lines = [self.summary]
         lines += [f"  {line}" for line in self.statement]
-        if self.conflicts:
+        if self.groups:
+            lines.append("the ids behind each line:")
+        for group in self.groups:
+            lines.append(f"  - {group.text}")
+            by_rule: dict[str, list[str]] = {}
+            for member in group.members:
+                by_rule.setdefault(member.rule, []).append("/".join(member.ids))
+            lines += [f"      [{rule}] {', '.join(dict.fromkeys(ids))}"
+                      for rule, ids in by_rule.items()]
+        if self.conflicts and not self.groups:
             lines.append(f"{head} ({len(self.conflicts)} constraint group(s)):")
             lines += [f"  - [{c.rule}] {c.text}" for c in self.conflicts]
         if self.details:

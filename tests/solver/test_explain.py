@@ -186,7 +186,9 @@ def test_ics_scale_practice_without_rooms_is_explained_briefly_and_fixed() -> No
 def test_explain_command_on_the_demo_without_a_practice_s_rooms(tmp_path: Path) -> None:
     """`rotaplan explain` on the demo with a practice's rooms at 0 exits 3 within 10 lines.
 
-    It prints the primary-care shortage naming the practice and a fix checked by a solve.
+    It prints the primary-care shortage naming the practice and a fix checked by a solve;
+    with ``--details`` it prints every learner behind the line (each rotation physiotherapist's
+    primary-care cover).
     """
     path = tmp_path / "demo-rooms-0.yaml"
     path.write_text(yaml.safe_dump(without_rooms(demo_data(), "sher-oak-tree"), sort_keys=False))
@@ -196,6 +198,12 @@ def test_explain_command_on_the_demo_without_a_practice_s_rooms(tmp_path: Path) 
     assert len(lines) <= SHORT_LINES
     assert any("Oak Tree Practice (sher-oak-tree): 0 place-blocks, 0 room(s)" in x for x in lines)
     assert "Changes that make a plan possible (each checked by a solve):" in lines
+    detailed, _, code = cli("explain", path, "--time-limit", "10", "--details")
+    assert code == 3
+    assert "the ids behind each line:" in detailed
+    physios = [x.id for x in load_scenario(path).learners if x.profession == "physiotherapist"
+               and x.track == "rotation"]
+    assert all(f"{x}/primary-care" in detailed for x in physios)
 
 
 def test_a_stop_keeps_the_explanation_and_says_the_fixes_were_not_all_tried() -> None:
