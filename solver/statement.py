@@ -204,6 +204,7 @@ def from_empty(inst: Instance, conflicts: Iterable[Conflict]) -> Statement:
     lines: list[str] = []
     groups: list[ConflictGroup] = []
     resources: list[Resource] = []
+    alike: dict[tuple[str, str], list[tuple[str, list[Conflict]]]] = defaultdict(list)
     for (learner_id, what), cs in members.items():
         info = by_id.get(learner_id)
         if info is None:
@@ -218,14 +219,20 @@ def from_empty(inst: Instance, conflicts: Iterable[Conflict]) -> Statement:
                    for (s, rule), bs in sorted(causes.items())]
         for (s, rule), bs in causes.items():
             resources.append(Resource(s, rule, tuple(sorted(bs)), (info.profession,)))
-        text = (f"{learner_id} ({info.profession}): no possible {what} in "
+        tail = (f" ({info.profession}): no possible {what} in "
                 f"{blocks_text(blocks[(learner_id, what)] or info.blocks)}"
                 + (f"; lost: {_ids(reasons, 2)}" if reasons else " [eligibility]"))
-        groups.append(ConflictGroup(cs[0].rule, (learner_id,), text, tuple(cs)))
+        alike[(tail, cs[0].rule)].append((learner_id, cs))
+    # learners stranded alike share a line: "L1, L2 (nurse): no possible site ..."
+    for (tail, rule), who in alike.items():
+        ids = [learner_id for learner_id, _ in who]
+        text = _ids(ids, 3) + tail
+        groups.append(ConflictGroup(rule, tuple(ids), text,
+                                    tuple(c for _, cs in who for c in cs)))
         lines.append(text)
     if len(lines) > STATEMENT_LINES:
         more = len(lines) - STATEMENT_LINES + 1
-        lines = [*lines[:STATEMENT_LINES - 1], f"... and {more} more learner(s) (see the details)"]
+        lines = [*lines[:STATEMENT_LINES - 1], f"... and {more} more line(s) (see the details)"]
     return Statement(tuple(lines), tuple(groups), tuple(dict.fromkeys(resources)))
 
 

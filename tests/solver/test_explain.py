@@ -20,9 +20,13 @@ from tests.helpers import (
     cli,
     demo_data,
     ics_rooms_cut,
+    learner,
     run,
+    scenario,
     scenario_from,
+    site,
     stranded_fellow,
+    sup,
     tweak,
     without_rooms,
 )
@@ -217,3 +221,17 @@ def test_a_stop_keeps_the_explanation_and_says_the_fixes_were_not_all_tried() ->
     assert not found.changes and not found.explanation.suggestions
     assert any("not every change could be tried" in n for n in found.explanation.notes)
     assert not any("makes a plan possible" in n for n in found.explanation.notes)
+
+
+def test_two_rooms_needed_at_once_are_found_not_denied() -> None:
+    """Two full-time nurses at Elm Surgery with 0 rooms share one line; one more room is proven
+    not enough (a counting check), and two rooms, verified by a solve, are suggested."""
+    data = scenario([site("elm", name="Elm Surgery", sups=[sup("sam", capacity=2)], rooms=0)],
+                    [learner("L1"), learner("L2")])
+    sc = scenario_from(data)
+    found = diagnose(sc, 10.0)
+    assert found.explanation is not None
+    assert found.explanation.statement == (
+        "L1, L2 (nurse): no possible site in block 1; lost: Elm Surgery (elm) [rooms] in block 1",)
+    assert found.explanation.suggestions == ("rooms at Elm Surgery (elm): 0 -> 2 in every session",)
+    _assert_fixes_work(sc, found)
