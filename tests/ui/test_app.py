@@ -396,7 +396,7 @@ def test_a_failed_solve_explains_itself_and_keeps_the_scenario(app: AppTest) -> 
     before = app.session_state["tables"].copy()
     solve(app)
     assert "No plan: INFEASIBLE" in texts(app.error)
-    assert "conflict" in texts(app.code)
+    assert "Stroke services [cover]: 3 physiotherapist place-blocks" in texts(app.code)
     go(app, "Scenario")
     assert all(app.session_state["tables"].frames[t].equals(before.frames[t])
                for t in before.frames)
