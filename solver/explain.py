@@ -1,11 +1,23 @@
-"""Explain why a scenario has no plan, in the contract's rule names and ids.
+"""Explain why a scenario has no plan: a few lines in resource terms, and verified fixes.
 
-Two stages. First, cheap checks on the candidate domains: a learner with no
-site left for a block, or a cover setting no candidate site offers, is named
-with the rule that removed each option. Otherwise the model is rebuilt with
-an assumption literal per constraint group; CP-SAT returns a sufficient set of
-groups, which a deletion filter shrinks to a minimal one (drop any group and
-the rest is feasible) within a time budget.
+:func:`diagnose` goes from the cheapest proof to the dearest, and stops at the
+first that holds:
+
+1. :func:`empty_domains`: learners with no candidate site left, grouped by the
+   resource that removed the sites (:func:`~rotaplan.solver.statement.from_empty`).
+2. Counting checks (:mod:`rotaplan.solver.counting`): demand against the
+   places, rooms and supervisors of a setting, block, site or session.
+3. Otherwise a feasibility solve decides, and :func:`grouped_core` finds a
+   conflict over aggregated lines (a site's rooms in every block and session,
+   a profession's cover of a setting) with one assumption literal per line,
+   then a deletion filter makes it minimal at that level within the time.
+
+Then changes of the resources named are searched and verified by a solve
+(:mod:`rotaplan.solver.fixes`); for a conflict CP-SAT found, a change is ruled
+out cheaply when the conflict's lines still cannot hold, and a chain of
+changes (:func:`core_chain`) follows one conflict after another. The older
+per-group :func:`core` (with a deletion filter over model groups) remains for
+re-planning's kept placements and :func:`explain_infeasible`.
 """
 
 from __future__ import annotations
