@@ -470,6 +470,8 @@ def _finish(inst: Instance, found: Explanation, told: Statement, deadline: float
             stop: threading.Event | None, say: Callable[[str], None]) -> Diagnosis:
     """The explanation in resource terms, with fixes searched until ``deadline``."""
     sc = inst.scenario
+    if told.lines:
+        say(f"found: {told.lines[0]}")
     changes = candidates(sc, told.resources)
     notes = list(found.notes)
     hints: list[str] = []

@@ -251,7 +251,7 @@ def _status(inst: Instance, seconds: float, stop: threading.Event | None
 
 
 def search(sc: Scenario, changes: list[Change], deadline: float,
-           stop: threading.Event | None = None, most: int = 3,
+           stop: threading.Event | None = None, most: int = 2,
            note: Callable[[str], None] | None = None,
            combine: Callable[[FixSearch], list[Change]] | None = None,
            rule_out: Callable[[Scenario], bool] | None = None) -> FixSearch:
@@ -268,7 +268,8 @@ def search(sc: Scenario, changes: list[Change], deadline: float,
     stop
         Set to stop early (what was verified is kept; ``covered`` is False).
     most
-        Stop after this many verified fixes.
+        Stop after this many verified fixes (two alternatives: each more costs a solve,
+        about 0.5-1 s on the demo at load 7, and the page waits for them).
     note
         Called with a line of progress before each solve.
     combine
