@@ -1,4 +1,4 @@
-"""Edits of a scenario as data: newcomers, one more room, place or supervised learner.
+"""Edits of a scenario as data: newcomers, more rooms, places, supervision, opening, leave.
 
 Capacity questions, explanations and sweeps change scenarios in these few ways;
 each edit returns a new, validated :class:`~rotaplan.models.Scenario` and never
@@ -51,17 +51,69 @@ def more_supervision(sup_id: str, count: int = 1) -> Edit:
     return edit
 
 
-def more_rooms(site_id: str, session: str, count: int = 1) -> Edit:
-    """``count`` more rooms at a site in one weekly session."""
+def more_rooms(site_id: str, session: str | None = None, count: int = 1) -> Edit:
+    """``count`` more rooms at a site in one weekly session (every session when None)."""
     def edit(data: dict[str, Any]) -> None:
-        site = next(s for s in data["sites"] if s["id"] == site_id)
+        site = _site(data, site_id)
         rooms = site["rooms"]
+        if session is None:
+            if isinstance(rooms, dict):
+                site["rooms"] = {k: int(v or 0) + count for k, v in rooms.items()}
+                if "default" not in rooms:
+                    site["rooms"]["default"] = count
+            elif rooms is not None:
+                site["rooms"] = int(rooms) + count
+            return
         if isinstance(rooms, dict):
             base = int(rooms.get(session, rooms.get("default", 0)) or 0)
             site["rooms"] = rooms | {session: base + count}
         elif rooms is not None:
             site["rooms"] = {"default": rooms, session: int(rooms) + count}
     return edit
+
+
+def open_sessions(site_id: str, sessions: list[str]) -> Edit:
+    """A site open in ``sessions`` as well as its current opening sessions."""
+    def edit(data: dict[str, Any]) -> None:
+        site = _site(data, site_id)
+        current = site.get("open_sessions")
+        if current is None:
+            return  # open every session already
+        every = data["programme"].get("sessions") or list(sessions)
+        wanted = set(current) | set(sessions)
+        site["open_sessions"] = [d for d in every if d in wanted]
+    return edit
+
+
+def back_from_leave(sup_id: str, block: int) -> Edit:
+    """A supervisor available in a block they were to be away."""
+    def edit(data: dict[str, Any]) -> None:
+        for site in data["sites"]:
+            for sup in site["supervisors"]:
+                if sup["id"] == sup_id:
+                    sup["unavailable_blocks"] = [b for b in sup.get("unavailable_blocks") or []
+                                                 if int(b) != block]
+    return edit
+
+
+def fewer_minimum(site_id: str, count: int = 1) -> Edit:
+    """A site's ``min_learners`` lowered by ``count`` in every block it sets (not below 0)."""
+    def edit(data: dict[str, Any]) -> None:
+        site = _site(data, site_id)
+        low = site.get("min_learners")
+        if isinstance(low, dict):
+            site["min_learners"] = {b: max(0, int(n) - count) for b, n in low.items()}
+        elif low:
+            site["min_learners"] = max(0, int(low) - count)
+    return edit
+
+
+def _site(data: dict[str, Any], site_id: str) -> dict[str, Any]:
+    """A site's data by id (EditError when there is none)."""
+    for site in data["sites"]:
+        if site["id"] == site_id:
+            return site
+    raise EditError(f"no site {site_id!r}")
 
 
 @dataclass(frozen=True)
@@ -133,5 +185,6 @@ def with_newcomers(scenario: Scenario, newcomer: Newcomer, count: int
     return Scenario.model_validate(data), ids
 
 
-__all__ = ["Edit", "EditError", "Newcomer", "changed", "more_rooms", "more_site_places",
-           "more_supervision", "with_newcomers"]
+__all__ = ["Edit", "EditError", "Newcomer", "back_from_leave", "changed", "fewer_minimum",
+           "more_rooms", "more_site_places", "more_supervision", "open_sessions",
+           "with_newcomers"]

@@ -1,11 +1,23 @@
-"""Explain why a scenario has no plan, in the contract's rule names and ids.
+"""Explain why a scenario has no plan: a few lines in resource terms, and verified fixes.
 
-Two stages. First, cheap checks on the candidate domains: a learner with no
-site left for a block, or a cover setting no candidate site offers, is named
-with the rule that removed each option. Otherwise the model is rebuilt with
-an assumption literal per constraint group; CP-SAT returns a sufficient set of
-groups, which a deletion filter shrinks to a minimal one (drop any group and
-the rest is feasible) within a time budget.
+:func:`diagnose` goes from the cheapest proof to the dearest, and stops at the
+first that holds:
+
+1. :func:`empty_domains`: learners with no candidate site left, grouped by the
+   resource that removed the sites (:func:`~rotaplan.solver.statement.from_empty`).
+2. Counting checks (:mod:`rotaplan.solver.counting`): demand against the
+   places, rooms and supervisors of a setting, block, site or session.
+3. Otherwise a feasibility solve decides, and :func:`grouped_core` finds a
+   conflict over aggregated lines (a site's rooms in every block and session,
+   a profession's cover of a setting) with one assumption literal per line,
+   then a deletion filter makes it minimal at that level within the time.
+
+Then changes of the resources named are searched and verified by a solve
+(:mod:`rotaplan.solver.fixes`); for a conflict CP-SAT found, a change is ruled
+out cheaply when the conflict's lines still cannot hold, and a chain of
+changes (:func:`core_chain`) follows one conflict after another. The older
+per-group :func:`core` (with a deletion filter over model groups) remains for
+re-planning's kept placements and :func:`explain_infeasible`.
 """
 
 from __future__ import annotations
@@ -13,17 +25,29 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
 from rotaplan.models import Scenario
-from rotaplan.models.edits import Edit, changed, more_rooms, more_site_places, more_supervision
-from rotaplan.models.vocabulary import Role, Rule
+from rotaplan.models.edits import changed
+from rotaplan.models.vocabulary import Role
 from rotaplan.solver.build import Extension, formulate
+from rotaplan.solver.counting import Shortage, shortages
+from rotaplan.solver.fixes import Change, FixSearch, candidates, plan_exists, search
 from rotaplan.solver.instance import BASE, LOSS_WORDS, ROTATION, Instance, LearnerInfo
 from rotaplan.solver.params import Budget, configure
 from rotaplan.solver.result import Conflict, Explanation
+from rotaplan.solver.statement import (
+    RESOURCE_RULES,
+    Statement,
+    from_core,
+    from_empty,
+    from_shortages,
+    group_key,
+    shortage_head,
+)
 from rotaplan.solver.stopping import solve_until
 
 
@@ -237,10 +261,15 @@ class Diagnosis:
         None: neither was proven within the time limit.
     explanation
         Why there is no plan (None when a plan exists or nothing was proven).
+    changes
+        The suggested fixes as edits (each verified; their words are the
+        explanation's ``suggestions``), to apply with
+        :func:`~rotaplan.models.edits.changed`.
     """
 
     feasible: bool | None
     explanation: Explanation | None = None
+    changes: tuple[Change, ...] = ()
 
 
 def proof_without_search(inst: Instance) -> Explanation | None:
@@ -362,76 +391,234 @@ def _details(inst: Instance, conflicts: tuple[Conflict, ...]) -> list[str]:
 
 
 def diagnose(scenario: Scenario, budget_seconds: float = 30.0, *,
-             known_infeasible: bool = False, stop: threading.Event | None = None
-             ) -> Diagnosis:
+             known_infeasible: bool = False, stop: threading.Event | None = None,
+             note: Callable[[str], None] | None = None) -> Diagnosis:
     """Whether a scenario has a plan and, if not, why, within ``budget_seconds`` in all.
 
-    Empty candidate sets and counting checks answer at once. Otherwise a
-    feasibility solve decides; an infeasible scenario gets a conflicting set of
-    constraint groups (minimal where time allows) and one-unit relaxations of
-    the resources in it, each verified by a feasibility solve (never by a full
-    solve, so nothing explains itself again). Every step stops at the deadline.
+    Empty candidate sets and counting checks answer at once, in resource terms
+    (:mod:`rotaplan.solver.statement`). Otherwise a feasibility solve decides,
+    and an infeasible scenario gets a conflict over aggregated groups (a site's
+    rooms, a profession's cover of a setting), minimal at that level where time
+    allows. Then changes of the resources named are searched, singly and
+    combined, each verified by a solve (:mod:`rotaplan.solver.fixes`). Every
+    step stops at the deadline or when ``stop`` is set; ``note`` hears progress.
     """
     return diagnose_instance(Instance(scenario), budget_seconds,
-                             known_infeasible=known_infeasible, stop=stop)
+                             known_infeasible=known_infeasible, stop=stop, note=note)
 
 
 def diagnose_instance(inst: Instance, budget_seconds: float, *, known_infeasible: bool = False,
                       stop: threading.Event | None = None,
-                      proof: Explanation | None = None) -> Diagnosis:
-    """:func:`diagnose` on an instance the caller already built (its full domains)."""
+                      proof: Explanation | None = None,
+                      note: Callable[[str], None] | None = None) -> Diagnosis:
+    """:func:`diagnose` on an instance the caller already built (its full domains).
+
+    ``note`` is called with a line of progress at each stage (for a page's
+    progress display).
+    """
     started = time.perf_counter()
     deadline = started + max(0.5, budget_seconds)
+    say = note or (lambda _line: None)
+    say("checking candidate sites and counting places, rooms and supervision")
     empty = empty_domains(inst)
     if empty is not None:
-        return Diagnosis(False, empty)
-    counting = proof if proof is not None else arithmetic(inst)
-    if counting is None and not known_infeasible:
-        form = formulate(inst)
-        status, _ = _feasible(form.model, [], (deadline - time.perf_counter()) / 3, stop)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        told = from_empty(inst, empty.conflicts)
+        return _finish(inst, empty, told, deadline, stop, say)
+    found = shortages(inst)
+    if found:
+        told = from_shortages(inst, found)
+        counted = Explanation(
+            "No plan exists: more is needed than the sites can offer (counting check).",
+            tuple(dict.fromkeys(c for g in told.groups for c in (
+                Conflict(g.rule, g.ids, g.text),
+                *(m for m in g.members if m.rule in RESOURCE_RULES)))),
+            details=tuple(_shortage_details(inst, found)))
+        return _finish(inst, counted, told, deadline, stop, say)
+    if proof is None and not known_infeasible:
+        say("looking for a plan")
+        verdict = plan_exists(inst.scenario, (deadline - time.perf_counter()) / 3, stop, inst)
+        if verdict is True:
             return Diagnosis(True)
-        if status != cp_model.INFEASIBLE:
+        if verdict is None:
             return Diagnosis(None)
     # keep a third of the time for the fixes; the core gets the rest
+    say("isolating the conflict, by site and profession first")
     core_deadline = started + (deadline - started) * 2 / 3
-    found = core(inst, core_deadline, stop)
-    if found is None:
-        if counting is not None:
-            return Diagnosis(False, counting)
+    grouped = grouped_core(inst, core_deadline, stop)
+    if grouped is None:
+        if proof is not None:
+            return Diagnosis(False, proof)
         return Diagnosis(False, Explanation(
             "No plan exists, but no conflict could be isolated within the time limit.", (),
             notes=("try a longer --time-limit",)))
-    hints, covered = suggestions(inst.scenario, found.conflicts, deadline, stop)
-    details = found.details
-    if counting is not None:
-        details = tuple(f"counting check: {c.text}" for c in counting.conflicts) + details
-    notes = found.notes
-    if not hints:
-        notes += (("no single one-unit change of the resources in the conflict fixes it"
-                   if covered else "not every possible fix could be tried within the time "
-                   "limit"),)
+    return _finish(inst, grouped, from_core(inst, grouped.conflicts), deadline, stop, say)
+
+
+def _shortage_details(inst: Instance, found: list[Shortage]) -> list[str]:
+    """Every failed counting check, with each site's share and the learners counted."""
+    sc = inst.scenario
+    out = []
+    for s in found:
+        out.append(shortage_head(sc, s))
+        out.append("  sites: " + ", ".join(f"{x.site} {x.amount} [{x.limit}]"
+                                          for x in s.supply))
+        out.append("  learners: " + ", ".join(s.learners))
+    return out
+
+
+def _finish(inst: Instance, found: Explanation, told: Statement, deadline: float,
+            stop: threading.Event | None, say: Callable[[str], None]) -> Diagnosis:
+    """The explanation in resource terms, with fixes searched until ``deadline``."""
+    sc = inst.scenario
+    if told.lines:
+        say(f"found: {told.lines[0]}")
+    changes = candidates(sc, told.resources)
+    notes = list(found.notes)
+    hints: list[str] = []
+    verified: list[Change] = []
+    if changes:
+        say(f"trying {len(changes)} change(s) of the resources named, one at a time, "
+            "then in pairs")
+        chain = rule_out = None
+        if told.from_core:  # the lines of the conflict, to rule changes out cheaply
+            keys = list(dict.fromkeys(group_key(inst, c) for c in found.conflicts))
+
+            def rule_out(trial: Scenario) -> bool:
+                left = deadline - time.perf_counter()
+                return _lines_hold(trial, keys, min(max(left, 0.1), 5.0), stop) is False
+
+            def chain(singles: FixSearch) -> list[Change]:
+                start = singles.helped[0] if singles.helped else None
+                return core_chain(sc, deadline, stop, start=start)
+        searched = search(sc, changes, deadline, stop, note=say, combine=chain,
+                          rule_out=rule_out)
+        hints = searched.fixes
+        verified = searched.changes
+        if not hints:
+            notes.append(
+                "no change of one resource (up to 3 more rooms, places or learners per "
+                "supervisor, a leave cancelled, an opening), nor any pair of one-unit "
+                "changes, makes a plan possible" if searched.covered else
+                f"no fix found among the {searched.tried} change(s) tried before the time "
+                "limit; not every change could be tried")
+    else:
+        notes.append("no change of rooms, places, supervision or opening applies: the "
+                     "conflict is in who may go where (eligibility, pins, cover)")
     return Diagnosis(False, Explanation(found.summary, found.conflicts, found.minimal,
-                                        details, tuple(hints), notes))
+                                        found.details, tuple(hints), tuple(notes), told.lines,
+                                        told.groups), tuple(verified))
 
 
-def _relaxations(scenario: Scenario, conflict: Conflict) -> list[tuple[str, Edit]]:
-    """One-unit changes that loosen a conflict group, as (words, edit)."""
-    if conflict.rule == Rule.ROOMS and len(conflict.ids) == 3:
-        room_site, _, session = conflict.ids
-        return [(f"one more room at {room_site} on {session}", more_rooms(room_site, session))]
-    if conflict.rule == Rule.SITE_CAPACITY:
-        place_site = conflict.ids[0]
-        return [(f"one more place at {place_site}", more_site_places(place_site))]
-    if conflict.rule == Rule.SUPERVISOR_CAPACITY and len(conflict.ids) >= 3:
-        site_id, _, *professions = conflict.ids
-        at = scenario.site_by_id.get(site_id)
-        if at is None:
+def _line_model(inst: Instance) -> tuple[cp_model.CpModel, dict[tuple[str, ...], cp_model.IntVar],
+                                         dict[tuple[str, ...], list[Conflict]]]:
+    """The model with one literal per line (:func:`group_key`) enforcing all its groups."""
+    form = formulate(inst, explain=True)
+    model = form.model
+    members: dict[tuple[str, ...], list[Conflict]] = defaultdict(list)
+    lits: dict[tuple[str, ...], cp_model.IntVar] = {}
+    for group, lit in form.b.groups.items():
+        conflict = Conflict(group.rule, group.ids, group.text)
+        key = group_key(inst, conflict)
+        if key not in lits:
+            lits[key] = model.new_bool_var(f"line[{':'.join(key)}]")
+        model.add_implication(lits[key], lit)
+        members[key].append(conflict)
+    return model, lits, members
+
+
+def _lines_hold(sc: Scenario, keys: list[tuple[str, ...]], seconds: float,
+                stop: threading.Event | None) -> bool | None:
+    """Whether the lines ``keys`` alone can all hold in ``sc`` (None: not decided in time)."""
+    inst = Instance(sc)
+    if empty_domains(inst) is not None:
+        return None  # the change emptied someone's options: not a step towards a fix
+    model, lits, _ = _line_model(inst)
+    status, _ = _feasible(model, [lits[k] for k in keys if k in lits], seconds, stop)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return True
+    return False if status == cp_model.INFEASIBLE else None
+
+
+def core_chain(sc: Scenario, deadline: float, stop: threading.Event | None = None,
+               most: int = 4, start: Change | None = None) -> list[Change]:
+    """Changes that together remove one conflict after another (to verify by a solve).
+
+    When no single change fixes a scenario (a cohort too large for several
+    settings), the first candidate change that lets the current conflict's
+    lines all hold is kept, the next conflict of the changed scenario is found,
+    and so on, up to ``most`` changes. Empty when no such chain is found in time.
+    ``start`` is a first step already known (it lets the first conflict hold).
+    """
+    chosen: list[Change] = [start] if start is not None else []
+    current = changed(sc, *start.edits) if start is not None else sc
+    for _ in range(most):
+        left = deadline - time.perf_counter()
+        if left <= 0.1 or (stop is not None and stop.is_set()):
             return []
-        return [(f"{sup.id} supervising one more learner ({sup.capacity} → {sup.capacity + 1})",
-                 more_supervision(sup.id)) for sup in at.supervisors
-                if any(scenario.may_supervise(sup.profession, p) for p in professions)]
+        inst = Instance(current)
+        if proof_without_search(inst) is not None or shortages(inst):
+            return []
+        found = grouped_core(inst, time.perf_counter() + left / 2, stop)
+        if found is None:  # the lines all hold together: a plan is likely, verify it
+            return chosen
+        keys = list(dict.fromkeys(group_key(inst, c) for c in found.conflicts))
+        told = from_core(inst, found.conflicts)
+        picked = None
+        for change in candidates(current, told.resources):
+            left = deadline - time.perf_counter()
+            if left <= 0.1:
+                return []
+            if _lines_hold(changed(current, *change.edits), keys, min(left, 5.0), stop):
+                picked = change
+                break
+        if picked is None:
+            return []
+        chosen.append(picked)
+        current = changed(current, *picked.edits)
     return []
+
+
+def grouped_core(inst: Instance, deadline: float, stop: threading.Event | None = None
+                 ) -> Explanation | None:
+    """A conflict over aggregated groups: a site's resource, a profession's demand.
+
+    Every model constraint group gets its line's literal (:func:`group_key`:
+    rooms at one site in every block and session, cover of one profession in
+    one setting, ...), so the core and its deletion filter work over a few
+    dozen literals, not thousands. Minimal at that level (dropping any line
+    leaves the rest feasible) unless the deadline comes first; the members of
+    each line are the ids behind it.
+    """
+    model, lits, members = _line_model(inst)
+    key_of = {lit.index: key for key, lit in lits.items()}
+    # the first core is what matters most: most of the time, the filter gets the rest
+    status, found = _feasible(model, list(lits.values()),
+                              max(0.05, (deadline - time.perf_counter()) * 3 / 4), stop)
+    if status != cp_model.INFEASIBLE:
+        return None
+    current = [key_of[i] for i in found] or list(lits)
+    minimal = True
+    index = 0
+    while index < len(current):
+        left = deadline - time.perf_counter()
+        if left <= 0 or (stop is not None and stop.is_set()):
+            minimal = False
+            break
+        trial = current[:index] + current[index + 1:]
+        status, smaller = _feasible(model, [lits[k] for k in trial], min(left, 10.0), stop)
+        if status == cp_model.INFEASIBLE:
+            kept = {key_of[i] for i in smaller} if smaller else set(trial)
+            current = [k for k in trial if k in kept]
+        else:
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                minimal = False  # timed out: keep the line, but do not claim minimality
+            index += 1
+    conflicts = tuple(c for key in current for c in members[key])
+    notes = () if minimal else ("not proven minimal: the time limit came first",)
+    return Explanation(
+        f"No plan exists: these {len(current)} limits cannot all hold together"
+        + (" (drop any one and a plan exists)." if minimal else "."),
+        conflicts, minimal=minimal, details=tuple(_details(inst, conflicts)), notes=notes)
 
 
 def feasible(scenario: Scenario, seconds: float, stop: threading.Event | None = None
@@ -448,33 +635,3 @@ def feasible(scenario: Scenario, seconds: float, stop: threading.Event | None = 
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return True
     return False if status == cp_model.INFEASIBLE else None
-
-
-def suggestions(scenario: Scenario, conflicts: tuple[Conflict, ...], deadline: float,
-                stop: threading.Event | None = None, most: int = 8) -> tuple[list[str], bool]:
-    """One-unit changes that make the scenario feasible, each verified by a solve.
-
-    Returns the changes that work and whether every candidate change was tried
-    and decided before ``deadline``.
-    """
-    tried: set[str] = set()
-    out: list[str] = []
-    covered = True
-    candidates = [pair for conflict in conflicts for pair in _relaxations(scenario, conflict)]
-    for words, edit in candidates:
-        if words in tried:
-            continue
-        if len(tried) >= most:
-            covered = False
-            break
-        left = deadline - time.perf_counter()
-        if left <= 0.05 or (stop is not None and stop.is_set()):
-            covered = False
-            break
-        tried.add(words)
-        verdict = feasible(changed(scenario, edit), min(left, 5.0), stop)
-        if verdict is True:
-            out.append(f"{words} would make it feasible")
-        elif verdict is None:
-            covered = False
-    return out, covered

@@ -38,6 +38,34 @@ class Conflict:
 
 
 @dataclass(frozen=True)
+class ConflictGroup:
+    """One line of an explanation: a resource or a demand, and the groups behind it.
+
+    Attributes
+    ----------
+    rule
+        The contract rule (``rooms``, ``cover``, ...).
+    ids
+        What it is about: a site id for a resource; a profession (and a setting
+        for ``cover``) for a demand.
+    text
+        The line in resource terms, e.g. ``Oak Tree Practice (sher-oak-tree):
+        rooms, 0 on Tue-AM in blocks 1-4``.
+    members
+        The constraint groups of the model behind the line (the ids on demand).
+    """
+
+    rule: str
+    ids: tuple[str, ...]
+    text: str
+    members: tuple[Conflict, ...] = ()
+
+
+SHORT_LINES = 10
+"""Most lines :meth:`Explanation.render` prints without details."""
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Why a scenario has no plan.
 
@@ -46,15 +74,21 @@ class Explanation:
     summary
         One line for humans.
     conflicts
-        Constraint groups that cannot all hold together.
+        Constraint groups that cannot all hold together (the ids).
     minimal
-        True when dropping any one group makes the rest feasible.
+        True when dropping any one of the groups shown (``groups`` when there
+        are any, else ``conflicts``) makes the rest feasible.
     details
         Further lines (for example, why candidate sites were excluded).
     suggestions
         Changes that would make the scenario feasible, each verified by a solve.
     notes
         What the search could not finish (time ran out), in plain words.
+    statement
+        The short explanation in resource terms, a few lines aggregated by
+        site, setting and profession (empty for explanations built before it).
+    groups
+        The lines of ``statement`` that are conflict groups, with their members.
     """
 
     summary: str
@@ -63,12 +97,42 @@ class Explanation:
     details: tuple[str, ...] = ()
     suggestions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    statement: tuple[str, ...] = ()
+    groups: tuple[ConflictGroup, ...] = ()
 
-    def render(self) -> str:
-        """Plain-text explanation, one conflict per line."""
+    def short_lines(self, most: int = SHORT_LINES) -> list[str]:
+        """The explanation in at most ``most`` lines: what conflicts, then the fixes."""
+        fixes = list(self.suggestions[:3])
+        notes = list(self.notes[:2])
+        body = list(self.statement) or [f"[{c.rule}] {c.text}" for c in self.conflicts]
+        room = max(1, most - 1 - (1 + len(fixes) if fixes else 0) - len(notes))
+        if len(body) > room:
+            body = [*body[:room - 1], f"... and {len(body) - room + 1} more "
+                    "(see the details)"]
+        lines = [self.summary] + [f"  {line}" for line in body]
+        if fixes:
+            lines.append("Changes that make a plan possible (each checked by a solve):")
+            lines += [f"  - {fix}" for fix in fixes]
+        lines += [f"Note: {n}" for n in notes]
+        return lines[:most]
+
+    def render(self, details: bool = False) -> str:
+        """Plain text: the short form, or with ``details`` every group and id too."""
+        if not details:
+            return "\n".join(self.short_lines())
         head = "minimal conflict" if self.minimal else "conflict"
         lines = [self.summary]
-        if self.conflicts:
+        lines += [f"  {line}" for line in self.statement]
+        if self.groups:
+            lines.append("the ids behind each line:")
+        for group in self.groups:
+            lines.append(f"  - {group.text}")
+            by_rule: dict[str, list[str]] = {}
+            for member in group.members:
+                by_rule.setdefault(member.rule, []).append("/".join(member.ids))
+            lines += [f"      [{rule}] {', '.join(dict.fromkeys(ids))}"
+                      for rule, ids in by_rule.items()]
+        if self.conflicts and not self.groups:
             lines.append(f"{head} ({len(self.conflicts)} constraint group(s)):")
             lines += [f"  - [{c.rule}] {c.text}" for c in self.conflicts]
         if self.details:
@@ -84,7 +148,11 @@ class Explanation:
         """A JSON-ready dict."""
         return {
             "summary": self.summary,
+            "statement": list(self.statement),
             "minimal": self.minimal,
+            "groups": [{"rule": g.rule, "ids": list(g.ids), "text": g.text,
+                        "members": [asdict(c) | {"ids": list(c.ids)} for c in g.members]}
+                       for g in self.groups],
             "conflicts": [asdict(c) | {"ids": list(c.ids)} for c in self.conflicts],
             "details": list(self.details),
             "suggestions": list(self.suggestions),
@@ -288,5 +356,5 @@ class SolveResult:
         )
 
 
-__all__ = ["STATUSES", "Conflict", "Explanation", "Phase", "SolveResult", "Statistics",
-           "Status"]
+__all__ = ["SHORT_LINES", "STATUSES", "Conflict", "ConflictGroup", "Explanation", "Phase",
+           "SolveResult", "Statistics", "Status"]

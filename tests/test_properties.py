@@ -41,6 +41,8 @@ from rotaplan.exit_codes import ExitCode
 from rotaplan.models import ScenarioError
 from rotaplan.runs.pipeline import solve_and_write
 from rotaplan.solver import SolveOptions
+from rotaplan.solver.counting import shortages
+from rotaplan.solver.instance import Instance
 from tests.contract_index import ContractIndex
 from tests.helpers import SHARED_CHECKER, needs_shared, scenario_from
 
@@ -456,6 +458,8 @@ def solve_and_verify(data: dict[str, Any]) -> Solved:
             assert (out / "explanation.txt").read_text().strip()
             return Solved("INFEASIBLE", None)
         assert outcome.exit_code == ExitCode.OK, outcome.check.render() if outcome.check else ""
+        # counting checks are proofs: a scenario with a plan never fails one
+        assert not shortages(Instance(sc)), shortages(Instance(sc))
         report = check_plan_dir(sc, out)
         assert report.ok, report.render()
         assert result.objective is not None

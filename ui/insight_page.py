@@ -7,14 +7,12 @@ import streamlit as st
 
 from rotaplan.analysis.capacity import headline
 from rotaplan.models import Scenario
-from rotaplan.models.edits import Newcomer
-from rotaplan.runs.jobs import CapacityJob, solves
-from rotaplan.solver.explain import diagnose
+from rotaplan.models.edits import Newcomer, changed
+from rotaplan.models.yaml_format import dump_scenario
+from rotaplan.runs.jobs import CapacityJob, ExplainJob, solves
+from rotaplan.solver.fixes import Change
 from rotaplan.ui import state
 from rotaplan.ui.state import ss
-
-WAIT_SECONDS = 120
-"""How long 'Why no plan?' waits for a free solver before it says the server is busy."""
 
 
 def capacity() -> None:
@@ -124,46 +122,112 @@ def _capacity_answer(job: CapacityJob, sc: Scenario) -> None:
 
 
 def explanation() -> None:
-    """Why the scenario has no plan, and single changes that would fix it."""
+    """Why the scenario has no plan, in a few lines by resource, and checked fixes to apply."""
     check = state.validation()
-    st.markdown("When no plan satisfies every rule, rotaplan finds a smallest set of rules "
-                "and resources that cannot all hold together, then tries one-unit changes "
-                "(one more room, one more place, one more learner for a supervisor) and "
-                "lists those that make a plan possible, each checked by a real solve.")
+    st.markdown("When no plan satisfies every rule, rotaplan says what runs short, by site, "
+                "setting, session and profession, in a few lines. Then it tries changes "
+                "of those resources (more rooms, places or supervision, a leave cancelled, "
+                "an opening), alone and together, and lists those that make a plan "
+                "possible, each checked by a real solve.")
     if check.scenario is None:
         st.error("Fix the scenario's problems on the Scenario page first.")
         return
-    seconds = st.slider("Time limit (seconds)", 5, 120, 30, key="why_seconds")
-    if not st.button("Explain", type="primary", key="why_run"):
+    sc = check.scenario
+    applied = ss().get("why_applied")
+    if applied:
+        st.success(f"Applied: {state.plain(applied)}. Solve it on the Solve page, or press "
+                   "Explain to check again.")
+        ss().why_applied = None
+    seconds = st.slider("Time limit (seconds)", 5, 120, 10, key="why_seconds")
+    job: ExplainJob | None = ss().get("why_job")
+    busy = job is not None and job.running
+    if st.button("Explain", type="primary", key="why_run", disabled=busy) and not busy:
+        ss().why_job = ExplainJob(sc, time_limit=float(seconds), slots=solves().slots)
+        st.rerun()  # redraw with the button disabled while it runs
+    if busy:
+        explain_progress()
         return
-    slots = solves().slots
-    with st.spinner("Waiting for a free solver…" if slots.running >= slots.limit else
-                    "Looking for the conflict…"), slots.held(timeout=WAIT_SECONDS) as got:
-        diagnosis = diagnose(check.scenario, float(seconds)) if got else None
+    if job is not None:
+        _explanation_answer(job, sc)
+
+
+@st.fragment(run_every=0.5)
+def explain_progress() -> None:
+    """Live notes of the running explanation, with Cancel (redrawn every half second)."""
+    job: ExplainJob | None = ss().get("why_job")
+    if job is None:
+        return
+    notes = job.poll()
+    if job.waiting:
+        st.info(f"Waiting for a free solver: number {job.position or 1} in line (this "
+                f"server runs at most {solves().slots.limit} at once).")
+        if st.button("Cancel", key="why_cancel", disabled=job.cancelled,
+                     help="Leave the line; nothing is computed."):
+            job.cancel()
+        return
+    if not state.progress_bar(job, "Explaining", job.longest):
+        return
+    for note in notes[-3:]:
+        st.caption(state.plain(note))
+    if st.button("Cancel", key="why_cancel", disabled=job.cancelled,
+                 help="Stop now and keep what has been found so far."):
+        job.cancel()
+
+
+def _apply(job: ExplainJob, change: Change) -> None:
+    """Apply a checked fix to the scenario being edited (saved as a new draft)."""
+    fixed = changed(job.scenario, *change.edits)
+    text = dump_scenario(fixed.model_dump(mode="json", exclude_defaults=True))
+    state.replace_scenario(text, f"applied fix: {change.words}")
+    ss().why_job = None
+    ss().why_applied = change.words
+
+
+def _explanation_answer(job: ExplainJob, sc: Scenario) -> None:
+    """The finished explanation: a few lines, checked fixes with Apply, the ids on demand."""
+    job.poll()
+    if job.skipped:
+        st.info("Cancelled while it waited for a free solver: nothing was computed.")
+        return
+    if job.error is not None:
+        st.error(f"Cannot explain: {state.plain(job.error)}")
+        return
+    diagnosis = job.diagnosis
     if diagnosis is None:
-        st.warning(f"Every solver on this server was busy for {WAIT_SECONDS} s; try again "
-                   "when a solve has ended.")
         return
+    if job.scenario != sc:
+        st.warning("This explanation is for the scenario as it was before your latest edits: "
+                   "press Explain again to bring it up to date.")
     if diagnosis.feasible:
         st.success("This scenario has a plan: nothing to explain. Solve it on the Solve page.")
         return
     found = diagnosis.explanation
     if found is None:
         st.warning("Neither a plan nor a proof that none exists was found within the time "
-                   "limit; try a longer time limit.")
+                   "limit" + (" (stopped on request)" if job.cancelled else "")
+                   + "; try a longer time limit.")
         return
     st.error(state.plain(found.summary))
-    head = "These cannot all hold together" + (
-        " (dropping any one of them would make a plan possible):" if found.minimal else ":")
-    st.markdown(f"**{head}**")
-    st.dataframe(pd.DataFrame([{"Rule": c.rule, "What": c.text} for c in found.conflicts]),
-                 hide_index=True, width="stretch")
-    if found.details:
-        st.markdown("**Why the options are limited**")
-        st.markdown("\n".join(f"- {state.plain(d)}" for d in found.details))
-    if found.suggestions:
-        st.markdown("**Single changes that would make a plan possible** (each checked by a "
-                    "solve)")
-        st.markdown("\n".join(f"- {state.plain(d)}" for d in found.suggestions))
+    body = list(found.statement) or [f"[{c.rule}] {c.text}" for c in found.conflicts]
+    st.code("\n".join(body), language=None)
+    if diagnosis.changes:
+        st.markdown("**Changes that make a plan possible** (each checked by a solve)")
+        for k, change in enumerate(diagnosis.changes):
+            cols = st.columns([5, 1])
+            cols[0].markdown(f"- {state.plain(change.words)}")
+            if cols[1].button("Apply", key=f"why_apply_{k}", disabled=job.scenario != sc,
+                              help="Change the scenario this way (saved as a new draft)."):
+                _apply(job, change)
+                st.rerun()
     for note in found.notes:
         st.info(state.plain(note))
+    if job.cancelled:
+        st.caption("Stopped on request: what is shown was found before the stop.")
+    rows = [{"Line": g.text, "Rule": m.rule, "Ids": ", ".join(m.ids)}
+            for g in found.groups for m in g.members]
+    if rows:
+        with st.expander(f"The ids behind these lines ({len(rows)})"):
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if found.details:
+        with st.expander("Details"):
+            st.markdown("\n".join(f"- {state.plain(d)}" for d in found.details))

@@ -261,6 +261,12 @@ def persist(note: str = "edited") -> int:
     return version.id
 
 
+def replace_scenario(text: str, note: str) -> None:
+    """Replace the scenario being edited by ``text`` (a page's fix) and save it as a draft."""
+    _set_tables(tables.from_text(text), ss().source)
+    persist(note)
+
+
 def changed() -> None:
     """Note that the tables changed (validation is redone) and save them as a draft.
 

@@ -32,8 +32,11 @@ def explain(
         help="Seconds for the whole explanation: conflict search and suggested fixes.",
         min=1.0)] = 30.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    details: Annotated[bool, typer.Option(
+        "--details", help="Also print every id behind each line, and why options are few.")
+    ] = False,
 ) -> None:
-    """Explain why a scenario has no plan: a minimal conflict, and changes that fix it.
+    """Explain why a scenario has no plan, in at most 10 lines, and changes that fix it.
 
     Exits 0 when the scenario has a plan, 3 when it is infeasible (as ``solve``),
     4 when neither could be proven within the time limit.
@@ -64,7 +67,7 @@ def explain(
     if as_json:
         say(json.dumps({"feasible": False} | explanation.to_json(), indent=2))
     else:
-        say(explanation.render())
+        say(explanation.render(details=details))
     finish(ExitCode.INFEASIBLE)
 
 

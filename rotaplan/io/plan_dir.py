@@ -102,7 +102,7 @@ def write_plan(directory: str | Path, plan: Plan, summary: Mapping[str, Any]) ->
 def write_explanation_files(explanation: Explanation, directory: str | Path) -> list[Path]:
     """Write ``explanation.txt`` (for people) and ``explanation.json`` (for programs)."""
     out = Path(directory)
-    return [write_text(out / EXPLANATION_FILES[0], explanation.render() + "\n"),
+    return [write_text(out / EXPLANATION_FILES[0], explanation.render(details=True) + "\n"),
             write_json(out / EXPLANATION_FILES[1], explanation.to_json())]
 
 

@@ -1,4 +1,4 @@
-"""Solves and capacity questions running on background threads, for the configurator.
+"""Solves, capacity questions and explanations running on background threads, for the configurator.
 
 The Streamlit script thread must stay free to redraw, and the solver's
 callbacks run on CP-SAT's own threads, where Streamlit's session state must
@@ -45,6 +45,7 @@ from rotaplan.runs.pipeline import Outcome, solve_and_write
 from rotaplan.runs.publish import pid_alive
 from rotaplan.runs.store import RunInfo, Store
 from rotaplan.solver import Progress, SolveOptions
+from rotaplan.solver.explain import Diagnosis, diagnose
 
 MAX_SOLVES_VAR = "ROTAPLAN_MAX_SOLVES"
 DEFAULT_WORKERS = 2
@@ -422,6 +423,53 @@ class CapacityJob(_Job):
     def remove_files(self) -> None:
         """Delete the scratch directory (the plan for the maximum)."""
         shutil.rmtree(self.out_dir, ignore_errors=True)
+
+
+class ExplainJob(_Job):
+    """'Why no plan?' (:func:`~rotaplan.solver.explain.diagnose`), in the background.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    time_limit
+        Seconds for the whole explanation (checks, conflict, fixes).
+    slots
+        When given, the explanation waits for a free solver slot first.
+
+    Attributes
+    ----------
+    notes
+        Progress in plain words, in order.
+    diagnosis
+        The answer once finished (None if it failed or was skipped).
+    """
+
+    def __init__(self, scenario: Scenario, *, time_limit: float,
+                 slots: SolveSlots | None = None) -> None:
+        super().__init__("rotaplan-explain", slots)
+        self.scenario, self.time_limit = scenario, time_limit
+        self._notes: queue.Queue[str] = queue.Queue()
+        self.notes: list[str] = []
+        self.diagnosis: Diagnosis | None = None
+        self._start()
+
+    @property
+    def longest(self) -> float:
+        """Seconds the explanation can take at most (for a progress bar)."""
+        return self.time_limit
+
+    def _work(self) -> None:
+        self.diagnosis = diagnose(self.scenario, self.time_limit, stop=self._stop,
+                                  note=self._notes.put)
+
+    def poll(self) -> list[str]:
+        """Move queued notes into :attr:`notes` (call from the script thread)."""
+        while True:
+            try:
+                self.notes.append(self._notes.get_nowait().strip())
+            except queue.Empty:
+                return self.notes
 
 
 # --------------------------------------------------------------------------- runs

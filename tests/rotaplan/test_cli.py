@@ -80,9 +80,9 @@ def test_infeasible_exits_3_with_explanation_files(tmp_path: Path) -> None:
     """An infeasible scenario exits 3 with its conflict printed and written, and no assignments."""
     result = invoke("solve", str(INSTANCES / "infeasible.yaml"), "--out", str(tmp_path), "-q")
     assert result.exit_code == 3, result.output
-    assert "[supervisor-capacity]" in result.output and "[cover]" in result.output
+    assert "[supervisor-capacity: kl-hasu-pt1 (1)]" in result.output and "[cover]" in result.output
     text = (tmp_path / "explanation.txt").read_text()
-    assert "minimal conflict" in text
+    assert "the ids behind each line:" in text and "L001/stroke" in text
     data = json.loads((tmp_path / "explanation.json").read_text())
     assert {c["rule"] for c in data["conflicts"]} == {"cover", "supervisor-capacity"}
     assert json.loads((tmp_path / "summary.json").read_text())["status"] == "INFEASIBLE"

@@ -163,50 +163,51 @@ def _assert_minimal(sc: Scenario, conflicts: tuple[Any, ...]) -> None:
         assert _feasible_with(sc, [g for g in core if g != dropped]), dropped.text
 
 
-def test_cover_conflict_is_minimal() -> None:
-    """Two learners needing community with one community place in the year give a minimal conflict.
+def test_cover_shortage_is_stated_by_setting_and_fixed_by_a_place() -> None:
+    """Two learners needing community with one community place-block in the year.
 
-    The conflict is their two cover groups, and the details say they must each spend a block in
-    community.
+    The counting check says it in one line for the setting (2 needed, 1 offered), names the
+    clinic's capacity as the limit, keeps both learners' cover as the ids behind it, and
+    suggests one more place at the clinic (verified by a solve inside the search).
     """
     # Two learners must each spend a block in community; its one place exists in block 1 only.
     data = scenario([site("ward", sups=[sup("a", capacity=2)]),
                      site("clinic", "community", capacity={1: 1, 2: 0})],
                     [learner("L1"), learner("L2")], blocks=2,
                     rotation={"cover": ["acute", "community"]})
-    sc = scenario_from(data)
-    found = diagnose(sc).explanation
-    assert found is not None and found.minimal
-    assert sorted(c.ids for c in found.conflicts if c.rule == "cover") == [
-        ("L1", "community"), ("L2", "community")]
-    _assert_minimal(sc, found.conflicts)
-    assert any("must each spend a block in community" in d for d in found.details)
+    found = diagnose(scenario_from(data)).explanation
+    assert found is not None
+    assert found.statement[0].startswith(
+        "Community [cover]: 2 nurse place-blocks needed over the year by 2 learner(s), 1 offered")
+    assert "clinic: 1 place-blocks, [site-capacity" in found.statement[1]
+    members = {c.ids for g in found.groups for c in g.members if c.rule == "cover"}
+    assert members == {("L1", "community"), ("L2", "community")}
+    assert found.suggestions == ("1 more place(s) at clinic in every block",)
 
 
-def test_room_conflict_counts_at_once_and_suggests_the_missing_room() -> None:
-    """Two full-time nurses with one Mon-AM room fail a counting check and get a minimal conflict.
+def test_room_shortage_names_the_session_and_suggests_the_missing_room() -> None:
+    """Two full-time nurses with one Mon-AM room fail a counting check per session.
 
-    The counting check sees 6 sessions for 5 room-sessions; the conflict names the Mon-AM rooms and
-    suggests one more room there.
+    The first line names ward's Mon-AM (2 sessions needed, 1 room); the week's count (6 sessions
+    for 5 room-sessions) follows; the smallest fix, one more Mon-AM room, comes first.
     """
     data = room_limited({"default": 2, "Mon-AM": 1}, existing=2)
     sc = scenario_from(data)
     counting = arithmetic(Instance(sc))
     assert counting is not None
     assert "need 6 clinical session(s)" in counting.conflicts[0].text
-    assert "only 5 room-session(s)" in counting.conflicts[0].text
     found = diagnose(sc).explanation
-    assert found is not None and found.minimal
-    assert any(c.rule == "rooms" and c.ids == ("ward", "1", "Mon-AM") for c in found.conflicts)
-    _assert_minimal(sc, found.conflicts)
-    assert found.suggestions == ("one more room at ward on Mon-AM would make it feasible",)
-    assert any(d.startswith("counting check:") for d in found.details)
+    assert found is not None
+    assert found.statement[0] == ("ward: 2 nurse clinical session(s) needed on Mon-AM in block 1, "
+                                  "1 room(s) [rooms]")
+    assert any("6 nurse clinical sessions a week" in line for line in found.statement)
+    assert found.suggestions[0] == "rooms at ward on Mon-AM: 1 -> 2"
 
 
 def test_supervisor_counting_check_and_suggestion() -> None:
     """Two nurses for one supervisor of capacity 1 fail the counting check in block 1.
 
-    The explanation suggests raising sam's capacity from 1 to 2.
+    The statement names sam and the explanation suggests raising sam's capacity from 1 to 2.
     """
     sc = scenario_from(one_supervisor(capacity=1, existing=2))
     counting = arithmetic(Instance(sc))
@@ -214,7 +215,8 @@ def test_supervisor_counting_check_and_suggestion() -> None:
     assert counting.conflicts[0].text.startswith("2 nurse placement(s) needed in block 1")
     found = diagnose(sc).explanation
     assert found is not None
-    assert "sam supervising one more learner (1 → 2) would make it feasible" in found.suggestions
+    assert "[supervisor-capacity: sam (1)]" in found.statement[0]
+    assert found.suggestions == ("sam at ward supervising 1 more learner(s) at once (1 -> 2)",)
 
 
 def test_feasible_scenarios_have_nothing_to_explain() -> None:
@@ -229,15 +231,19 @@ def test_feasible_scenarios_have_nothing_to_explain() -> None:
 def test_explain_command_on_the_shipped_infeasible_scenario(tmp_path: Path) -> None:
     """`rotaplan explain` on the shipped infeasible scenario exits 3 with its minimal conflict.
 
-    It prints the 5 groups and the suggestion for kl-hasu-pt1, and writes explanation.json.
+    It prints the stroke shortage of physiotherapist places in at most 10 lines with the
+    suggestion for kl-hasu-pt1, and writes explanation.json with the learners behind it.
     """
     result = CliRunner().invoke(app, ["explain", str(INSTANCES / "infeasible.yaml"),
                                       "--out", str(tmp_path)])
     assert result.exit_code == 3, result.output
-    assert "minimal conflict (5 constraint group(s))" in result.output
-    assert "kl-hasu-pt1 supervising one more learner" in result.output
+    assert len(result.output.strip().splitlines()) <= 10
+    assert "Stroke services [cover]: 3 physiotherapist place-blocks" in result.output
+    assert "kl-hasu-pt1 at King's Lynn Hospital hyper-acute stroke unit (kl-hasu) supervising 1 " \
+        "more learner(s)" in result.output
     data = json.loads((tmp_path / "explanation.json").read_text())
-    assert data["minimal"] and len(data["conflicts"]) == 5
+    members = {m["ids"][0] for g in data["groups"] for m in g["members"] if m["rule"] == "cover"}
+    assert members == {"L001", "L002", "L003"}
 
 
 def test_explain_command_on_a_feasible_scenario() -> None:

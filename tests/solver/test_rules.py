@@ -532,7 +532,7 @@ def test_working_pattern_infeasible() -> None:
                     [learner("L1", available_sessions=["Mon-AM", "Mon-PM"])])
     result = assert_infeasible(data, "site-open")
     assert result.explanation is not None
-    assert "1 of the learner's sessions left, 2 needed" in result.explanation.render()
+    assert "1 of the learner's sessions left, 2 needed" in result.explanation.render(details=True)
 
 
 # ----- 6 site-open -------------------------------------------------------------------------

@@ -50,10 +50,11 @@ def app(db_url: str) -> Iterator[AppTest]:
     at.run()
     assert not at.exception
     yield at
-    job = at.session_state.get("cap_job")
-    if job is not None:  # never leave a capacity thread behind
-        job.cancel()
-        job.wait(60)
+    for key in ("cap_job", "why_job"):  # never leave a capacity or explain thread behind
+        job = at.session_state.get(key) if key in at.session_state else None
+        if job is not None:
+            job.cancel()
+            job.wait(60)
 
 
 def solving(at: AppTest) -> SolveJob | None:
@@ -395,7 +396,7 @@ def test_a_failed_solve_explains_itself_and_keeps_the_scenario(app: AppTest) -> 
     before = app.session_state["tables"].copy()
     solve(app)
     assert "No plan: INFEASIBLE" in texts(app.error)
-    assert "conflict" in texts(app.code)
+    assert "Stroke services [cover]: 3 physiotherapist place-blocks" in texts(app.code)
     go(app, "Scenario")
     assert all(app.session_state["tables"].frames[t].equals(before.frames[t])
                for t in before.frames)
@@ -404,25 +405,65 @@ def test_a_failed_solve_explains_itself_and_keeps_the_scenario(app: AppTest) -> 
 # --------------------------------------------------------------------------- insight
 
 
-def test_why_no_plan_lists_the_conflict_and_checked_fixes(app: AppTest) -> None:
-    """'Why no plan?' lists the conflicting rules and single checked fixes."""
+def _explained(app: AppTest) -> None:
+    """Press Explain and let the background explanation finish, then redraw."""
+    app.button(key="why_run").click().run()
+    assert not app.exception, app.exception
+    job = app.session_state["why_job"]
+    assert job.wait(120)
+    app.run()
+    assert not app.exception, app.exception
+
+
+def test_why_no_plan_says_what_runs_short_and_applies_a_checked_fix(app: AppTest) -> None:
+    """'Why no plan?' on the shipped infeasible scenario runs in the background, says in a few
+    lines that stroke runs short of physiotherapist places, and its checked fix, applied from
+    the page, leaves a scenario with a plan."""
     app.selectbox(key="shipped_choice").set_value("infeasible").run()
     app.button(key="open_shipped").click().run()
     go(app, "Why no plan?")
-    app.button(key="why_run").click().run()
-    assert not app.exception
-    assert "cannot all hold together" in texts(app.markdown)
-    conflict = next(d.value for d in app.dataframe if "Rule" in d.value.columns)
-    assert len(conflict) >= 2
-    assert "Single changes that would make a plan possible" in texts(app.markdown)
+    _explained(app)
+    statement = texts(app.code)
+    assert "Stroke services [cover]: 3 physiotherapist place-blocks" in statement
+    assert len(statement.strip().splitlines()) <= 10
+    assert "Changes that make a plan possible" in texts(app.markdown)
+    ids = next(d.value for d in app.dataframe if "Ids" in d.value.columns)
+    assert {"L001", "L002", "L003"} <= {x.split(", ")[0] for x in ids["Ids"]}
+    app.button(key="why_apply_0").click().run()
+    assert not app.exception, app.exception
+    assert "Applied: kl-hasu-pt1" in texts(app.success)
+    _explained(app)
+    assert "has a plan: nothing to explain" in texts(app.success)
 
 
 def test_why_no_plan_on_a_feasible_scenario(app: AppTest) -> None:
     """'Why no plan?' on a feasible scenario says there is nothing to explain."""
     go(app, "Why no plan?")
     app.slider(key="why_seconds").set_value(10).run()
-    app.button(key="why_run").click().run()
+    _explained(app)
     assert "has a plan: nothing to explain" in texts(app.success)
+
+
+def test_why_no_plan_waits_for_a_free_solver_and_cancel_leaves_the_line(app: AppTest) -> None:
+    """With every solver slot taken, Explain waits in line with Cancel; Cancel leaves the line
+    and the page says nothing was computed."""
+    slots = jobs.solves().slots
+    tickets = [object() for _ in range(slots.limit)]
+    for ticket in tickets:
+        assert slots.acquire(ticket, timeout=5)
+    try:
+        go(app, "Why no plan?")
+        app.button(key="why_run").click().run()
+        job = app.session_state["why_job"]
+        assert job.waiting and app.button(key="why_run").disabled
+        assert "Waiting for a free solver" in texts(app.info)
+        app.button(key="why_cancel").click().run()
+        assert job.wait(10) and job.skipped and job.diagnosis is None
+        app.run()
+        assert "Cancelled while it waited for a free solver" in texts(app.info)
+    finally:
+        for _ in tickets:
+            slots.release()
 
 
 def test_capacity_answers_in_plain_words(app: AppTest) -> None:

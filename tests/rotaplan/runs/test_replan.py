@@ -126,7 +126,7 @@ def test_replan_keeps_blocks_before_the_change(demo: Scenario, old: Outcome,
             break
         assert done.outcome.result.status == "INFEASIBLE"
         assert done.outcome.result.explanation is not None
-        assert "pinned" in done.outcome.result.explanation.render()
+        assert "pinned" in done.outcome.result.explanation.render(details=True)
     assert done.outcome.exit_code == ExitCode.OK, done.lines(3)
     new = done.outcome.result.plan
     assert new is not None
