@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from rotaplan.models import load_scenario
+from rotaplan.models.vocabulary import Status
 from rotaplan.solver import Progress, SolveOptions, solve
 from rotaplan.solver.rules import RULES
 from tests.helpers import INSTANCES, base_scenario, run, scenario_from, tweak
@@ -105,3 +108,20 @@ def test_one_worker_with_a_seed_is_deterministic() -> None:
     assert plans[0] is not None and plans[1] is not None
     assert plans[0].assignments.equals(plans[1].assignments)
     assert plans[0].timetable.equals(plans[1].timetable)
+
+
+def test_version_2_scenarios_are_never_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Candidate caps are for very large v1 cohorts only: with the threshold at 0 the v2
+    pathway scenario is still solved on its full domains, to its optimum 336.
+
+    Regression: MSS I40_24_4 (a published solution exists) was capped at four sites per
+    block, found infeasible in 0.7 s, and reported INFEASIBLE after explaining it.
+    """
+    from rotaplan.solver import engine
+
+    monkeypatch.setattr(engine, "AUTO_THRESHOLD", 0)
+    result = solve(load_scenario(INSTANCES / "pathway.yaml"),
+                   SolveOptions(time_limit=120, workers=2))
+    assert result.stats.candidate_limit is None
+    assert result.status == Status.OPTIMAL and result.objective == 336
+
