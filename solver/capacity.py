@@ -271,7 +271,7 @@ def saturated(scenario: Scenario, plan: Plan, newcomer: Newcomer) -> list[Bottle
                      and used_site[(site.id, b)] >= (site.capacity_in(b) or 0))
         if full:
             found.append(Bottleneck(
-                "site-capacity", (site.id,), f"places at {site.id}", full,
+                SITE_CAPACITY, (site.id,), f"places at {site.id}", full,
                 f"+1 place at {site.id}", edit=more_site_places(site.id)))
 
     used_sup = Counter(zip(a["supervisor_id"], a["block"], strict=True))
@@ -286,7 +286,7 @@ def saturated(scenario: Scenario, plan: Plan, newcomer: Newcomer) -> list[Bottle
                          and used_sup[(sup.id, b)] >= sup.capacity)
             if full:
                 found.append(Bottleneck(
-                    "supervisor-capacity", (sup.id, site.id),
+                    SUPERVISOR_CAPACITY, (sup.id, site.id),
                     f"supervision by {sup.id} at {site.id} ({sup.capacity} learner(s))", full,
                     f"+1 learner for {sup.id} to supervise", edit=more_supervision(sup.id)))
 
@@ -307,12 +307,12 @@ def saturated(scenario: Scenario, plan: Plan, newcomer: Newcomer) -> list[Bottle
     for (site_id, session), full_blocks in by_room.items():
         rooms = scenario.site_by_id[site_id].rooms_at(session)
         found.append(Bottleneck(
-            "rooms", (site_id, session), f"rooms at {site_id}, {session} ({rooms} room(s))",
+            ROOMS, (site_id, session), f"rooms at {site_id}, {session} ({rooms} room(s))",
             tuple(full_blocks), f"+1 room at {site_id} on {session}",
             edit=more_rooms(site_id, session)))
     scarce = _setting_places(inst, me.index, me_prof)
     setting_of = {site.id: site.setting for site in scenario.sites}
-    site_of = {b: (b.ids[1] if b.rule == "supervisor-capacity" else b.ids[0]) for b in found}
+    site_of = {b: (b.ids[1] if b.rule == SUPERVISOR_CAPACITY else b.ids[0]) for b in found}
     # Scarcest setting first (cover makes every newcomer pass through it), then most blocks.
     found.sort(key=lambda x: (scarce.get(setting_of[site_of[x]], 10**9), -len(x.blocks),
                               x.rule, x.ids))
@@ -381,7 +381,7 @@ def _supervisor_words(scenario: Scenario, sup_id: str) -> str:
     for site in scenario.sites:
         for sup in site.supervisors:
             if sup.id == sup_id:
-                return f"{sup.name or sup.id} ({sup.profession}, now {sup.capacity} at once)"
+                return f"{sup.name or sup.id} ({sup.profession} supervisor)"
     return sup_id
 
 
@@ -389,11 +389,15 @@ def unit_words(scenario: Scenario, unit: Unit, count: int, profession: str) -> s
     """One extra resource in plain words: '+1 place at Swaffham stroke ward (Stroke services)'."""
     where = _site_words(scenario, unit.site)
     if unit.kind == SITE_CAPACITY:
-        return f"+{count} place(s) at {where}"
+        return f"+{count} {_plural(count, 'place')} at {where}"
     if unit.kind == SUPERVISOR_CAPACITY:
-        return (f"+{count} {profession} supervised by {_supervisor_words(scenario, unit.other)}"
-                f" at {where}")
-    return f"+{count} room(s) on {unit.other} at {where}"
+        return (f"+{count} {profession} {_plural(count, 'place')} with "
+                f"{_supervisor_words(scenario, unit.other)} at {where}")
+    return f"+{count} {_plural(count, 'room')} on {unit.other} at {where}"
+
+
+def _plural(count: int, word: str) -> str:
+    return word if count == 1 else f"{word}s"
 
 
 def unit_edit(unit: Unit, count: int) -> Edit:
@@ -463,12 +467,12 @@ class Combined:
         return sum(n for _, n in self.units)
 
     def summary(self, profession: str) -> str:
-        """'+1 place at A and +1 place at B → +2 nurse (proven)'."""
+        """'+1 place at A and +1 place at B → +2 nurse learners (proven)'."""
         if self.gain is None:
             effect = "not re-solved"
         else:
-            effect = f"+{self.gain} {profession}" + (" (proven)" if self.exact else
-                                                      " (at least)")
+            sure = " (proven)" if self.exact else " (at least; not proven)"
+            effect = f"+{self.gain} {profession} {_plural(self.gain, 'learner')}{sure}"
         return f"{' and '.join(self.changes)} → {effect}"
 
     def to_json(self) -> dict[str, Any]:
@@ -483,7 +487,10 @@ def combined_changes(scenario: Scenario, newcomer: Newcomer, base: Maximum, *,
                      most_gain: int = 2, time_limit: float = 10.0, workers: int = 2,
                      seed: int = 0, stop: threading.Event | None = None,
                      on_step: Callable[[int, int], None] | None = None) -> list[Combined]:
-    """The cheapest sets of extra units for 1..``most_gain`` more newcomers, each verified.
+    """The cheapest sets of extra units for more newcomers, each verified by re-solving.
+
+    The first asks for one more newcomer; each next one for one beyond what the
+    previous set was shown to allow, ``most_gain`` sets in all.
 
     The extra units are decision variables of the aggregate relaxation
     (:func:`~solver.relaxation.build_relaxation`): their total is minimised
@@ -507,8 +514,8 @@ def combined_changes(scenario: Scenario, newcomer: Newcomer, base: Maximum, *,
     probe, _ = with_newcomers(scenario, newcomer, 1)
     inst = Instance(probe)
     out: list[Combined] = []
-    seen: set[tuple[tuple[Unit, int], ...]] = set()
-    for k in range(1, most_gain + 1):
+    k = 1
+    for _ in range(most_gain):
         if stop is not None and stop.is_set():
             break
         if on_step is not None:
@@ -523,12 +530,9 @@ def combined_changes(scenario: Scenario, newcomer: Newcomer, base: Maximum, *,
         configure(solver, budget=Budget(time_limit / 3), workers=workers, seed=seed)
         status = solve_until(solver, relax.model, stop)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            continue
+            break  # no set of units within reach, or out of time
         chosen = tuple((u, int(solver.value(var))) for u, var in relax.extra.items()
                        if solver.value(var) > 0)
-        if not chosen or chosen in seen:
-            continue
-        seen.add(chosen)
         edited = changed(scenario, *(unit_edit(u, n) for u, n in chosen))
         left = max(1.0, time_limit - (time.perf_counter() - started))
         more = maximise(edited, newcomer, time_limit=left, workers=workers, seed=seed,
@@ -538,6 +542,9 @@ def combined_changes(scenario: Scenario, newcomer: Newcomer, base: Maximum, *,
                             tuple(unit_words(scenario, u, n, profession) for u, n in chosen),
                             gain, gain is not None and more.status == Status.OPTIMAL,
                             status == cp_model.OPTIMAL))
+        # a set often lets in more than asked (a supervisor place serves every block):
+        # the next question is one beyond what this set achieved
+        k = max(k, gain or 0) + 1
     return out
 
 
