@@ -41,7 +41,7 @@ from rotaplan.models.edits import (
 )
 from rotaplan.models.vocabulary import Activity, Status
 from rotaplan.solver.build import formulate
-from rotaplan.solver.instance import ROTATION, Instance
+from rotaplan.solver.instance import BASE, ROTATION, Instance, Role
 from rotaplan.solver.params import Budget, configure
 from rotaplan.solver.relaxation import (
     ROOMS,
@@ -135,19 +135,31 @@ def relaxation_bound(scenario: Scenario, newcomer: Newcomer, most: int, *,
     named) for its maximum; a search cut short gives its proven bound. Never
     above ``most``.
     """
+    return _relaxed(scenario, newcomer, most, time_limit=time_limit, workers=workers,
+                    seed=seed, stop=stop)[0]
+
+
+Hint = dict[tuple[int, int, Role], str]
+
+
+def _relaxed(scenario: Scenario, newcomer: Newcomer, most: int, *, time_limit: float,
+             workers: int, seed: int, stop: threading.Event | None) -> tuple[int, Hint]:
+    """The relaxation's bound and, when it reaches it, its places as a hint."""
     if most <= 0:
-        return 0
+        return 0, {}
     probe, _ = with_newcomers(scenario, newcomer, 1)
     relax = build_relaxation(Instance(probe), len(scenario.learners), most)
     relax.model.maximize(relax.newcomers)
     solver = cp_model.CpSolver()
     configure(solver, budget=Budget(time_limit), workers=workers, seed=seed)
     status = solve_until(solver, relax.model, stop)
-    if status == cp_model.OPTIMAL:
-        return min(most, round(solver.objective_value))
-    if status == cp_model.FEASIBLE:
-        return min(most, int(solver.best_objective_bound + 1e-6))
-    return most  # unknown, or no plan even without newcomers: the full model says which
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return most, {}  # unknown, or no plan even without newcomers: the full model says
+    bound = min(most, round(solver.objective_value) if status == cp_model.OPTIMAL
+                else int(solver.best_objective_bound + 1e-6))
+    found = round(solver.objective_value)
+    hint = relax.placements(solver, len(scenario.learners), found) if found == bound else {}
+    return bound, hint
 
 
 def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0,
@@ -170,15 +182,15 @@ def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0
     if relax and k > 0:
         # Half the time: the bound is what makes the answer proven (under a load of 9 on
         # 2 cores the medium fellowship-pharmacist relaxation needed 10+ s of a 30 s run)
-        k = relaxation_bound(scenario, newcomer, k, time_limit=time_limit / 2,
-                             workers=workers, seed=seed, stop=stop)
+        k, hint = _relaxed(scenario, newcomer, k, time_limit=time_limit / 2,
+                           workers=workers, seed=seed, stop=stop)
         if k > 0 and not scenario.objective.allow_unplaced:
             # A plan with all k placed proves the maximum; searching for one (no objective,
             # no optional candidates) is 3-5x faster than maximising over k optional ones
             # (medium ICS, 2 loaded cores: 3-10 s against about 30 s).
             left = time_limit - (time.perf_counter() - started)
             fits = _fits(scenario, newcomer, k, seconds=2 * left / 3, workers=workers,
-                         seed=seed, stop=stop)
+                         seed=seed, stop=stop, hint=hint)
             if fits:
                 return Maximum(Status.OPTIMAL, k, k, k, time.perf_counter() - started)
             if fits is not None:
@@ -225,10 +237,22 @@ def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0
 
 
 def _fits(scenario: Scenario, newcomer: Newcomer, count: int, *, seconds: float,
-          workers: int, seed: int, stop: threading.Event | None) -> bool | None:
-    """Whether ``count`` newcomers can all be placed (None: not decided in time)."""
+          workers: int, seed: int, stop: threading.Event | None,
+          hint: Hint | None = None) -> bool | None:
+    """Whether ``count`` newcomers can all be placed (None: not decided in time).
+
+    ``hint`` (the relaxation's places) guides the search to a plan.
+    """
     big, _ = with_newcomers(scenario, newcomer, count)
     form = formulate(Instance(big))
+    v = form.b.v
+    hinted: set[int] = set()
+    for (i, block, role), site in (hint or {}).items():
+        lit = (v.base.get((i, site)) if role == BASE
+               else v.place.get((i, block, role), {}).get(site))
+        if lit is not None and not isinstance(lit, int) and lit.index not in hinted:
+            hinted.add(lit.index)
+            form.model.add_hint(lit, 1)
     solver = cp_model.CpSolver()
     configure(solver, budget=Budget(max(1.0, seconds)), workers=workers, seed=seed)
     status = solve_until(solver, form.model, stop)

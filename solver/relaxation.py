@@ -72,11 +72,38 @@ class Relaxation:
         Number of newcomers placed (to maximise, or to bound below).
     extra
         Extra units per relaxable resource (empty unless asked for).
+    members
+        Learner indices of each class (class 0, the newcomers, has none).
+    count
+        (class, block, role, site) -> members of the class placed there.
     """
 
     model: cp_model.CpModel
     newcomers: cp_model.IntVar
     extra: dict[Unit, cp_model.IntVar] = field(default_factory=dict)
+    members: list[list[int]] = field(default_factory=list)
+    count: dict[tuple[int, int, Role, str], cp_model.IntVar] = field(default_factory=dict)
+
+    def placements(self, solver: cp_model.CpSolver, first_new: int, newcomers: int
+                   ) -> dict[tuple[int, int, Role], str]:
+        """A site per learner, block and role read off a solution (a hint, not a plan).
+
+        Members of a class share its places in turn; newcomers get indices
+        from ``first_new``.
+        """
+        out: dict[tuple[int, int, Role], str] = {}
+        by_key: dict[tuple[int, int, Role], list[str]] = defaultdict(list)
+        for (g, block, role, site), var in sorted(self.count.items(),
+                                                  key=lambda kv: kv[0][3]):
+            by_key[(g, block, role)] += [site] * int(solver.value(var))
+        for (g, block, role), sites in by_key.items():
+            people = (list(range(first_new, first_new + newcomers)) if g == 0
+                      else self.members[g])
+            shift = block * max(1, len(people)) // 4  # spread settings over blocks
+            for n, person in enumerate(people):
+                if sites:
+                    out[(person, block, role)] = sites[(n + shift) % len(sites)]
+        return out
 
 
 def _class_key(inst: Instance, info: LearnerInfo) -> Key:
@@ -162,7 +189,9 @@ class _Builder:
         for (g, _, _), lits in self.clinical.items():  # rule 11: one place a session
             if self.groups[g][0].is_fellow and len(lits) > 1:
                 model.add(sum(lits) <= self.groups[g][1])
-        return Relaxation(model, newcomers, self.extra)
+        indices: list[list[int]] = [[]]
+        indices += [[info.index for info in group] for group in classes.values()]
+        return Relaxation(model, newcomers, self.extra, indices, self.x)
 
     def _plus(self, unit: Unit) -> cp_model.LinearExprT:
         return self.extra.get(unit, 0)
