@@ -6,7 +6,7 @@ scenarios, and asserts the known maximum, its proof, and at most 30 s on 2
 workers. Before the aggregate relaxation (``solver.relaxation``) bounded the
 candidates, medium nurses took 81-213 s, and medium OTs and paramedics and
 every medium fellowship question stayed unproven after 30 s (nurse fellows:
-5 found, bound 12); with it each is proven in 5-18 s on this shared 2-core
+5 found, bound 12); with it each is proven in 4-13 s on this shared 2-core
 machine. ``test_the_demo_nurses_combined_bottleneck`` values the demo's
 combined bottleneck (one more nurse place in each cover setting: +4, proven).
 

@@ -116,7 +116,8 @@ def _capacity_answer(job: CapacityJob, sc: Scenario) -> None:
     if answer.combined:
         st.markdown("**Cheapest changes that let more in** (each checked by re-solving)")
         for c in answer.combined:
-            fewest = " — the fewest extra units that could" if c.minimal else ""
+            fewest = (" — the fewest extra units that could" if c.minimal
+                      else " — found in the time; fewer units may do")
             st.markdown(f"- {state.plain(c.summary(answer.profession))}{fewest}")
     if all(item.gain is None for item in answer.bottlenecks):
         return

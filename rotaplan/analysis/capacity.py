@@ -192,7 +192,8 @@ def group_lines(answer: CapacityAnswer, most: int = 10) -> list[str]:
     if answer.combined:
         lines.append("Cheapest changes that let more in (re-solved):")
         for c in answer.combined:
-            fewest = " (fewest units possible)" if c.minimal else ""
+            fewest = (" (the fewest units that could)" if c.minimal
+                      else " (found in the time; fewer units may do)")
             lines.append(f"  - {c.summary(answer.profession)}{fewest}")
     return lines
 
@@ -242,7 +243,7 @@ def bottleneck_lines(items: list[Bottleneck], most: int = 15) -> list[str]:
 def find_capacity(scenario: Scenario, newcomer: Newcomer, *, out: Path, time_limit: float,
                   probes: int, probe_seconds: float, workers: int, seed: int,
                   note: Say, stop: threading.Event | None = None, combine: int = 2,
-                  combine_seconds: float = 20.0) -> tuple[CapacityAnswer, ExitCode]:
+                  combine_seconds: float = 40.0) -> tuple[CapacityAnswer, ExitCode]:
     """Find the maximum, write its checked plan, and value the bottlenecks.
 
     The bottlenecks are grouped by setting; ``combine`` cheapest sets of extra

@@ -88,7 +88,7 @@ def capacity(
         help="Sets of extra units to find (fewest units for one more, then beyond), each "
              "re-solved.", min=0)] = 2,
     combine_seconds: Annotated[float, typer.Option(
-        help="Seconds per set of extra units (finding it and re-solving).", min=1.0)] = 20.0,
+        help="Seconds per set of extra units (finding it and re-solving).", min=1.0)] = 40.0,
     workers: Annotated[int | None, typer.Option(
         help="CP-SAT workers (default: the machine's cores, at most 8).", min=1, max=64,
         show_default=False)] = None,

@@ -387,7 +387,7 @@ class CapacityJob(_Job):
     def __init__(self, scenario: Scenario, newcomer: Newcomer, *, time_limit: float,
                  probes: int, probe_seconds: float = 10.0, workers: int = 2,
                  seed: int = 0, slots: SolveSlots | None = None, combine: int = 2,
-                 combine_seconds: float = 20.0) -> None:
+                 combine_seconds: float = 40.0) -> None:
         super().__init__("rotaplan-capacity", slots)
         self.scenario, self.newcomer = scenario, newcomer
         self.time_limit, self.probes, self.probe_seconds = time_limit, probes, probe_seconds
