@@ -51,6 +51,7 @@ from rotaplan.solver.relaxation import (
     build_relaxation,
 )
 from rotaplan.solver.stopping import solve_until
+from rotaplan.solver.variables import Variables
 
 MAX_CANDIDATES = 500
 """Most candidate learners offered in one capacity solve."""
@@ -143,10 +144,11 @@ Hint = dict[tuple[int, int, Role], str]
 
 
 def _relaxed(scenario: Scenario, newcomer: Newcomer, most: int, *, time_limit: float,
-             workers: int, seed: int, stop: threading.Event | None) -> tuple[int, Hint]:
-    """The relaxation's bound and, when it reaches it, its places as a hint."""
+             workers: int, seed: int, stop: threading.Event | None
+             ) -> tuple[int, int, Hint]:
+    """The relaxation's bound, its best count, and its places for that count as a hint."""
     if most <= 0:
-        return 0, {}
+        return 0, 0, {}
     probe, _ = with_newcomers(scenario, newcomer, 1)
     relax = build_relaxation(Instance(probe), len(scenario.learners), most)
     relax.model.maximize(relax.newcomers)
@@ -154,12 +156,11 @@ def _relaxed(scenario: Scenario, newcomer: Newcomer, most: int, *, time_limit: f
     configure(solver, budget=Budget(time_limit), workers=workers, seed=seed)
     status = solve_until(solver, relax.model, stop)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return most, {}  # unknown, or no plan even without newcomers: the full model says
+        return most, 0, {}  # unknown, or no plan even without newcomers: the full model says
     bound = min(most, round(solver.objective_value) if status == cp_model.OPTIMAL
                 else int(solver.best_objective_bound + 1e-6))
     found = round(solver.objective_value)
-    hint = relax.placements(solver, len(scenario.learners), found) if found == bound else {}
-    return bound, hint
+    return bound, found, relax.placements(solver, len(scenario.learners), found)
 
 
 def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0,
@@ -179,17 +180,24 @@ def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0
     """
     started = time.perf_counter()
     k = candidate_bound(scenario, newcomer) if offered is None else offered
+    hint: Hint = {}
     if relax and k > 0:
         # Half the time: the bound is what makes the answer proven (under a load of 9 on
         # 2 cores the medium fellowship-pharmacist relaxation needed 10+ s of a 30 s run)
-        k, hint = _relaxed(scenario, newcomer, k, time_limit=time_limit / 2,
-                           workers=workers, seed=seed, stop=stop)
-        if k > 0 and not scenario.objective.allow_unplaced:
+        k, reached, hint = _relaxed(scenario, newcomer, k, time_limit=time_limit / 2,
+                                    workers=workers, seed=seed, stop=stop)
+        # Only a proven bound is worth a search for a plan with exactly that many, and only
+        # under the version 1 rules the relaxation sums: it drops §9's, and on the v2
+        # pathway (nurses: bound 24, 19 found) that search used half the time in vain.
+        if (k > 0 and reached == k and not scenario.objective.allow_unplaced
+                and not scenario.uses_v2):
             # A plan with all k placed proves the maximum; searching for one (no objective,
             # no optional candidates) is 3-5x faster than maximising over k optional ones
             # (medium ICS, 2 loaded cores: 3-10 s against about 30 s).
             left = time_limit - (time.perf_counter() - started)
-            fits = _fits(scenario, newcomer, k, seconds=2 * left / 3, workers=workers,
+            # half of what is left: if undecided, maximising still needs time for a count
+            # (pathway nurses: 1 placed when this search took two thirds of it)
+            fits = _fits(scenario, newcomer, k, seconds=left / 2, workers=workers,
                          seed=seed, stop=stop, hint=hint)
             if fits:
                 return Maximum(Status.OPTIMAL, k, k, k, time.perf_counter() - started)
@@ -205,6 +213,8 @@ def maximise(scenario: Scenario, newcomer: Newcomer, *, time_limit: float = 30.0
     model, v = form.model, form.b.v
     for a, b in itertools.pairwise(extras):
         model.add(v.placed[a] >= v.placed[b])  # interchangeable: place a prefix
+    if relax and hint:
+        _add_hint(model, v, hint)
     newcomers = sum(v.placed[i] for i in extras)
     if scenario.objective.allow_unplaced:  # existing learners keep priority
         existing = sum(v.placed[i] for i in range(first_new))
@@ -245,20 +255,25 @@ def _fits(scenario: Scenario, newcomer: Newcomer, count: int, *, seconds: float,
     """
     big, _ = with_newcomers(scenario, newcomer, count)
     form = formulate(Instance(big))
-    v = form.b.v
-    hinted: set[int] = set()
-    for (i, block, role), site in (hint or {}).items():
-        lit = (v.base.get((i, site)) if role == BASE
-               else v.place.get((i, block, role), {}).get(site))
-        if lit is not None and not isinstance(lit, int) and lit.index not in hinted:
-            hinted.add(lit.index)
-            form.model.add_hint(lit, 1)
+    _add_hint(form.model, form.b.v, hint or {})
     solver = cp_model.CpSolver()
     configure(solver, budget=Budget(max(1.0, seconds)), workers=workers, seed=seed)
     status = solve_until(solver, form.model, stop)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return True
     return False if status == cp_model.INFEASIBLE else None
+
+
+def _add_hint(model: cp_model.CpModel, v: Variables, hint: Hint) -> None:
+    """Hint each learner's site per block and role (and that they are placed)."""
+    hinted: set[int] = set()
+    for (i, block, role), site in hint.items():
+        lit = (v.base.get((i, site)) if role == BASE
+               else v.place.get((i, block, role), {}).get(site))
+        for var in (lit, v.placed.get(i)):
+            if var is not None and not isinstance(var, int) and var.index not in hinted:
+                hinted.add(var.index)
+                model.add_hint(var, 1)
 
 
 @dataclass(frozen=True)
