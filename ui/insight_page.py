@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from rotaplan.analysis.capacity import headline
+from rotaplan.analysis.capacity import RESOURCE_WORDS, headline
 from rotaplan.models import Scenario
 from rotaplan.models.edits import Newcomer, changed
 from rotaplan.models.yaml_format import dump_scenario
@@ -20,8 +20,9 @@ def capacity() -> None:
     check = state.validation()
     st.markdown("How many more learners could the programme take, and what stops it taking "
                 "more? rotaplan adds identical newcomers and finds the most it can place "
-                "while every rule holds, then re-solves with one more unit of each full "
-                "resource to show which change would help most.")
+                "while every rule holds, groups what is full by setting, and finds the fewest "
+                "extra places, supervisor places or rooms that would let more in, each "
+                "checked by re-solving.")
     if check.scenario is None:
         st.error("Fix the scenario's problems on the Scenario page first.")
         return
@@ -37,8 +38,9 @@ def capacity() -> None:
         like = cols[1].selectbox("Like learner", [x.id for x in sc.learners], key="cap_like")
         newcomer = Newcomer(profession=None, track="rotation", like=like)
     seconds = cols[3].slider("Time limit (seconds)", 5, 300, 30, key="cap_seconds")
-    probes = st.slider("Bottlenecks to value by re-solving", 0, 12, 4, key="cap_probes",
-                       help="Each takes up to 10 seconds.")
+    probes = st.slider("Single bottlenecks to value one at a time", 0, 12, 0,
+                       key="cap_probes", help="Each takes up to 10 seconds. The combined "
+                       "changes above them usually answer the question better.")
     job: CapacityJob | None = ss().get("cap_job")
     busy = job is not None and job.running
     if st.button("Find capacity", type="primary", key="cap_run", disabled=busy) and not busy:
@@ -103,6 +105,20 @@ def _capacity_answer(job: CapacityJob, sc: Scenario) -> None:
             st.info("No resource at the sites they could use is full: the limit is elsewhere "
                     "(who may take them, working patterns, cover or site minimums).")
         return
+    if answer.groups:
+        st.markdown("**What limits growth** (full where newcomers could go, by setting)")
+        st.dataframe(pd.DataFrame([
+            {"Setting": g.setting, "Resource": RESOURCE_WORDS[g.rule],
+             "Where": "; ".join(g.where), "In blocks": ", ".join(map(str, g.blocks))}
+            for g in answer.groups]), hide_index=True, width="stretch")
+    if answer.combined:
+        st.markdown("**Cheapest changes that let more in** (each checked by re-solving)")
+        for c in answer.combined:
+            fewest = (" — the fewest extra units that could" if c.minimal
+                      else " — found in the time; fewer units may do")
+            st.markdown(f"- {state.plain(c.summary(answer.profession))}{fewest}")
+    if all(item.gain is None for item in answer.bottlenecks):
+        return
     rows = []
     for item in answer.bottlenecks:
         if item.gain is None:
@@ -111,8 +127,7 @@ def _capacity_answer(job: CapacityJob, sc: Scenario) -> None:
             effect = f"{'' if item.exact else 'at least '}{item.gain} more"
         rows.append({"What is full": item.text, "Full in blocks": ", ".join(map(str, item.blocks)),
                      "One more unit": item.change, "Would let in": effect})
-    st.markdown("**What limits growth** (resources used to the limit where newcomers could "
-                "go; the scarcest first)")
+    st.markdown("**Single changes** (one more unit of one full resource, re-solved)")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     tried = [b for b in answer.bottlenecks if b.gain is not None]
     if tried and all(b.gain == 0 for b in tried):

@@ -22,7 +22,16 @@ from rotaplan.models.vocabulary import Status
 from rotaplan.models.yaml_format import dump_scenario
 from rotaplan.runs import pipeline
 from rotaplan.solver import SolveOptions
-from rotaplan.solver.capacity import Bottleneck, Maximum, maximise, saturated, value_bottlenecks
+from rotaplan.solver.capacity import (
+    Bottleneck,
+    Combined,
+    Maximum,
+    combined_changes,
+    maximise,
+    saturated,
+    value_bottlenecks,
+)
+from rotaplan.solver.relaxation import ROOMS, SITE_CAPACITY, SUPERVISOR_CAPACITY
 
 Say = Callable[[str], None]
 
@@ -43,6 +52,12 @@ class CapacityAnswer:
         Where the checked plan for the maximum was written (None if not written).
     bottlenecks
         Saturated resources, the probed ones with their gain.
+    groups
+        The saturated resources grouped by setting and kind, in plain names.
+    combined
+        The fewest extra units for more newcomers, each re-solved.
+    profession
+        The newcomers' profession.
     """
 
     newcomer: str
@@ -50,6 +65,9 @@ class CapacityAnswer:
     added_ids: list[str] = field(default_factory=list)
     plan_dir: Path | None = None
     bottlenecks: list[Bottleneck] = field(default_factory=list)
+    groups: list[BottleneckGroup] = field(default_factory=list)
+    combined: list[Combined] = field(default_factory=list)
+    profession: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` object."""
@@ -66,7 +84,118 @@ class CapacityAnswer:
             "added_ids": self.added_ids,
             "plan_dir": None if self.plan_dir is None else str(self.plan_dir),
             "bottlenecks": [b.to_json() for b in self.bottlenecks],
+            "bottleneck_groups": [g.to_json() for g in self.groups],
+            "combined_changes": [c.to_json() for c in self.combined],
         }
+
+
+RESOURCE_WORDS = {
+    SITE_CAPACITY: "places full",
+    SUPERVISOR_CAPACITY: "supervision full",
+    ROOMS: "rooms full",
+}
+"""How each saturated resource kind reads in a grouped line."""
+
+
+@dataclass(frozen=True)
+class BottleneckGroup:
+    """Saturated resources of one kind in one setting, in plain names.
+
+    Attributes
+    ----------
+    setting
+        The setting's name.
+    rule
+        ``site-capacity``, ``supervisor-capacity`` or ``rooms``.
+    where
+        Each resource: the site's name, with the supervisor's name or the sessions.
+    blocks
+        Blocks in which any of them is full.
+    """
+
+    setting: str
+    rule: str
+    where: tuple[str, ...]
+    blocks: tuple[int, ...]
+
+    def line(self, most: int = 3) -> str:
+        """'Stroke services — supervision full at A (Sam), B (Jo) and 2 more (blocks 1-4)'."""
+        shown = ", ".join(self.where[:most])
+        more = f" and {len(self.where) - most} more" if len(self.where) > most else ""
+        blocks = ", ".join(map(str, self.blocks))
+        return f"{self.setting}: {RESOURCE_WORDS[self.rule]} at {shown}{more} (blocks {blocks})"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"setting": self.setting, "resource": self.rule, "where": list(self.where),
+                "blocks": list(self.blocks)}
+
+
+def group_bottlenecks(scenario: Scenario, items: list[Bottleneck]) -> list[BottleneckGroup]:
+    """Saturated resources grouped by setting and kind, in the order they are ranked."""
+    names = {site.id: site.name or site.id for site in scenario.sites}
+    sup_names = {u.id: u.name or u.id for site in scenario.sites for u in site.supervisors}
+    keyed: dict[tuple[str, str], tuple[list[str], set[int]]] = {}
+    rooms: dict[tuple[str, str, str], list[str]] = {}
+    for item in items:
+        site_id = item.ids[1] if item.rule == SUPERVISOR_CAPACITY else item.ids[0]
+        site = scenario.site_by_id[site_id]
+        setting = scenario.setting_by_id.get(site.setting)
+        setting_name = setting.name if setting is not None and setting.name else site.setting
+        where, blocks = keyed.setdefault((setting_name, item.rule), ([], set()))
+        blocks.update(item.blocks)
+        if item.rule == SUPERVISOR_CAPACITY:
+            where.append(f"{names[site_id]} ({sup_names.get(item.ids[0], item.ids[0])})")
+        elif item.rule == ROOMS:  # one entry per site, its full sessions listed
+            sessions = rooms.setdefault((setting_name, item.rule, site_id), [])
+            if not sessions:
+                where.append(site_id)
+            sessions.append(item.ids[1])
+        else:
+            where.append(names[site_id])
+    order = {session: n for n, session in enumerate(scenario.programme.sessions)}
+    settings = list(dict.fromkeys(setting_name for setting_name, _ in keyed))
+    out = []
+    for (setting_name, rule), (where, blocks) in sorted(
+            keyed.items(), key=lambda kv: (settings.index(kv[0][0]), RULE_ORDER[kv[0][1]])):
+        if rule == ROOMS:
+            where = [f"{names[w]} ({_sessions(_in_order(rooms[(setting_name, rule, w)], order))})"
+                     for w in where]
+        out.append(BottleneckGroup(setting_name, rule, tuple(where), tuple(sorted(blocks))))
+    return out
+
+
+RULE_ORDER = {SITE_CAPACITY: 0, SUPERVISOR_CAPACITY: 1, ROOMS: 2}
+
+
+def _in_order(sessions: list[str], order: dict[str, int]) -> list[str]:
+    return sorted(sessions, key=lambda d: order.get(d, 0))
+
+
+def _sessions(sessions: list[str], most: int = 4) -> str:
+    more = f" and {len(sessions) - most} more" if len(sessions) > most else ""
+    return ", ".join(sessions[:most]) + more
+
+
+def group_lines(answer: CapacityAnswer, most: int = 10) -> list[str]:
+    """What limits growth, grouped by setting (at most ``most`` lines), and the
+    cheapest combined changes with their re-solved effect."""
+    lines: list[str] = []
+    if answer.groups:
+        lines.append("What limits growth (full where they could go, by setting):")
+        lines += [f"  - {g.line()}" for g in answer.groups[:most]]
+        if len(answer.groups) > most:
+            lines.append(f"  ... and {len(answer.groups) - most} more groups (all in --json)")
+    elif answer.maximum.count is not None:
+        lines.append("No resource at the sites they could use is full: the limit is "
+                     "elsewhere (eligibility, working patterns, cover or site minimums).")
+    if answer.combined:
+        lines.append("Cheapest changes that let more in (re-solved):")
+        for c in answer.combined:
+            fewest = (" (the fewest units that could)" if c.minimal
+                      else " (found in the time; fewer units may do)")
+            lines.append(f"  - {c.summary(answer.profession)}{fewest}")
+    return lines
 
 
 def headline(answer: CapacityAnswer) -> str:
@@ -113,9 +242,14 @@ def bottleneck_lines(items: list[Bottleneck], most: int = 15) -> list[str]:
 
 def find_capacity(scenario: Scenario, newcomer: Newcomer, *, out: Path, time_limit: float,
                   probes: int, probe_seconds: float, workers: int, seed: int,
-                  note: Say, stop: threading.Event | None = None
-                  ) -> tuple[CapacityAnswer, ExitCode]:
+                  note: Say, stop: threading.Event | None = None, combine: int = 2,
+                  combine_seconds: float = 40.0) -> tuple[CapacityAnswer, ExitCode]:
     """Find the maximum, write its checked plan, and value the bottlenecks.
+
+    The bottlenecks are grouped by setting; ``combine`` cheapest sets of extra
+    units (each for more newcomers than the last) are found and re-solved, up
+    to ``combine_seconds`` each; the first ``probes`` single resources are
+    also valued one at a time.
 
     Setting ``stop`` (from another thread) ends the work early: a maximum
     search cut short returns its count so far with no plan; a stop while the
@@ -136,7 +270,7 @@ def find_capacity(scenario: Scenario, newcomer: Newcomer, *, out: Path, time_lim
     note(f"finding how many more {words} fit (time limit {time_limit:g}s)...")
     best = maximise(scenario, newcomer, time_limit=time_limit, workers=workers, seed=seed,
                     stop=stop)
-    answer = CapacityAnswer(words, best)
+    answer = CapacityAnswer(words, best, profession=newcomer.template(scenario).profession)
     if best.stopped:
         return answer, ExitCode.NO_PLAN
     if best.status == Status.INFEASIBLE or best.count is None:
@@ -166,4 +300,12 @@ def find_capacity(scenario: Scenario, newcomer: Newcomer, *, out: Path, time_lim
     answer.bottlenecks = value_bottlenecks(scenario, newcomer, best, found, probes=probes,
                                            seconds_each=probe_seconds, workers=workers,
                                            seed=seed, on_probe=probing, stop=stop)
+    answer.groups = group_bottlenecks(scenario, found)
+
+    def combining(k: int, total: int) -> None:
+        note(f"  finding the fewest extra units for {k} more ({total} set(s) in all)...")
+
+    answer.combined = combined_changes(scenario, newcomer, best, most_gain=combine,
+                                       time_limit=combine_seconds, workers=workers,
+                                       seed=seed, stop=stop, on_step=combining)
     return answer, ExitCode.OK

@@ -83,9 +83,15 @@ def capacity(
         "--out", "-o", help="Folder for the plan at the maximum.")] = Path("plans/capacity"),
     time_limit: Annotated[float, typer.Option(help="Seconds to find the maximum.", min=1.0)
                           ] = 60.0,
-    probes: Annotated[int, typer.Option(help="Bottlenecks to value by re-solving.", min=0)] = 8,
+    probes: Annotated[int, typer.Option(
+        help="Single bottlenecks to value one at a time by re-solving.", min=0)] = 0,
     probe_seconds: Annotated[float, typer.Option(help="Seconds per bottleneck re-solve.",
                                                  min=0.5)] = 10.0,
+    combine: Annotated[int, typer.Option(
+        help="Sets of extra units to find (fewest units for one more, then beyond), each "
+             "re-solved.", min=0)] = 2,
+    combine_seconds: Annotated[float, typer.Option(
+        help="Seconds per set of extra units (finding it and re-solving).", min=1.0)] = 40.0,
     workers: Annotated[int | None, typer.Option(
         help="CP-SAT workers (default: the machine's cores, at most 8).", min=1, max=64,
         show_default=False)] = None,
@@ -93,7 +99,12 @@ def capacity(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """How many more learners of a kind the programme can take, and what limits it."""
-    from rotaplan.analysis.capacity import bottleneck_lines, find_capacity, headline
+    from rotaplan.analysis.capacity import (
+        bottleneck_lines,
+        find_capacity,
+        group_lines,
+        headline,
+    )
     from rotaplan.models.edits import EditError, Newcomer
 
     if add is None and like is None:
@@ -112,7 +123,8 @@ def capacity(
     answer, code = find_capacity(sc, newcomer, out=out, time_limit=time_limit, probes=probes,
                                  probe_seconds=probe_seconds,
                                  workers=workers or default_workers(), seed=seed, note=note,
-                                 stop=INTERRUPT.stop)
+                                 stop=INTERRUPT.stop, combine=combine,
+                                 combine_seconds=combine_seconds)
     if as_json:
         say(json.dumps(answer.to_json(), indent=2))
         finish(code)
@@ -124,11 +136,15 @@ def capacity(
     say(f"Plan for that maximum written to {out}/ (checked), with the grown scenario in "
         f"{out}/scenario.yaml.")
     say()
-    for line in bottleneck_lines(answer.bottlenecks):
+    for line in group_lines(answer):
         say(line)
-    say()
-    say("'+N' is how many more could be taken with that one change (re-solved; "
-        "'at least' when a re-solve was not proven optimal).")
+    if probes > 0:
+        say()
+        for line in bottleneck_lines(answer.bottlenecks):
+            say(line)
+        say()
+        say("'+N' is how many more could be taken with that one change (re-solved; "
+            "'at least' when a re-solve was not proven optimal).")
     finish(code)
 
 

@@ -371,6 +371,8 @@ class CapacityJob(_Job):
         Seconds for the maximum (the plan for it gets at least 10).
     probes, probe_seconds
         Bottlenecks to value by re-solving, and seconds for each.
+    combine, combine_seconds
+        Sets of extra units to find and re-solve, and seconds for each.
     workers, seed
         CP-SAT settings.
     slots
@@ -386,10 +388,12 @@ class CapacityJob(_Job):
 
     def __init__(self, scenario: Scenario, newcomer: Newcomer, *, time_limit: float,
                  probes: int, probe_seconds: float = 10.0, workers: int = 2,
-                 seed: int = 0, slots: SolveSlots | None = None) -> None:
+                 seed: int = 0, slots: SolveSlots | None = None, combine: int = 2,
+                 combine_seconds: float = 40.0) -> None:
         super().__init__("rotaplan-capacity", slots)
         self.scenario, self.newcomer = scenario, newcomer
         self.time_limit, self.probes, self.probe_seconds = time_limit, probes, probe_seconds
+        self.combine, self.combine_seconds = combine, combine_seconds
         self.workers, self.seed = workers, seed
         self.out_dir = Path(tempfile.mkdtemp(prefix="rotaplan-capacity-"))
         self._notes: queue.Queue[str] = queue.Queue()
@@ -401,14 +405,16 @@ class CapacityJob(_Job):
     @property
     def longest(self) -> float:
         """Seconds the whole question can take at most (for a progress bar)."""
-        return self.time_limit + max(10.0, self.time_limit) + self.probes * self.probe_seconds
+        return (self.time_limit + max(10.0, self.time_limit) + self.probes * self.probe_seconds
+                + self.combine * self.combine_seconds)
 
     def _work(self) -> None:
         try:
             self.answer, self.code = find_capacity(
                 self.scenario, self.newcomer, out=self.out_dir, time_limit=self.time_limit,
                 probes=self.probes, probe_seconds=self.probe_seconds, workers=self.workers,
-                seed=self.seed, note=self._notes.put, stop=self._stop)
+                seed=self.seed, note=self._notes.put, stop=self._stop, combine=self.combine,
+                combine_seconds=self.combine_seconds)
         except EditError as exc:  # the newcomer cannot be described: plain words
             self.error = str(exc)
 

@@ -263,7 +263,8 @@ def _write(tmp_path: Path, data: dict[str, Any]) -> Path:
 def test_capacity_command_json(tmp_path: Path) -> None:
     """`rotaplan capacity --json` answers exactly 2 more nurses, limited by sam's supervision.
 
-    It writes the grown scenario and its plan with both newcomers placed.
+    It writes the grown scenario and its plan with both newcomers placed; the
+    cheapest change found is one more learner for sam, proven to let one more in.
     """
     path = _write(tmp_path, one_supervisor(capacity=3, existing=1))
     out = tmp_path / "cap"
@@ -274,7 +275,11 @@ def test_capacity_command_json(tmp_path: Path) -> None:
     assert data["max_additional"] == 2 and data["exact"]
     assert data["plan_dir"] == str(out)
     assert data["bottlenecks"][0]["resource"].startswith("supervision by sam")
-    assert data["bottlenecks"][0]["gain"] == 1
+    assert data["bottleneck_groups"][0]["resource"] == "supervisor-capacity"
+    first = data["combined_changes"][0]
+    assert [(u["resource"], u["id"], u["count"]) for u in first["units"]] == [
+        ("supervisor-capacity", "sam", 1)]
+    assert first["gain"] == 1 and first["exact"] and first["minimal"]
     grown = load_scenario(out / "scenario.yaml")
     assert len(grown.learners) == 3
     assert (out / "assignments.csv").read_text().count("new-nurse-") == 2

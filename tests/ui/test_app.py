@@ -467,8 +467,8 @@ def test_why_no_plan_waits_for_a_free_solver_and_cancel_leaves_the_line(app: App
 
 
 def test_capacity_answers_in_plain_words(app: AppTest) -> None:
-    """A capacity question answers in plain words with what limits growth, and the answer
-    stays on the page."""
+    """A capacity question answers in plain words with what limits growth (grouped by
+    setting, and one single change valued), and the answer stays on the page."""
     go(app, "Capacity")
     app.selectbox(key="cap_profession").set_value("physiotherapist").run()
     app.slider(key="cap_probes").set_value(1).run()
@@ -481,6 +481,8 @@ def test_capacity_answers_in_plain_words(app: AppTest) -> None:
     assert "The programme can take 3 more physiotherapist" in texts(app.subheader)
     table = next(d.value for d in app.dataframe if "What is full" in d.value.columns)
     assert len(table) >= 1 and table["Would let in"].iloc[0] != "not tried"
+    groups = next(d.value for d in app.dataframe if "Setting" in d.value.columns)
+    assert len(groups) >= 1 and groups["Resource"].iloc[0].endswith("full")
     # the answer stays on the page through other reruns, and says when it is out of date
     app.slider(key="cap_seconds").set_value(20).run()
     assert "The programme can take 3 more physiotherapist" in texts(app.subheader)

@@ -188,7 +188,7 @@ def test_capacity_job_answers_with_notes_and_a_checked_plan() -> None:
         assert job.answer.maximum.count == 3 and not job.answer.maximum.stopped
         assert any("finding how many more" in note for note in job.notes)
         assert (job.out_dir / "assignments.csv").exists()
-        assert job.longest == 30 + 30 + 10
+        assert job.longest == 30 + 30 + 10 + 2 * 40  # maximum, plan, probe, combined sets
     finally:
         job.remove_files()
     assert not job.out_dir.exists()
