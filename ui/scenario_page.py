@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from rotaplan.io import tables
-from rotaplan.ui import editors, state
+from rotaplan.ui import editors, state, steps
 from rotaplan.ui.state import ss
 
 HELP = {
@@ -48,7 +48,9 @@ def render() -> None:
     """Draw the page."""
     _source_bar()
     check = state.validation()
-    _status(check)
+    step_list = steps.steps(ss().tables, check)
+    steps.show(step_list)
+    _status(check, step_list)
     _programme(check)
     _stale_choices()
     for table in editors.TABLES:
@@ -109,7 +111,7 @@ def _file_name() -> str:
     return f"{stem or 'scenario'}.yaml"
 
 
-def _status(check: tables.Validation) -> None:
+def _status(check: tables.Validation, step_list: list[steps.Step]) -> None:
     errors = check.errors
     if errors:
         st.error(f"{len(errors)} problem(s) to fix before solving. Each is also shown "
@@ -120,6 +122,10 @@ def _status(check: tables.Validation) -> None:
         if len(errors) > 30:
             lines.append(f"- … and {len(errors) - 30} more")
         st.markdown("\n".join(lines))
+    elif check.scenario is not None and not step_list[-1].done:
+        wanted = [f"{s.name.lower()} ({s.missing})" for s in step_list[:-1] if not s.done]
+        st.info("Not ready to solve yet: " + "; ".join(wanted) + ". Add them in the "
+                "tables below; every edit is saved.")
     elif check.scenario is not None:
         sc = check.scenario
         fellows = sum(1 for x in sc.learners if x.track == "fellowship")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from rotaplan.runs.jobs import DEFAULT_WORKERS, SolveJob, solves
 from rotaplan.solver import SolveOptions
-from rotaplan.ui import state
+from rotaplan.ui import state, steps
 from rotaplan.ui.state import ss
 
 FAIRNESS = {"none": "Lowest total preference cost",
@@ -32,10 +32,14 @@ def render() -> None:
                          help=f"This machine has {cores} cores.")
     cols[2].number_input("Random seed", 0, 10_000, 0, key="seed",
                          help="The same scenario and seed give the same plan.")
+    step_list = steps.steps(ss().tables, check)
     if check.errors:
         st.error(f"The scenario has {len(check.errors)} problem(s); fix them on the "
                  "Scenario page before solving.")
-    blocked = bool(check.errors) or check.scenario is None or job is not None
+    elif not step_list[-1].done:
+        st.info("Not ready to solve yet: the scenario still needs a few things.")
+        steps.show(step_list)
+    blocked = not step_list[-1].done or check.scenario is None or job is not None
     if st.button("Solve", type="primary", disabled=blocked, key="solve") and not blocked:
         assert check.scenario is not None
         options = SolveOptions(time_limit=float(ss().time_limit), workers=int(ss().workers),

@@ -225,6 +225,33 @@ def test_start_blank(app: AppTest) -> None:
     assert app.session_state["source"] == "new scenario"
 
 
+def test_a_blank_start_shows_the_steps_and_never_says_ready(app: AppTest) -> None:
+    """A blank scenario shows the step bar and what is missing, never "Ready to solve",
+    and Solve is disabled; three learners, a site and a supervisor make it ready."""
+    app.button(key="open_blank").click().run()
+    assert "Ready to solve" not in texts(app.success)
+    assert "Not ready to solve yet" in texts(app.info)
+    shown = texts(app.markdown)
+    assert "1. Programme" in shown and "3. Learners" in shown
+    assert "needs a learner" in texts(app.caption)
+    go(app, "Solve")
+    assert app.button(key="solve").disabled
+    go(app, "Scenario")
+    app.text_input(key=next(t.key for t in app.text_input
+                            if t.key.startswith("professions-"))).input("nurse").run()
+    edit(app, "settings", {"added_rows": [{"id": "stroke", "name": "Stroke"}]})
+    edit(app, "sites", {"added_rows": [{"id": "ward-1", "name": "Ward one",
+                                        "setting": "stroke", "capacity": "3"}]})
+    edit(app, "supervisors", {"added_rows": [{"site_id": "ward-1", "id": "S1",
+                                              "profession": "nurse", "capacity": "3"}]})
+    edit(app, "learners", {"added_rows": [{"id": f"L{n}", "profession": "nurse",
+                                           "track": "rotation"} for n in (1, 2, 3)]})
+    assert "Ready to solve" in texts(app.success), texts(app.error) + texts(app.info)
+    assert "3 learners" in texts(app.success)
+    go(app, "Solve")
+    assert not app.button(key="solve").disabled
+
+
 # --------------------------------------------------------------------------- edit and validate
 
 
