@@ -392,6 +392,23 @@ def test_timetable_follows_the_chosen_learner(app: AppTest) -> None:
     assert "teaching" in set(grid["Wed-PM"])
 
 
+def test_results_filter_the_gantt_and_show_who_is_where(app: AppTest) -> None:
+    """The Gantt can be filtered by care setting and site (whole years of the learners
+    placed there), and the site view names who is at each site in each block."""
+    solve(app)
+    assert "30 of 30 placed learners shown" in texts(app.caption)
+    app.multiselect(key="gantt_settings").set_value(["stroke"]).run()
+    assert not app.exception
+    assert "of 30 placed learners shown" in texts(app.caption)
+    assert "30 of 30" not in texts(app.caption)
+    app.multiselect(key="gantt_sites").set_value(["hun-stroke"]).run()
+    shown = re.search(r"(\d+) of 30 placed learners", texts(app.caption))
+    assert shown is not None and 0 < int(shown.group(1)) < 30
+    view = next(d.value for d in app.dataframe if "site" in d.value.columns)
+    assert "Block 1 · 6 Sep 2027" in view.columns
+    assert view["site"].str.contains(r"\(hun-stroke\)").any()
+
+
 def test_cancel_stops_the_search_and_keeps_the_best_plan(app: AppTest) -> None:
     """Cancel during a long solve stops it soon and the best plan found is shown."""
     app.selectbox(key="shipped_choice").set_value("medium").run()
