@@ -13,9 +13,9 @@ import streamlit as st
 from rotaplan.analysis import charts
 from rotaplan.analysis.compare import (
     diff_scenarios,
-    learner_change_lines,
+    learner_change_table,
     learner_changes,
-    scenario_change_lines,
+    scenario_change_table,
     utilisation,
 )
 from rotaplan.analysis.kpis import kpis
@@ -26,6 +26,7 @@ from rotaplan.models.vocabulary import Status
 from rotaplan.runs.jobs import LIVE, RunStatus
 from rotaplan.runs.store import RunInfo
 from rotaplan.ui import state
+from rotaplan.ui.solve_page import KEEP_CLOSE_TO
 from rotaplan.ui.state import RunView, ss
 
 
@@ -128,7 +129,9 @@ def _who_is_where(sc: Scenario, plan: Plan) -> None:
 
 TERM_WORDS = {"unplaced": "learners left out (penalty)", "preference": "preferences",
               "organisation_changes": "organisation changes", "idle_blocks": "idle blocks",
-              "worst_learner": "worst-off learner"}
+              "worst_learner": "worst-off learner",
+              "changes": "placements changed from the earlier plan",
+              "session_changes": "weekly sessions changed from the earlier plan (tie-break)"}
 """Objective terms in plain words."""
 
 
@@ -199,7 +202,10 @@ def _changes(view: RunView) -> None:
         return
     changes = diff_scenarios(before.scenario, view.scenario)
     st.markdown("**What you changed in the scenario**")
-    st.code("\n".join(scenario_change_lines(changes)), language=None)
+    if changes:
+        st.dataframe(scenario_change_table(changes), hide_index=True, width="stretch")
+    else:
+        st.caption("Nothing: both runs solved the same scenario.")
     assert view.plan is not None
     a, b = kpis(before.scenario, before.plan), kpis(view.scenario, view.plan)
     figures = pd.DataFrame([
@@ -213,8 +219,17 @@ def _changes(view: RunView) -> None:
     st.markdown("**How the plan's key figures moved**")
     st.dataframe(figures, hide_index=True, width="stretch")
     moved = learner_changes(before.plan, view.plan)
-    st.markdown("**Who moved**")
-    st.code("\n".join(learner_change_lines(moved)), language=None)
+    who = {c["learner_id"] for c in moved}
+    st.markdown(f"**Who moved**: {len(who)} of {len(view.scenario.learners)} learners")
+    if moved:
+        st.dataframe(learner_change_table(moved, before.scenario, view.scenario),
+                     hide_index=True, width="stretch")
+    else:
+        st.caption("Nobody: every learner has the same placements in both plans.")
+    if view.run.options.get(KEEP_CLOSE_TO) is None and len(who) > len(
+            view.scenario.learners) // 2:
+        st.info("Many learners moved. To keep a new plan close to an earlier one, tick "
+                "'Keep the plan close to the last run' on the Solve page.")
 
 
 def run_label(run: RunInfo) -> str:

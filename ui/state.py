@@ -331,11 +331,15 @@ def current_job() -> SolveJob | None:
     return solves().get(ss().get("job_run_id"))
 
 
-def start_job(scenario: Scenario, options: Any) -> None:
-    """Save the version being solved, record its run, and start (or queue) the solve."""
+def start_job(scenario: Scenario, options: Any, extra: dict[str, Any] | None = None) -> None:
+    """Save the version being solved, record its run, and start (or queue) the solve.
+
+    ``extra`` settings are recorded with the run's options (JSON values).
+    """
     version_id = persist()
     run = solves().start(store(), version_id, scenario, options, settings={
-        "time_limit": options.time_limit, "workers": options.workers, "seed": options.seed})
+        "time_limit": options.time_limit, "workers": options.workers, "seed": options.seed,
+        **(extra or {})})
     ss().job_run_id = run.id
 
 

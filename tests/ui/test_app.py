@@ -367,11 +367,38 @@ def test_solve_change_a_room_count_solve_again_and_see_why(app: AppTest, db_url:
     row = row_of(app, "sites", "sher-oak-tree")
     edit(app, "sites", {"edited_rows": {row: {"rooms": "1"}}})
     solve(app)
-    changes = texts(app.code)
-    assert "sher-oak-tree" in changes and "rooms: 3 → 1" in changes
-    assert "Learners whose placements changed" in changes
+    table = next(d.value for d in app.dataframe if "Field" in d.value.columns)
+    row = table[table["Item"].str.contains(r"\(sher-oak-tree\)")].iloc[0]
+    assert (row["Part"], row["Field"], row["Before"], row["After"]) == ("Sites", "rooms",
+                                                                          "3", "1")
+    assert "Who moved" in texts(app.markdown)
+    moved = next(d.value for d in app.dataframe if "Learner" in d.value.columns)
+    assert list(moved.columns) == ["Learner", "Block", "Role", "Before", "After", "Change"]
     runs = Store(db_url).runs(scenario_id=app.session_state["scenario_id"])
     assert [r.version_number for r in runs] == [2, 1]  # which plan came from which version
+
+
+def test_keep_the_plan_close_to_the_last_run(app: AppTest, db_url: str) -> None:
+    """After a small change, 'Keep the plan close to the last run' moves few learners: the
+    run records which plan it kept close to, and What changed counts who moved."""
+    go(app, "Solve")
+    assert app.checkbox(key="keep_close").disabled  # no earlier plan yet
+    solve(app)
+    first = app.session_state["run_id"]
+    go(app, "Scenario")
+    row = row_of(app, "sites", "sher-oak-tree")
+    edit(app, "sites", {"edited_rows": {row: {"rooms": "1"}}})
+    go(app, "Solve")
+    assert not app.checkbox(key="keep_close").disabled
+    assert f"run {first} of version 1" in texts(app.caption)
+    app.checkbox(key="keep_close").check().run()
+    solve(app)
+    run = Store(db_url).run(app.session_state["run_id"])
+    assert run.options["keep_close_to"] == first and run.has_plan
+    assert "changes" in run.summary["terms"]
+    shown = re.search(r"Who moved\*\*: (\d+) of 30", "\n".join(
+        str(m.value) for m in app.markdown))
+    assert shown is not None and int(shown.group(1)) <= 10, shown
 
 
 def test_results_offer_every_download(app: AppTest) -> None:
