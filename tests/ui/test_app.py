@@ -311,6 +311,49 @@ def test_cells_typed_one_after_another_and_a_new_row_are_all_kept(app: AppTest,
     assert editor_key(app, "sites") == sites and editor_key(app, "settings") == settings
 
 
+def test_rename_a_site_updates_its_references_and_undo_puts_it_back(app: AppTest,
+                                                                      db_url: str) -> None:
+    """Renaming a site changes every reference in the grids and is saved; Undo restores
+    the old id everywhere, and then a grid edit can be undone too."""
+    app.radio(key="rename_kind").set_value("site").run()
+    app.selectbox(key="rename_old_site").set_value("hun-stroke").run()
+    app.text_input(key="rename_new").input("hunstanton-stroke").run()
+    app.button(key="rename_go").click().run()
+    assert not app.exception, app.exception
+    frames = app.session_state["tables"].frames
+    assert "hunstanton-stroke" in set(frames["supervisors"]["site_id"])
+    assert "hun-stroke" not in set(frames["supervisors"]["site_id"])
+    assert "Renamed site hun-stroke to hunstanton-stroke" in texts(app.info)
+    drawn = app.data_editor(key=editor_key(app, "supervisors")).value
+    assert "hunstanton-stroke" in set(drawn["site_id"])  # the grids show the new id
+    saved = Store(db_url).latest_version(app.session_state["scenario_id"])
+    assert "hunstanton-stroke" in saved.yaml_text and "hun-stroke:" not in saved.yaml_text
+    assert "Ready to solve" in texts(app.success)
+
+    row = row_of(app, "sites", "sher-oak-tree")
+    edit(app, "sites", {"edited_rows": {row: {"rooms": "1"}}})
+    assert app.session_state["tables"].frames["sites"].loc[row, "rooms"] == "1"
+    app.button(key="undo").click().run()  # the grid edit
+    assert app.session_state["tables"].frames["sites"].loc[row, "rooms"] == "3"
+    assert "Undone" in texts(app.info)
+    app.button(key="undo").click().run()  # the rename
+    frames = app.session_state["tables"].frames
+    assert "hun-stroke" in set(frames["supervisors"]["site_id"])
+    assert "hunstanton-stroke" not in set(frames["sites"]["id"])
+    assert app.button(key="undo").disabled
+    saved = Store(db_url).latest_version(app.session_state["scenario_id"])
+    assert "hunstanton-stroke" not in saved.yaml_text
+
+
+def test_a_rename_to_a_taken_id_is_refused(app: AppTest) -> None:
+    """Renaming a site to another site's id is refused in plain words; nothing changes."""
+    app.selectbox(key="rename_old_site").set_value("hun-stroke").run()
+    app.text_input(key="rename_new").input("hun-icu").run()
+    app.button(key="rename_go").click().run()
+    assert "already a site" in texts(app.error)
+    assert "hun-stroke" in set(app.session_state["tables"].frames["sites"]["id"])
+
+
 def test_programme_field_errors_show_under_the_field(app: AppTest) -> None:
     """A bad programme field is kept as typed and its problem shown under the field."""
     gen = app.session_state["gen"]["forms"]
