@@ -95,7 +95,7 @@ def _source_bar() -> None:
         last = state.undo_label()
         if st.button("Undo", key="undo", disabled=last is None,
                      help=("Put back the tables as they were before: "
-                           + _short(last)) if last else "Nothing to undo yet"):
+                           + state.plain(_short(last))) if last else "Nothing to undo yet"):
             undone = state.undo()
             if undone:
                 ss().notice = f"Undone: {_short(undone)}"

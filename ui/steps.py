@@ -106,6 +106,12 @@ def ready(scenario_tables: tables.ScenarioTables, check: tables.Validation) -> b
     return steps(scenario_tables, check)[-1].done
 
 
+DONE_MARK = ":green[:material/check_circle:]"
+NEXT_MARK = ":orange[:material/arrow_circle_right:]"
+TODO_MARK = ":gray[:material/radio_button_unchecked:]"
+"""Step marks: Material icons (emoji need a font a server's browser may lack)."""
+
+
 def show(step_list: list[Step]) -> None:
     """Draw the step bar: one column per step, done or what it needs."""
     if all(s.done for s in step_list):
@@ -113,7 +119,7 @@ def show(step_list: list[Step]) -> None:
     cols = st.columns(len(step_list))
     first_open = next(i for i, s in enumerate(step_list) if not s.done)
     for i, (col, step) in enumerate(zip(cols, step_list, strict=True)):
-        mark = "✅" if step.done else ("👉" if i == first_open else "⬜")
+        mark = DONE_MARK if step.done else (NEXT_MARK if i == first_open else TODO_MARK)
         col.markdown(f"{mark} **{i + 1}. {step.name}**")
         if step.missing:
             col.caption(step.missing)
