@@ -19,10 +19,15 @@ from rotaplan.models.vocabulary import Role
 GANTT_COLUMNS = ["learner", "learner_id", "profession", "role", "block", "last_block",
                  "block_start", "block_end", "from", "to", "site", "site_id", "setting",
                  "setting_name", "organisation", "supervisor_id", "supervisors", "preference"]
-MIN_GANTT_HEIGHT = 180
-"""Pixels: a chart of three learners keeps room for its axis, title and legend."""
 GANTT_ROW = 24
 """Pixels per learner row of the Gantt chart."""
+GANTT_CHROME = 170
+"""Pixels of the Gantt chart's title, legend and axes. Streamlit fits a chart drawn at the
+page's width into its height (autosize ``fit``), so the height must hold them as well as
+the rows: at 180 pixels in all, three learners' rows were squeezed to nothing (measured in
+Chromium, Streamlit 1.67)."""
+MIN_GANTT_HEIGHT = GANTT_CHROME + 4 * GANTT_ROW
+"""Pixels: a chart of one to four learners is as tall as one of four."""
 RANK_LABELS = ["1st choice", "2nd choice", "3rd choice", "4th or later", "not listed",
                "no preferences"]
 
@@ -179,7 +184,8 @@ def gantt(scenario: Scenario, plan: Plan, data: pd.DataFrame | None = None) -> a
     labels = base.mark_text(align="left", dx=4, fontSize=10, color="white").encode(
         x=text_x, text="site:N",
     ).transform_calculate(label_at=label_at)
-    return (bars + labels).properties(height=max(MIN_GANTT_HEIGHT, GANTT_ROW * rows + 60))
+    return (bars + labels).properties(height=max(MIN_GANTT_HEIGHT,
+                                                 GANTT_ROW * rows + GANTT_CHROME))
 
 
 def filter_gantt(data: pd.DataFrame, settings: list[str] | None = None,

@@ -360,7 +360,7 @@ def test_gantt_height_suits_three_learners_and_grows(sc: Scenario, plan: Plan) -
     rows = {(lid, role) for lid, role in zip(data["learner_id"], data["role"],
                                                            strict=True)}
     assert charts.gantt(sc, plan).to_dict()["height"] == max(
-        charts.MIN_GANTT_HEIGHT, charts.GANTT_ROW * len(rows) + 60)
+        charts.MIN_GANTT_HEIGHT, charts.GANTT_ROW * len(rows) + charts.GANTT_CHROME)
 
 
 def test_gantt_filter_keeps_whole_years_of_matching_learners(sc: Scenario, plan: Plan) -> None:
