@@ -277,8 +277,9 @@ def _stale_choices() -> None:
     if editors.choices(ss().tables) == editors.frozen_choices():
         return
     cols = st.columns([5, 2])
-    cols[0].info("You changed the sites, settings or professions: the drop-down lists in "
-                 "the tables below still offer the earlier ones. Every edit is saved.")
+    cols[0].info("You changed the sites, settings, professions or sessions: the drop-down "
+                 "lists in the tables below still offer the earlier ones. Every edit is "
+                 "saved.")
     if cols[1].button("Update the lists", key="update_choices",
                       help="Redraw the tables with the current ids as choices"):
         editors.rebase()

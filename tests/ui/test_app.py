@@ -345,6 +345,23 @@ def test_rename_a_site_updates_its_references_and_undo_puts_it_back(app: AppTest
     assert "hunstanton-stroke" not in saved.yaml_text
 
 
+def test_every_single_id_reference_column_is_a_pick_list(app: AppTest) -> None:
+    """Settings, sites, professions, tracks and sessions are chosen from drop-down lists in
+    the grids (the Rooms grid offers the programme's sessions)."""
+    def options(table: str) -> dict[str, list[str]]:
+        proto = app.data_editor(key=editor_key(app, table)).proto
+        return {name: list(column["type_config"]["options"])
+                for name, column in json.loads(proto.columns).items()
+                if (column.get("type_config") or {}).get("options")}
+
+    assert set(options("rooms")) == {"site_id", "session"}
+    assert options("rooms")["session"][:2] == ["Mon-AM", "Mon-PM"]
+    assert set(options("sites")) == {"setting"}
+    assert set(options("supervisors")) == {"site_id", "profession"}
+    assert set(options("learners")) == {"profession", "track"}
+    assert set(options("supervision")) == {"learner_profession"}
+
+
 def test_a_rename_to_a_taken_id_is_refused(app: AppTest) -> None:
     """Renaming a site to another site's id is refused in plain words; nothing changes."""
     app.selectbox(key="rename_old_site").set_value("hun-stroke").run()
