@@ -181,7 +181,9 @@ def gantt(scenario: Scenario, plan: Plan, data: pd.DataFrame | None = None) -> a
                         scale=alt.Scale(scheme="tableau10"),
                         legend=alt.Legend(orient="top", labelLimit=400)),
     )
-    labels = base.mark_text(align="left", dx=4, fontSize=10, color="white").encode(
+    # a site's name is cut (…) to one block's width, not drawn over the next bar
+    labels = base.mark_text(align="left", dx=4, fontSize=10, color="white",
+                            limit=alt.ExprRef(f"max(20, width / {max(1, blocks)} - 10)")).encode(
         x=text_x, text="site:N",
     ).transform_calculate(label_at=label_at)
     return (bars + labels).properties(height=max(MIN_GANTT_HEIGHT,
