@@ -19,6 +19,7 @@ from rotaplan.ui import (
     signin,
     solve_page,
     state,
+    steps,
 )
 from rotaplan.ui.state import ss
 
@@ -47,6 +48,8 @@ def main() -> None:
         check = state.validation()
         if check.errors:
             st.markdown(f":red[{len(check.errors)} problem(s) to fix]")
+        elif check.scenario is not None and not steps.ready(ss().tables, check):
+            st.markdown(":orange[not ready: see the steps on the Scenario page]")
         elif check.scenario is not None:
             st.markdown(f":green[valid: {len(check.scenario.learners)} learners, "
                         f"{len(check.scenario.sites)} sites]")

@@ -29,6 +29,7 @@ import pandas as pd
 import streamlit as st
 
 from rotaplan.io import tables
+from rotaplan.models import DEFAULT_SESSIONS
 
 TABLES = tuple(tables.COLUMNS)
 """The tables shown as grids, in page order."""
@@ -56,8 +57,11 @@ def choices(scenario_tables: tables.ScenarioTables) -> dict[str, list[str]]:
     settings = [s for s in frames["settings"]["id"] if s]
     sites = [s for s in frames["sites"]["id"] if s]
     professions = list(scenario_tables.professions)
+    sessions = [str(x) for x in tables.parse_list(scenario_tables.programme.get("sessions"))
+                or DEFAULT_SESSIONS]
     return {"setting": settings, "site_id": sites, "profession": professions,
-            "learner_profession": professions, "track": ["rotation", "fellowship"]}
+            "learner_profession": professions, "track": ["rotation", "fellowship"],
+            "session": sessions}
 
 
 def frozen_choices() -> dict[str, list[str]]:

@@ -13,9 +13,9 @@ import streamlit as st
 from rotaplan.analysis import charts
 from rotaplan.analysis.compare import (
     diff_scenarios,
-    learner_change_lines,
+    learner_change_table,
     learner_changes,
-    scenario_change_lines,
+    scenario_change_table,
     utilisation,
 )
 from rotaplan.analysis.kpis import kpis
@@ -26,6 +26,7 @@ from rotaplan.models.vocabulary import Status
 from rotaplan.runs.jobs import LIVE, RunStatus
 from rotaplan.runs.store import RunInfo
 from rotaplan.ui import state
+from rotaplan.ui.solve_page import KEEP_CLOSE_TO
 from rotaplan.ui.state import RunView, ss
 
 
@@ -55,34 +56,82 @@ def render() -> None:
         return
     sc, plan = view.scenario, view.plan
     _headline(view, sc, plan)
-    tabs = st.tabs(["Rotations", "Sites", "Supervisors", "Rooms", "Timetables",
+    tabs = st.tabs(["Rotations", "Who is where", "Sites", "Supervisors", "Rooms", "Timetables",
                     "Preferences", "What changed", "Downloads"])
     with tabs[0]:
-        st.altair_chart(charts.gantt(sc, plan), width="stretch")
+        _rotations(sc, plan)
     with tabs[1]:
-        st.altair_chart(charts.occupancy_heatmap(sc, plan), width="stretch")
+        _who_is_where(sc, plan)
     with tabs[2]:
-        st.altair_chart(charts.supervisor_load(sc, plan), width="stretch")
+        st.altair_chart(charts.occupancy_heatmap(sc, plan), width="stretch")
+        st.caption("Colour: how full each site is (learners / capacity); grey: no limit.")
     with tabs[3]:
+        st.altair_chart(charts.supervisor_load(sc, plan), width="stretch")
+        st.caption("Colour: how full each supervisor is (learners / capacity); grey: away.")
+    with tabs[4]:
         block = st.selectbox("Block", sc.programme.block_numbers, key="room_block")
         st.altair_chart(charts.room_use(sc, plan, int(block)), width="stretch")
         st.caption("Red outline: every room is in use in that session.")
-    with tabs[4]:
+    with tabs[5]:
         ids = [x.id for x in sc.learners]
-        names = {x.id: f"{x.id} · {x.name}" if x.name else x.id for x in sc.learners}
+        names = {x.id: charts.label(x.name, x.id) for x in sc.learners}
         learner = st.selectbox("Learner", ids, format_func=names.__getitem__, key="learner")
         st.dataframe(charts.weekly_timetable(sc, plan, learner), width="stretch")
-    with tabs[5]:
-        st.altair_chart(charts.preference_chart(sc, plan), width="stretch")
     with tabs[6]:
-        _changes(view)
+        st.altair_chart(charts.preference_chart(sc, plan), width="stretch")
     with tabs[7]:
+        _changes(view)
+    with tabs[8]:
         _downloads(view, sc, plan)
+
+
+GANTT_PAGE = 60
+"""Learners per page of the Gantt chart (a larger cohort is paged, or filtered)."""
+
+
+def _rotations(sc: Scenario, plan: Plan) -> None:
+    """The Gantt chart, filtered by care setting and site, a page of learners at a time."""
+    data = charts.gantt_data(sc, plan)
+    settings = {x.id: charts.label(x.name, x.id) for x in sc.settings}
+    sites = {x.id: charts.label(x.name, x.id) for x in sc.sites}
+    cols = st.columns([2, 3, 1])
+    wanted_settings = cols[0].multiselect("Care settings", list(settings),
+                                          format_func=settings.__getitem__,
+                                          key="gantt_settings",
+                                          placeholder="All care settings")
+    wanted_sites = cols[1].multiselect("Sites", list(sites), format_func=sites.__getitem__,
+                                       key="gantt_sites", placeholder="All sites")
+    shown = charts.filter_gantt(data, wanted_settings, wanted_sites)
+    learners = list(dict.fromkeys(shown["learner_id"]))
+    pages = max(1, -(-len(learners) // GANTT_PAGE))
+    page = 1
+    if pages > 1:
+        page = int(cols[2].number_input("Page", 1, pages, 1, key="gantt_page",
+                                        help=f"{GANTT_PAGE} learners a page"))
+    part = learners[(page - 1) * GANTT_PAGE: page * GANTT_PAGE]
+    total = data["learner_id"].nunique()
+    st.caption(f"{len(part)} of {total} placed learners shown"
+               + (f" (page {page} of {pages})" if pages > 1 else "")
+               + ". Hover over a bar for its dates, site, supervisors and preference.")
+    if not part:
+        st.info("No placement matches the filter.")
+        return
+    st.altair_chart(charts.gantt(sc, plan, shown[shown["learner_id"].isin(part)]),
+                    width="stretch")
+
+
+def _who_is_where(sc: Scenario, plan: Plan) -> None:
+    """The site view: who is at each site, block by block."""
+    st.caption("Who is at each site in each block; [placed/capacity] after the names.")
+    st.dataframe(charts.site_view_data(sc, plan), hide_index=True, width="stretch",
+                 row_height=60 if len(sc.learners) > 3 * len(sc.sites) else None)
 
 
 TERM_WORDS = {"unplaced": "learners left out (penalty)", "preference": "preferences",
               "organisation_changes": "organisation changes", "idle_blocks": "idle blocks",
-              "worst_learner": "worst-off learner"}
+              "worst_learner": "worst-off learner",
+              "changes": "placements changed from the earlier plan",
+              "session_changes": "weekly sessions changed from the earlier plan (tie-break)"}
 """Objective terms in plain words."""
 
 
@@ -153,7 +202,10 @@ def _changes(view: RunView) -> None:
         return
     changes = diff_scenarios(before.scenario, view.scenario)
     st.markdown("**What you changed in the scenario**")
-    st.code("\n".join(scenario_change_lines(changes)), language=None)
+    if changes:
+        st.dataframe(scenario_change_table(changes), hide_index=True, width="stretch")
+    else:
+        st.caption("Nothing: both runs solved the same scenario.")
     assert view.plan is not None
     a, b = kpis(before.scenario, before.plan), kpis(view.scenario, view.plan)
     figures = pd.DataFrame([
@@ -167,8 +219,17 @@ def _changes(view: RunView) -> None:
     st.markdown("**How the plan's key figures moved**")
     st.dataframe(figures, hide_index=True, width="stretch")
     moved = learner_changes(before.plan, view.plan)
-    st.markdown("**Who moved**")
-    st.code("\n".join(learner_change_lines(moved)), language=None)
+    who = {c["learner_id"] for c in moved}
+    st.markdown(f"**Who moved**: {len(who)} of {len(view.scenario.learners)} learners")
+    if moved:
+        st.dataframe(learner_change_table(moved, before.scenario, view.scenario),
+                     hide_index=True, width="stretch")
+    else:
+        st.caption("Nobody: every learner has the same placements in both plans.")
+    if view.run.options.get(KEEP_CLOSE_TO) is None and len(who) > len(
+            view.scenario.learners) // 2:
+        st.info("Many learners moved. To keep a new plan close to an earlier one, tick "
+                "'Keep the plan close to the last run' on the Solve page.")
 
 
 def run_label(run: RunInfo) -> str:

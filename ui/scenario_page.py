@@ -7,8 +7,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from rotaplan.io import tables
-from rotaplan.ui import editors, state
+from rotaplan.io import rename, tables
+from rotaplan.ui import editors, state, steps
 from rotaplan.ui.state import ss
 
 HELP = {
@@ -48,8 +48,11 @@ def render() -> None:
     """Draw the page."""
     _source_bar()
     check = state.validation()
-    _status(check)
+    step_list = steps.steps(ss().tables, check)
+    steps.show(step_list)
+    _status(check, step_list)
     _programme(check)
+    _rename()
     _stale_choices()
     for table in editors.TABLES:
         _table(table, check)
@@ -89,6 +92,14 @@ def _source_bar() -> None:
                        "see History)")
         else:
             st.caption("Not saved yet: saved on your first edit or solve")
+        last = state.undo_label()
+        if st.button("Undo", key="undo", disabled=last is None,
+                     help=("Put back the tables as they were before: "
+                           + state.plain(_short(last))) if last else "Nothing to undo yet"):
+            undone = state.undo()
+            if undone:
+                ss().notice = f"Undone: {_short(undone)}"
+            st.rerun()
         st.download_button("Download YAML", tables.to_yaml(ss().tables),
                            file_name=_file_name(), mime="application/x-yaml",
                            key="download_yaml")
@@ -104,12 +115,57 @@ def _source_bar() -> None:
                                help="Edit it in Excel and upload it again")
 
 
+def _short(text: str | None, limit: int = 160) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+RENAME_KINDS = {rename.SITE: "Site", rename.SETTING: "Care setting"}
+
+
+def _rename() -> None:
+    """Rename a site or care setting, and every table cell that refers to it."""
+    with st.expander("Rename a site or care setting (updates every reference)"):
+        cols = st.columns([1, 2, 2, 1])
+        kind = cols[0].radio("Rename a", list(RENAME_KINDS), format_func=RENAME_KINDS.get,
+                             key="rename_kind")
+        names = _names(str(kind))
+        old = cols[1].selectbox("Id now", list(names), format_func=names.__getitem__,
+                                key=f"rename_old_{kind}", index=None,
+                                placeholder="Choose one")
+        new = cols[2].text_input("New id", key="rename_new",
+                                 help="Letters, digits, '_', '.' and '-'")
+        cols[3].markdown("&nbsp;")
+        if cols[3].button("Rename", key="rename_go", disabled=not old or not new.strip()):
+            try:
+                done = rename.rename(ss().tables, str(kind), str(old), new)
+            except rename.RenameError as exc:
+                st.error(state.plain(f"Not renamed: {exc}."))
+                return
+            ss().tables = done.tables
+            what = f"renamed {kind} {old} to {new.strip()} ({done.cells} cell(s))"
+            editors.rebase()  # the grids show the new ids and offer them as choices
+            state.changed(what, note=what)
+            ss().notice = what[0].upper() + what[1:]
+            st.rerun()
+
+
+def _names(kind: str) -> dict[str, str]:
+    frame = ss().tables.frames["sites" if kind == rename.SITE else "settings"]
+    out: dict[str, str] = {}
+    for ident, name in zip(frame["id"], frame["name"], strict=True):
+        ident = str(ident).strip()
+        if ident:
+            out[ident] = f"{name} ({ident})" if str(name).strip() else ident
+    return out
+
+
 def _file_name() -> str:
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in ss().source.split(".")[0])
     return f"{stem or 'scenario'}.yaml"
 
 
-def _status(check: tables.Validation) -> None:
+def _status(check: tables.Validation, step_list: list[steps.Step]) -> None:
     errors = check.errors
     if errors:
         st.error(f"{len(errors)} problem(s) to fix before solving. Each is also shown "
@@ -120,6 +176,10 @@ def _status(check: tables.Validation) -> None:
         if len(errors) > 30:
             lines.append(f"- … and {len(errors) - 30} more")
         st.markdown("\n".join(lines))
+    elif check.scenario is not None and not step_list[-1].done:
+        wanted = [f"{s.name.lower()} ({s.missing})" for s in step_list[:-1] if not s.done]
+        st.info("Not ready to solve yet: " + "; ".join(wanted) + ". Add them in the "
+                "tables below; every edit is saved.")
     elif check.scenario is not None:
         sc = check.scenario
         fellows = sum(1 for x in sc.learners if x.track == "fellowship")
@@ -217,8 +277,9 @@ def _stale_choices() -> None:
     if editors.choices(ss().tables) == editors.frozen_choices():
         return
     cols = st.columns([5, 2])
-    cols[0].info("You changed the sites, settings or professions: the drop-down lists in "
-                 "the tables below still offer the earlier ones. Every edit is saved.")
+    cols[0].info("You changed the sites, settings, professions or sessions: the drop-down "
+                 "lists in the tables below still offer the earlier ones. Every edit is "
+                 "saved.")
     if cols[1].button("Update the lists", key="update_choices",
                       help="Redraw the tables with the current ids as choices"):
         editors.rebase()

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
 from rotaplan.runs.jobs import DEFAULT_WORKERS, SolveJob, solves
+from rotaplan.runs.store import RunInfo
 from rotaplan.solver import SolveOptions
-from rotaplan.ui import state
+from rotaplan.solver.extensions import KeepAndMinimiseChanges
+from rotaplan.ui import state, steps
 from rotaplan.ui.state import ss
+
+KEEP_CLOSE_TO = "keep_close_to"
+"""Run option: the run whose plan this solve was kept close to (its id)."""
 
 FAIRNESS = {"none": "Lowest total preference cost",
             "minimax": "Fairest first (best worst-off learner), then lowest total"}
@@ -32,15 +38,36 @@ def render() -> None:
                          help=f"This machine has {cores} cores.")
     cols[2].number_input("Random seed", 0, 10_000, 0, key="seed",
                          help="The same scenario and seed give the same plan.")
+    last = _last_plan_run()
+    st.checkbox("Keep the plan close to the last run", key="keep_close",
+                disabled=last is None,
+                help="Change as few placements as possible from the last plan of this "
+                     "scenario (it is weighted above every preference), then make the best "
+                     "plan with those changes. Use it after a small change, so learners "
+                     "who need not move keep their placements.")
+    if last is None:
+        st.caption("Keeping close needs an earlier plan of this scenario: solve once first.")
+    else:
+        st.caption(f"The last run: {state.plain(_run_words(last))}.")
+    step_list = steps.steps(ss().tables, check)
     if check.errors:
         st.error(f"The scenario has {len(check.errors)} problem(s); fix them on the "
                  "Scenario page before solving.")
-    blocked = bool(check.errors) or check.scenario is None or job is not None
+    elif not step_list[-1].done:
+        st.info("Not ready to solve yet: the scenario still needs a few things.")
+        steps.show(step_list)
+    blocked = not step_list[-1].done or check.scenario is None or job is not None
     if st.button("Solve", type="primary", disabled=blocked, key="solve") and not blocked:
         assert check.scenario is not None
         options = SolveOptions(time_limit=float(ss().time_limit), workers=int(ss().workers),
                                seed=int(ss().seed))
-        state.start_job(check.scenario, options)
+        extra: dict[str, int] = {}
+        old = state.run_view(last.id).plan if last is not None and ss().keep_close else None
+        if last is not None and old is not None:
+            options = replace(options, hint=False, candidate_limit=None, reference=old,
+                              extend=KeepAndMinimiseChanges(old))
+            extra[KEEP_CLOSE_TO] = last.id
+        state.start_job(check.scenario, options, extra)
         st.rerun()
     if solves().note:
         st.warning(state.plain(solves().note))
@@ -51,6 +78,24 @@ def render() -> None:
         st.info(f"Last run: {run.status}"
                 + (f", objective {run.objective:g}" if run.objective is not None else "")
                 + f" in {run.seconds:.1f} s. See the Results page.")
+
+
+def _last_plan_run() -> RunInfo | None:
+    """The run shown last, when it is a plan of the scenario open (None otherwise)."""
+    run_id = ss().get("run_id")
+    if run_id is None or ss().get("scenario_id") is None:
+        return None
+    try:
+        run = state.store().run(run_id)
+    except KeyError:
+        return None
+    return run if run.has_plan and run.scenario_id == ss().scenario_id else None
+
+
+def _run_words(run: RunInfo) -> str:
+    """A run in a few words: ``run 4 of version 2 (OPTIMAL, cost 167)``."""
+    cost = "" if run.objective is None else f", cost {run.objective:g}"
+    return f"run {run.id} of version {run.version_number} ({run.status}{cost})"
 
 
 def _objective() -> None:

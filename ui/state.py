@@ -126,11 +126,13 @@ def _attach(scenario_id: int) -> None:
 
 
 def _set_tables(opened: tables.ScenarioTables, source: str) -> None:
+    ss().undo_stack = []  # another scenario: nothing of the last one to undo
     ss().tables = opened
     ss().source = source
     ss().saved_yaml = tables.to_yaml(opened)  # what the opened version says, as tables
     ss().gen["forms"] = ss().gen.get("forms", 0) + 1  # form widgets show the new values
     ss().revision = ss().get("revision", 0) + 1
+    ss().before_tables = opened.copy()
     editors.rebase()
 
 
@@ -267,14 +269,51 @@ def replace_scenario(text: str, note: str) -> None:
     persist(note)
 
 
-def changed() -> None:
+MAX_UNDO = 30
+"""How many earlier states of the tables Undo keeps."""
+
+
+def changed(what: str = "edited", note: str = "edited") -> None:
     """Note that the tables changed (validation is redone) and save them as a draft.
 
-    Widget keys are left alone: a new key would make a new, empty widget in the
-    browser and lose what the user is typing (issue 12 A6).
+    The tables as they were before (as last saved) are kept for :func:`undo`,
+    with ``what`` changed; ``note`` is the saved version's note. Widget keys are
+    left alone: a new key would make a new, empty widget in the browser and lose
+    what the user is typing (issue 12 A6).
     """
+    before = ss().get("saved_yaml")
+    if before is not None and before != tables.to_yaml(ss().tables):
+        stack = ss().setdefault("undo_stack", [])
+        stack.append((before, ss().get("before_tables"), what))
+        del stack[:-MAX_UNDO]
     ss().revision = ss().get("revision", 0) + 1
-    persist()
+    persist(note)
+    ss().before_tables = ss().tables.copy()
+
+
+def undo_label() -> str | None:
+    """What Undo would undo, in a few words (None when there is nothing to undo)."""
+    stack = ss().get("undo_stack") or []
+    return stack[-1][2] if stack else None
+
+
+def undo() -> str | None:
+    """Put the tables back as they were before the last change; return what was undone.
+
+    The grids are drawn afresh from the tables, and the result is saved as a
+    new draft (every version stays in History, so nothing is lost).
+    """
+    stack = ss().get("undo_stack") or []
+    if not stack:
+        return None
+    text, copy, what = stack.pop()
+    ss().tables = copy.copy() if copy is not None else tables.from_text(text)
+    ss().gen["forms"] = ss().gen.get("forms", 0) + 1  # form widgets show the old values
+    editors.rebase()
+    ss().revision = ss().get("revision", 0) + 1
+    persist(f"undo: {what}")
+    ss().before_tables = ss().tables.copy()
+    return str(what)
 
 
 def fold_edits() -> None:
@@ -282,7 +321,7 @@ def fold_edits() -> None:
     notes = editors.fold()
     if notes:
         ss().edit_note = "; ".join(notes)
-        changed()
+        changed(ss().edit_note)
 
 
 def enter_page(page: str) -> None:
@@ -337,11 +376,15 @@ def current_job() -> SolveJob | None:
     return solves().get(ss().get("job_run_id"))
 
 
-def start_job(scenario: Scenario, options: Any) -> None:
-    """Save the version being solved, record its run, and start (or queue) the solve."""
+def start_job(scenario: Scenario, options: Any, extra: dict[str, Any] | None = None) -> None:
+    """Save the version being solved, record its run, and start (or queue) the solve.
+
+    ``extra`` settings are recorded with the run's options (JSON values).
+    """
     version_id = persist()
     run = solves().start(store(), version_id, scenario, options, settings={
-        "time_limit": options.time_limit, "workers": options.workers, "seed": options.seed})
+        "time_limit": options.time_limit, "workers": options.workers, "seed": options.seed,
+        **(extra or {})})
     ss().job_run_id = run.id
 
 

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from rotaplan.analysis.kpis import kpis
 from rotaplan.io import plan_dir
 from rotaplan.io.plan_dir import PlanDirError, read_summary
@@ -536,3 +538,79 @@ def _supervisor_lines(changes: list[Change]) -> list[str]:
         f = c.fields[0]
         lines.append(f"  {c.id}: {f.a} → {f.b} placements")
     return lines
+
+
+# --------------------------------------------------------------------------- tables
+
+SCENARIO_CHANGE_COLUMNS = ["Part", "Item", "Change", "Field", "Before", "After"]
+LEARNER_CHANGE_COLUMNS = ["Learner", "Block", "Role", "Before", "After", "Change"]
+
+
+def _named(name: str | None, ident: str) -> str:
+    return f"{name} ({ident})" if name else ident
+
+
+def scenario_change_table(changes: list[Change]) -> pd.DataFrame:
+    """Scenario changes as a table: one row per field changed, item added or item removed.
+
+    Parameters
+    ----------
+    changes
+        From :func:`diff_scenarios`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`SCENARIO_CHANGE_COLUMNS`; items as ``Name (id)``, values in
+        plain words (:func:`show`). Empty when nothing changed.
+    """
+    rows = []
+    for c in changes:
+        item = "" if c.id is None else _named(c.name, c.id)
+        if c.change != "changed" or not c.fields:
+            rows.append([_heading(c.section), item, c.change, "", "", ""])
+            continue
+        rows += [[_heading(c.section), item, c.change, f.field, show(f.a), show(f.b)]
+                 for f in c.fields]
+    return pd.DataFrame(rows, columns=SCENARIO_CHANGE_COLUMNS)
+
+
+def learner_change_table(changes: list[Record], before: Scenario | None = None,
+                         after: Scenario | None = None) -> pd.DataFrame:
+    """Learner changes as a table: one row per learner, block and role whose site changed.
+
+    Parameters
+    ----------
+    changes
+        From :func:`learner_changes`.
+    before, after
+        The scenarios of the two plans, for learners' and sites' names (ids alone
+        when None).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`LEARNER_CHANGE_COLUMNS`; learners and sites as
+        ``Name (id)``; ``Block`` blank for a learner newly placed or left out.
+    """
+    learners: dict[str, str | None] = {}
+    sites: dict[str, str | None] = {}
+    for sc in (before, after):
+        if sc is not None:
+            learners |= {x.id: x.name for x in sc.learners}
+            sites |= {x.id: x.name for x in sc.sites}
+
+    def site(ident: str | None) -> str:
+        return "not placed" if not ident else _named(sites.get(ident), ident)
+
+    rows = []
+    for c in changes:
+        lid = str(c["learner_id"])
+        rows.append([_named(learners.get(lid), lid),
+                     "" if c["block"] is None else str(c["block"]), c["role"] or "",
+                     site(c["a"]) if c["change"] == "moved" else (
+                         "placed" if c["change"] == "left out" else "left out"),
+                     site(c["b"]) if c["change"] == "moved" else (
+                         "placed" if c["change"] == "placed" else "left out"),
+                     c["change"]])
+    return pd.DataFrame(rows, columns=LEARNER_CHANGE_COLUMNS)

@@ -51,7 +51,7 @@ from rotaplan.io.tables import (
     to_yaml,
     validate,
 )
-from rotaplan.models import Scenario
+from rotaplan.models import DEFAULT_SESSIONS, Scenario
 
 MAX_BYTES = 10 * 1024 * 1024
 """Largest workbook or CSV file read (bytes)."""
@@ -232,7 +232,9 @@ _TABLE_ALIASES = {
     "learners": {"learners", "learner"},
     "supervision": {"supervision", "who_may_supervise_whom"},
 }
-_IGNORED_SHEETS = {"readme", "read_me", "help", "instructions", "notes"}
+LISTS_SHEET = "Lists"
+"""The template's sheet of drop-down choices, names and block dates (never read back)."""
+_IGNORED_SHEETS = {"readme", "read_me", "help", "instructions", "notes", "lists"}
 _NOTE_HEADERS = {"notes", "note", "comment", "comments", "help", "description", "explanation"}
 _XLSX_SUFFIXES = {".xlsx", ".xltx"}
 
@@ -1122,14 +1124,108 @@ def template_bytes(scenario: Scenario | None = None) -> bytes:
                 _set_cell(sheet, r, c + 1, _excel_value(text, keep_text=keep) if text else None)
                 widths[c] = max(widths[c], len(text))
         _style_sheet(sheet, widths)
+    _lists(book.create_sheet(LISTS_SHEET), tables)
+    _drop_downs(book)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
+DROP_DOWN_ROWS = 2000
+"""Rows of each table sheet that offer drop-downs (row 2 on)."""
+TRACKS = ("rotation", "fellowship")
+_LIST_COLUMNS = {"professions": "A", "sessions": "B", "tracks": "C"}
+"""Lists sheet: the column of each list of choices (from row 2)."""
+DROP_DOWNS: dict[tuple[str, str], str] = {
+    ("sites", "setting"): f"{SHEET_NAMES['settings']}!$A$2:$A${DROP_DOWN_ROWS}",
+    ("rooms", "site_id"): f"{SHEET_NAMES['sites']}!$A$2:$A${DROP_DOWN_ROWS}",
+    ("supervisors", "site_id"): f"{SHEET_NAMES['sites']}!$A$2:$A${DROP_DOWN_ROWS}",
+    ("rooms", "session"): f"{LISTS_SHEET}!$B$2:$B${DROP_DOWN_ROWS}",
+    ("supervisors", "profession"): f"{LISTS_SHEET}!$A$2:$A${DROP_DOWN_ROWS}",
+    ("learners", "profession"): f"{LISTS_SHEET}!$A$2:$A${DROP_DOWN_ROWS}",
+    ("learners", "track"): f"{LISTS_SHEET}!$C$2:$C$3",
+    ("supervision", "learner_profession"): f"{LISTS_SHEET}!$A$2:$A${DROP_DOWN_ROWS}",
+}
+"""Every single-id reference column of the template and where its drop-down's choices are:
+the Settings and Sites sheets' id columns (so ids added there are offered at once), or the
+Lists sheet (professions, sessions and tracks, which live in the Programme sheet)."""
+
+
+def _lists(sheet: Any, tables: ScenarioTables) -> None:
+    """The Lists sheet: choices for the drop-downs, and the programme's block dates."""
+    professions = list(tables.professions)
+    sessions = parse_list(tables.programme.get("sessions", "")) or list(DEFAULT_SESSIONS)
+    columns: list[list[Any]] = [professions, [str(x) for x in sessions], list(TRACKS)]
+    sheet.append(["professions", "sessions", "tracks", "", "block", "first day", "last day"])
+    blocks = _block_dates(tables)
+    for i in range(max([len(c) for c in columns] + [len(blocks)])):
+        row = [c[i] if i < len(c) else None for c in columns] + [None]
+        row += list(blocks[i]) if i < len(blocks) else [None, None, None]
+        for c, value in enumerate(row, start=1):
+            if value is not None:
+                cell = _set_cell(sheet, i + 2, c, value)
+                if isinstance(value, dt.date):
+                    cell.number_format = "d mmm yyyy"
+    _style_sheet(sheet, [14, 12, 10, 2, 6, 12, 12])
+    note = ("Drop-down choices and block dates for this workbook. rotaplan does not read "
+            "this sheet: change professions and sessions on the Programme sheet.")
+    _set_cell(sheet, 1, 9, note)
+
+
+def _block_dates(tables: ScenarioTables) -> list[tuple[int, dt.date | None, dt.date | None]]:
+    """Each block with its first and last day (None without a valid start date)."""
+    blocks, weeks = parse_int(tables.programme.get("blocks")), parse_int(
+        tables.programme.get("block_weeks") or "13")
+    if not isinstance(blocks, int) or not 0 < blocks <= 1000:
+        return []
+    try:
+        start: dt.date | None = dt.date.fromisoformat(str(tables.programme.get("start", "")))
+    except ValueError:
+        start = None
+    out: list[tuple[int, dt.date | None, dt.date | None]] = []
+    for b in range(1, blocks + 1):
+        if start is None or not isinstance(weeks, int) or not 0 < weeks <= 52:
+            out.append((b, None, None))
+            continue
+        first = start + dt.timedelta(weeks=weeks * (b - 1))
+        out.append((b, first, first + dt.timedelta(weeks=weeks, days=-1)))
+    return out
+
+
+def _drop_downs(book: Any) -> None:
+    """A list drop-down on every single-id reference column (see :data:`DROP_DOWNS`).
+
+    A value not in the list is a warning, not a refusal, so an id can be typed
+    before it is added where it belongs; the upload then says what is unknown.
+    """
+    from openpyxl.worksheet.datavalidation import (  # type: ignore[import-untyped]
+        DataValidation,
+    )
+
+    for (table, column), source in DROP_DOWNS.items():
+        sheet = book[SHEET_NAMES[table]]
+        letter = _letter(COLUMNS[table].index(column))
+        check = DataValidation(type="list", formula1=f"={source}", allow_blank=True,
+                               showErrorMessage=True, errorStyle="warning",
+                               errorTitle=f"Unknown {column}",
+                               error=f"Not one of the ids listed ({source.split('!')[0]} "
+                                     "sheet). Add it there first, or check the spelling.",
+                               promptTitle=column, prompt="Choose from the list",
+                               showInputMessage=True)
+        check.add(f"{letter}2:{letter}{DROP_DOWN_ROWS}")
+        sheet.add_data_validation(check)
+
+
 def _readme(sheet: Any) -> None:
     sheet.append(["rotaplan scenario workbook"])
     for line in (
+        "To open it in the rotaplan configurator: on the Scenario page, drag this file onto "
+        "'Upload a scenario' (or press Browse files). It opens as a new saved scenario; "
+        "any problem is shown beside its table, with the sheet, row and column.",
+        "Columns that name a site, setting, profession, session or track have a drop-down "
+        "list: sites and settings from the Sites and Settings sheets, the rest from the "
+        "Lists sheet (which also gives each block's first and last day). Lists is not read "
+        "back: change professions and sessions on the Programme sheet.",
         "Fill in one sheet per table, then run:  rotaplan import THIS.xlsx --out "
         "scenario.yaml",
         "Row 1 of each sheet is the header. Sheet and column names may use any case, and "

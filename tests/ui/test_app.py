@@ -226,6 +226,33 @@ def test_start_blank(app: AppTest) -> None:
     assert app.session_state["source"] == "new scenario"
 
 
+def test_a_blank_start_shows_the_steps_and_never_says_ready(app: AppTest) -> None:
+    """A blank scenario shows the step bar and what is missing, never "Ready to solve",
+    and Solve is disabled; three learners, a site and a supervisor make it ready."""
+    app.button(key="open_blank").click().run()
+    assert "Ready to solve" not in texts(app.success)
+    assert "Not ready to solve yet" in texts(app.info)
+    shown = texts(app.markdown)
+    assert "1. Programme" in shown and "3. Learners" in shown
+    assert "needs a learner" in texts(app.caption)
+    go(app, "Solve")
+    assert app.button(key="solve").disabled
+    go(app, "Scenario")
+    app.text_input(key=next(t.key for t in app.text_input
+                            if t.key.startswith("professions-"))).input("nurse").run()
+    edit(app, "settings", {"added_rows": [{"id": "stroke", "name": "Stroke"}]})
+    edit(app, "sites", {"added_rows": [{"id": "ward-1", "name": "Ward one",
+                                        "setting": "stroke", "capacity": "3"}]})
+    edit(app, "supervisors", {"added_rows": [{"site_id": "ward-1", "id": "S1",
+                                              "profession": "nurse", "capacity": "3"}]})
+    edit(app, "learners", {"added_rows": [{"id": f"L{n}", "profession": "nurse",
+                                           "track": "rotation"} for n in (1, 2, 3)]})
+    assert "Ready to solve" in texts(app.success), texts(app.error) + texts(app.info)
+    assert "3 learners" in texts(app.success)
+    go(app, "Solve")
+    assert not app.button(key="solve").disabled
+
+
 # --------------------------------------------------------------------------- edit and validate
 
 
@@ -285,6 +312,66 @@ def test_cells_typed_one_after_another_and_a_new_row_are_all_kept(app: AppTest,
     assert editor_key(app, "sites") == sites and editor_key(app, "settings") == settings
 
 
+def test_rename_a_site_updates_its_references_and_undo_puts_it_back(app: AppTest,
+                                                                      db_url: str) -> None:
+    """Renaming a site changes every reference in the grids and is saved; Undo restores
+    the old id everywhere, and then a grid edit can be undone too."""
+    app.radio(key="rename_kind").set_value("site").run()
+    app.selectbox(key="rename_old_site").set_value("hun-stroke").run()
+    app.text_input(key="rename_new").input("hunstanton-stroke").run()
+    app.button(key="rename_go").click().run()
+    assert not app.exception, app.exception
+    frames = app.session_state["tables"].frames
+    assert "hunstanton-stroke" in set(frames["supervisors"]["site_id"])
+    assert "hun-stroke" not in set(frames["supervisors"]["site_id"])
+    assert "Renamed site hun-stroke to hunstanton-stroke" in texts(app.info)
+    drawn = app.data_editor(key=editor_key(app, "supervisors")).value
+    assert "hunstanton-stroke" in set(drawn["site_id"])  # the grids show the new id
+    saved = Store(db_url).latest_version(app.session_state["scenario_id"])
+    assert "hunstanton-stroke" in saved.yaml_text and "hun-stroke:" not in saved.yaml_text
+    assert "Ready to solve" in texts(app.success)
+
+    row = row_of(app, "sites", "sher-oak-tree")
+    edit(app, "sites", {"edited_rows": {row: {"rooms": "1"}}})
+    assert app.session_state["tables"].frames["sites"].loc[row, "rooms"] == "1"
+    app.button(key="undo").click().run()  # the grid edit
+    assert app.session_state["tables"].frames["sites"].loc[row, "rooms"] == "3"
+    assert "Undone" in texts(app.info)
+    app.button(key="undo").click().run()  # the rename
+    frames = app.session_state["tables"].frames
+    assert "hun-stroke" in set(frames["supervisors"]["site_id"])
+    assert "hunstanton-stroke" not in set(frames["sites"]["id"])
+    assert app.button(key="undo").disabled
+    saved = Store(db_url).latest_version(app.session_state["scenario_id"])
+    assert "hunstanton-stroke" not in saved.yaml_text
+
+
+def test_every_single_id_reference_column_is_a_pick_list(app: AppTest) -> None:
+    """Settings, sites, professions, tracks and sessions are chosen from drop-down lists in
+    the grids (the Rooms grid offers the programme's sessions)."""
+    def options(table: str) -> dict[str, list[str]]:
+        proto = app.data_editor(key=editor_key(app, table)).proto
+        return {name: list(column["type_config"]["options"])
+                for name, column in json.loads(proto.columns).items()
+                if (column.get("type_config") or {}).get("options")}
+
+    assert set(options("rooms")) == {"site_id", "session"}
+    assert options("rooms")["session"][:2] == ["Mon-AM", "Mon-PM"]
+    assert set(options("sites")) == {"setting"}
+    assert set(options("supervisors")) == {"site_id", "profession"}
+    assert set(options("learners")) == {"profession", "track"}
+    assert set(options("supervision")) == {"learner_profession"}
+
+
+def test_a_rename_to_a_taken_id_is_refused(app: AppTest) -> None:
+    """Renaming a site to another site's id is refused in plain words; nothing changes."""
+    app.selectbox(key="rename_old_site").set_value("hun-stroke").run()
+    app.text_input(key="rename_new").input("hun-icu").run()
+    app.button(key="rename_go").click().run()
+    assert "already a site" in texts(app.error)
+    assert "hun-stroke" in set(app.session_state["tables"].frames["sites"]["id"])
+
+
 def test_programme_field_errors_show_under_the_field(app: AppTest) -> None:
     """A bad programme field is kept as typed and its problem shown under the field."""
     gen = app.session_state["gen"]["forms"]
@@ -341,11 +428,38 @@ def test_solve_change_a_room_count_solve_again_and_see_why(app: AppTest, db_url:
     row = row_of(app, "sites", "sher-oak-tree")
     edit(app, "sites", {"edited_rows": {row: {"rooms": "1"}}})
     solve(app)
-    changes = texts(app.code)
-    assert "sher-oak-tree" in changes and "rooms: 3 → 1" in changes
-    assert "Learners whose placements changed" in changes
+    table = next(d.value for d in app.dataframe if "Field" in d.value.columns)
+    row = table[table["Item"].str.contains(r"\(sher-oak-tree\)")].iloc[0]
+    assert (row["Part"], row["Field"], row["Before"], row["After"]) == ("Sites", "rooms",
+                                                                          "3", "1")
+    assert "Who moved" in texts(app.markdown)
+    moved = next(d.value for d in app.dataframe if "Learner" in d.value.columns)
+    assert list(moved.columns) == ["Learner", "Block", "Role", "Before", "After", "Change"]
     runs = Store(db_url).runs(scenario_id=app.session_state["scenario_id"])
     assert [r.version_number for r in runs] == [2, 1]  # which plan came from which version
+
+
+def test_keep_the_plan_close_to_the_last_run(app: AppTest, db_url: str) -> None:
+    """After a small change, 'Keep the plan close to the last run' moves few learners: the
+    run records which plan it kept close to, and What changed counts who moved."""
+    go(app, "Solve")
+    assert app.checkbox(key="keep_close").disabled  # no earlier plan yet
+    solve(app)
+    first = app.session_state["run_id"]
+    go(app, "Scenario")
+    row = row_of(app, "sites", "sher-oak-tree")
+    edit(app, "sites", {"edited_rows": {row: {"rooms": "1"}}})
+    go(app, "Solve")
+    assert not app.checkbox(key="keep_close").disabled
+    assert f"run {first} of version 1" in texts(app.caption)
+    app.checkbox(key="keep_close").check().run()
+    solve(app)
+    run = Store(db_url).run(app.session_state["run_id"])
+    assert run.options["keep_close_to"] == first and run.has_plan
+    assert "changes" in run.summary["terms"]
+    shown = re.search(r"Who moved\*\*: (\d+) of 30", "\n".join(
+        str(m.value) for m in app.markdown))
+    assert shown is not None and int(shown.group(1)) <= 10, shown
 
 
 def test_results_offer_every_download(app: AppTest) -> None:
@@ -364,6 +478,23 @@ def test_timetable_follows_the_chosen_learner(app: AppTest) -> None:
     assert not app.exception
     grid = next(d.value for d in app.dataframe if list(d.value.index)[:1] == ["Block 1"])
     assert "teaching" in set(grid["Wed-PM"])
+
+
+def test_results_filter_the_gantt_and_show_who_is_where(app: AppTest) -> None:
+    """The Gantt can be filtered by care setting and site (whole years of the learners
+    placed there), and the site view names who is at each site in each block."""
+    solve(app)
+    assert "30 of 30 placed learners shown" in texts(app.caption)
+    app.multiselect(key="gantt_settings").set_value(["stroke"]).run()
+    assert not app.exception
+    assert "of 30 placed learners shown" in texts(app.caption)
+    assert "30 of 30" not in texts(app.caption)
+    app.multiselect(key="gantt_sites").set_value(["hun-stroke"]).run()
+    shown = re.search(r"(\d+) of 30 placed learners", texts(app.caption))
+    assert shown is not None and 0 < int(shown.group(1)) < 30
+    view = next(d.value for d in app.dataframe if "site" in d.value.columns)
+    assert "Block 1 · 6 Sep 2027" in view.columns
+    assert view["site"].str.contains(r"\(hun-stroke\)").any()
 
 
 def test_cancel_stops_the_search_and_keeps_the_best_plan(app: AppTest) -> None:

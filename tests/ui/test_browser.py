@@ -254,9 +254,11 @@ def test_change_a_room_count_solve_and_see_why_in_browser(chromium_path: str, se
             solve(2)
             assert _metric_value(page, "Cost") == "179"  # one room costs preferences
             page.get_by_role("tab", name="What changed").click()
-            changes = page.get_by_test_id("stCode").first
-            expect(changes).to_contain_text("att-orchard")
-            expect(changes).to_contain_text("rooms.default: 5 → 1")
+            # "What changed" is a table: part, item, change, field, before, after
+            changes = page.locator('[role="tabpanel"]:visible').get_by_test_id(
+                "stDataFrame").first
+            expect(changes).to_contain_text("(att-orchard)")
+            expect(changes).to_contain_text("rooms.default")
             page.get_by_role("tab", name="Downloads").click()
             with page.expect_download() as download:
                 page.get_by_role("button", name="Excel workbook").click()

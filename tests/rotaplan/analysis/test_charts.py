@@ -316,3 +316,99 @@ EMPTY_CHARTS = [pytest.param(b, id=i) for i, b, _ in CHARTS]
 def test_empty_plan_charts_build(sc: Scenario, build: Callable[[Scenario, Plan], Any]) -> None:
     """Every chart still builds and serialises for a plan with no rows."""
     assert "$schema" in build(sc, Plan.empty()).to_dict()
+
+
+# --------------------------------------------------------------------------- readable results
+
+
+def _spec_layers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every layer of a Vega-Lite spec, nested layers flattened."""
+    out: list[dict[str, Any]] = []
+    for part in spec.get("layer") or []:
+        out += _spec_layers(part) if "layer" in part else [part]
+    return out
+
+
+def test_gantt_is_dated_from_the_programme_start(sc: Scenario, plan: Plan) -> None:
+    """With a start date the Gantt's x axis is time, from block 1's first day to the last
+    block's end; each bar runs from its placement's first day to the day after its last."""
+    assert sc.programme.start is not None
+    spec = charts.gantt(sc, plan).to_dict()
+    bars = _spec_layers(spec)[0]
+    x = bars["encoding"]["x"]
+    assert x["type"] == "temporal"
+    end = sc.programme.start + dt.timedelta(weeks=sc.programme.block_weeks * sc.programme.blocks)
+    assert x["scale"]["domain"] == [sc.programme.start.isoformat(), end.isoformat()]
+    assert bars["encoding"]["x2"]["field"] == "bar_to"
+
+
+def test_gantt_without_a_start_counts_blocks(sc: Scenario, plan: Plan) -> None:
+    """Without a start date the Gantt's x axis is block numbers."""
+    undated = sc.model_copy(update={"programme": sc.programme.model_copy(
+        update={"start": None})})
+    bars = _spec_layers(charts.gantt(undated, plan).to_dict())[0]
+    assert bars["encoding"]["x"]["type"] == "quantitative"
+
+
+def test_gantt_height_suits_three_learners_and_grows(sc: Scenario, plan: Plan) -> None:
+    """A learner or three still get the minimum height; every further row adds height."""
+    data = charts.gantt_data(sc, plan)
+    rotating = sorted(set(data.loc[data["role"] == "rotation", "learner_id"]))
+    for few in (1, 3):
+        part = data[data["learner_id"].isin(rotating[:few])]
+        assert charts.gantt(sc, plan, part).to_dict()["height"] == charts.MIN_GANTT_HEIGHT
+    rows = {(lid, role) for lid, role in zip(data["learner_id"], data["role"],
+                                                           strict=True)}
+    assert charts.gantt(sc, plan).to_dict()["height"] == max(
+        charts.MIN_GANTT_HEIGHT, charts.GANTT_ROW * len(rows) + charts.GANTT_CHROME)
+
+
+def test_gantt_filter_keeps_whole_years_of_matching_learners(sc: Scenario, plan: Plan) -> None:
+    """Filtering by a setting or a site keeps every bar of each learner placed there."""
+    data = charts.gantt_data(sc, plan)
+    setting = data["setting"].iloc[0]
+    shown = charts.filter_gantt(data, settings=[setting])
+    wanted = set(data.loc[data["setting"] == setting, "learner_id"])
+    assert set(shown["learner_id"]) == wanted
+    assert len(shown) == int(data["learner_id"].isin(wanted).sum())
+    site = data["site_id"].iloc[0]
+    assert set(charts.filter_gantt(data, sites=[site])["learner_id"]) == set(
+        data.loc[data["site_id"] == site, "learner_id"])
+    assert charts.filter_gantt(data).equals(data)
+
+
+def test_gantt_names_learners_sites_and_supervisors(sc: Scenario, plan: Plan) -> None:
+    """Bars carry the learner's and site's names beside their ids, and supervisor names."""
+    sups = {sup.id: sup for site in sc.sites for sup in site.supervisors}
+    for rec in rows(charts.gantt_data(sc, plan)):
+        learner = sc.learner_by_id[rec["learner_id"]]
+        assert rec["learner"] == charts.label(learner.name, learner.id)
+        for sid in rec["supervisor_id"].split(", "):
+            assert charts.label(sups[sid].name, sid) in rec["supervisors"]
+
+
+def test_site_view_lists_who_is_where(sc: Scenario, plan: Plan) -> None:
+    """Each site and block cell names exactly the learners placed there, with the count."""
+    view = charts.site_view_data(sc, plan)
+    assert len(view) == len(sc.sites)
+    a = plan.assignments
+    for i, site in enumerate(sc.sites):
+        for block in sc.programme.block_numbers:
+            cell = view.iloc[i][charts.block_label(sc, block)]
+            here = a[(a["site_id"] == site.id) & (a["block"] == block)]
+            for lid in here["learner_id"]:
+                assert f"({lid})" in cell
+            assert (f"[{len(here)}" in cell) if len(here) else cell == ""
+
+
+def test_heatmaps_are_coloured_by_utilisation(sc: Scenario, plan: Plan) -> None:
+    """Occupancy and supervisor load are coloured by load / capacity on a 0-100% scale."""
+    for build in (charts.occupancy_heatmap, charts.supervisor_load):
+        colours = [layer["encoding"]["color"] for layer in _spec_layers(build(sc, plan).to_dict())
+                   if "color" in layer.get("encoding", {})
+                   and "field" in layer["encoding"]["color"]]
+        assert colours and colours[0]["field"] == "share"
+        assert colours[0]["scale"]["domain"] == [0, 1]
+    occ = charts.occupancy_data(sc, plan)
+    capped = occ[occ["capacity"].notna()]
+    assert (capped["share"] == capped["learners"] / capped["capacity"]).all()

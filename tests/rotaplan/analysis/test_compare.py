@@ -394,3 +394,55 @@ def test_plan_without_placement_files_counts_as_nobody_placed(tmp_path: Path) ->
     text, code = run_compare(a, empty, None, None, as_json=False)
     assert code == 2
     assert "not a plan folder" in text
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def test_scenario_change_table_has_a_row_per_field_and_item(tmp_path: Path) -> None:
+    """The scenario change table has one row per changed field, added and removed item,
+    with items named beside their ids and values in plain words."""
+    from rotaplan.analysis.compare import SCENARIO_CHANGE_COLUMNS, scenario_change_table
+
+    data = demo_data()
+    roomy = next(s for s in data["sites"] if isinstance(s.get("rooms"), int))
+    rooms = roomy["rooms"]
+    roomy["rooms"] = rooms - 1
+    data["learners"].append(learner("L999", "nurse"))
+    before = load(DEMO).scenario
+    after = load(write_yaml(tmp_path / "b.yaml", data)).scenario
+    from rotaplan.analysis.compare import diff_scenarios
+
+    table = scenario_change_table(diff_scenarios(before, after))
+    assert list(table.columns) == SCENARIO_CHANGE_COLUMNS
+    rows = {tuple(r) for r in table.itertuples(index=False)}
+    item = f"{roomy['name']} ({roomy['id']})" if roomy.get("name") else roomy["id"]
+    assert ("Sites", item, "changed", "rooms", str(rooms), str(rooms - 1)) in rows
+    assert ("Learners", "L999", "added", "", "", "") in rows
+    assert len(scenario_change_table([])) == 0
+
+
+def test_learner_change_table_names_learners_and_sites(demo_plans: dict[str, Any]) -> None:
+    """The learner change table names learners and sites, one row per move, and says who
+    was newly placed or left out."""
+    from rotaplan.analysis.compare import (
+        LEARNER_CHANGE_COLUMNS,
+        learner_change_table,
+        learner_changes,
+    )
+
+    sc = load(DEMO).scenario
+    changes = learner_changes(plan_dir.read_plan(demo_plans["a"]),
+                              plan_dir.read_plan(demo_plans["b"]))
+    assert changes
+    table = learner_change_table(changes, sc, sc)
+    assert list(table.columns) == LEARNER_CHANGE_COLUMNS and len(table) == len(changes)
+    for rec, row in zip(changes, table.itertuples(index=False), strict=True):
+        person = sc.learner_by_id.get(rec["learner_id"])
+        assert row.Learner.endswith(f"({rec['learner_id']})" if person and person.name
+                                    else rec["learner_id"])
+        if rec["change"] == "moved" and rec["b"]:
+            assert row.After.endswith(f"({rec['b']})") or row.After == rec["b"]
+    gone = learner_change_table([{"learner_id": "L001", "change": "left out", "block": None,
+                                  "role": None, "a": None, "b": None}], sc, sc)
+    assert (gone.iloc[0]["Before"], gone.iloc[0]["After"]) == ("placed", "left out")

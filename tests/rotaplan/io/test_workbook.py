@@ -160,7 +160,7 @@ def test_empty_template_has_readme_and_headers(tmp_path: Path) -> None:
     """The empty template explains every column and has every table's headers."""
     book = openpyxl.load_workbook(template_file(tmp_path))
     assert book.sheetnames == ["README", "Programme", "Settings", "Sites", "Rooms",
-                               "Supervisors", "Learners", "Supervision"]
+                               "Supervisors", "Learners", "Supervision", "Lists"]
     for table, columns in COLUMNS.items():
         sheet = book[spreadsheet.SHEET_NAMES[table]]
         assert [c.value for c in sheet[1]] == columns
@@ -577,3 +577,52 @@ def test_cli_template(invoke: Callable[..., Any], tmp_path: Path) -> None:
     bad.write_text("programme: {}\n")
     refused = invoke("--template", str(tmp_path / "x.xlsx"), "--from", str(bad))
     assert refused.exit_code == 2 and not (tmp_path / "x.xlsx").exists()
+
+
+# --------------------------------------------------------------------------- drop-downs
+
+
+def test_template_has_a_drop_down_on_every_reference_column(tmp_path: Path) -> None:
+    """Every single-id reference column offers a drop-down: sites and settings from their
+    sheets' id columns, professions, sessions and tracks from the Lists sheet."""
+    book = openpyxl.load_workbook(template_file(tmp_path, load_scenario(INSTANCES /
+                                                                         "demo.yaml")))
+    found: dict[tuple[str, str], str] = {}
+    for table, name in spreadsheet.SHEET_NAMES.items():
+        if table == "programme":
+            continue
+        for check in book[name].data_validations.dataValidation:
+            assert check.type == "list" and check.errorStyle == "warning"
+            column = str(check.sqref).split(":")[0].rstrip("0123456789")
+            header = book[name][f"{column}1"].value
+            found[(table, header)] = check.formula1
+    assert found == {k: f"={v}" for k, v in spreadsheet.DROP_DOWNS.items()}
+    assert found[("supervisors", "site_id")] == "=Sites!$A$2:$A$2000"
+
+
+def test_lists_sheet_holds_choices_and_block_dates(tmp_path: Path) -> None:
+    """The Lists sheet lists the professions, sessions and tracks, and each block's dates."""
+    sc = load_scenario(INSTANCES / "demo.yaml")
+    book = openpyxl.load_workbook(template_file(tmp_path, sc))
+    rows = list(book["Lists"].iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in rows if r[0]] == list(sc.professions)
+    assert [r[1] for r in rows if r[1]] == list(sc.programme.sessions)
+    assert [r[2] for r in rows if r[2]] == ["rotation", "fellowship"]
+    blocks = [(r[4], r[5].date(), r[6].date()) for r in rows if r[4]]
+    assert sc.programme.start is not None
+    assert blocks[0] == (1, sc.programme.start, sc.programme.start + dt.timedelta(
+        weeks=sc.programme.block_weeks, days=-1))
+    assert len(blocks) == sc.programme.blocks
+
+
+def test_readme_says_how_to_upload_in_the_configurator(tmp_path: Path) -> None:
+    """The README sheet tells a user how to upload the workbook in the configurator."""
+    book = openpyxl.load_workbook(template_file(tmp_path))
+    text = " ".join(str(c) for r in book["README"].iter_rows(values_only=True) for c in r if c)
+    assert "Upload a scenario" in text and "drop-down" in text
+
+
+def test_the_lists_sheet_is_not_read_back(tmp_path: Path) -> None:
+    """Reading a template back says nothing about the Lists sheet (it is not a table)."""
+    result = read_workbook(template_file(tmp_path, load_scenario(INSTANCES / "demo.yaml")))
+    assert result.problems == [] and result.notes == [] and result.ok
