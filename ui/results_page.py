@@ -113,6 +113,11 @@ def _rotations(sc: Scenario, plan: Plan) -> None:
     st.caption(f"{len(part)} of {total} placed learners shown"
                + (f" (page {page} of {pages})" if pages > 1 else "")
                + ". Hover over a bar for its dates, site, supervisors and preference.")
+    placed = set(data["learner_id"])
+    missing = [x.id for x in sc.learners if x.id not in placed]
+    if missing:  # no bar to draw: named here, never silently dropped (issue 12 A2)
+        st.caption(state.plain(f"Left out, so without a bar ({len(missing)}): "
+                               + ", ".join(state.learner_label(sc, x) for x in missing)))
     if not part:
         st.info("No placement matches the filter.")
         return

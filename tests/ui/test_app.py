@@ -497,6 +497,29 @@ def test_results_filter_the_gantt_and_show_who_is_where(app: AppTest) -> None:
     assert view["site"].str.contains(r"\(hun-stroke\)").any()
 
 
+def test_learners_left_out_are_named_beside_the_gantt(app: AppTest) -> None:
+    """Issue 12 A2: a learner left out has no bar, so the Results page names them under
+    the Gantt and in its warning, never dropping them silently."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "instances" / "demo.yaml").read_text())
+    data["objective"] = {**data.get("objective", {}), "allow_unplaced": True,
+                         "unplaced_penalty": 1000}
+    learner = next(x for x in data["learners"] if x["profession"] == "nurse"
+                   and "pinned" not in x)
+    learner["avoid"] = [s["id"] for s in data["sites"]]
+    text = yaml.safe_dump(data, sort_keys=False).encode()
+    app.file_uploader(key="upload").upload("left-out.yaml", text, "application/x-yaml")
+    app.run()
+    assert not app.exception
+    solve(app)
+    go(app, "Results")
+    captions = texts(app.caption)
+    assert "Left out, so without a bar (1):" in captions, captions
+    assert learner["id"] in captions
+    assert learner["id"] in texts(app.warning)
+
+
 def test_cancel_stops_the_search_and_keeps_the_best_plan(app: AppTest) -> None:
     """Cancel during a long solve stops it soon and the best plan found is shown."""
     app.selectbox(key="shipped_choice").set_value("medium").run()
