@@ -24,11 +24,12 @@ from typing import Any
 
 import pytest
 
+from benchmarks.cases import demo_data, ics_rooms_cut, stranded_fellow, without_rooms
+from benchmarks.cases import scenario_of as scenario_from
 from benchmarks.conftest import FULL
 from rotaplan.models import Scenario
 from rotaplan.models.edits import Newcomer, with_newcomers
 from rotaplan.solver.explain import Diagnosis, diagnose
-from tests.helpers import demo_data, ics_rooms_cut, scenario_from, stranded_fellow, without_rooms
 
 BUDGET = 10.0
 LINES = 10

@@ -81,12 +81,24 @@ def test_hostile_file_names_write_only_inside_out(tmp_path: Path) -> None:
 # ----- interruptions ---------------------------------------------------------------------------
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "rotaplan"
-MEDIUM = Path(__file__).resolve().parents[3] / "instances" / "medium.yaml"
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated 200-learner cohort: searched part by part until the time limit, so a
+    batch of them is still running when signalled, however fast the machine (the
+    medium scenario, proven in 8 s on a quiet machine, let a batch finish first)."""
+    from rotaplan.generate import generate_scenario
+    from rotaplan.models.yaml_format import dump_scenario
+
+    path = tmp_path_factory.mktemp("cohort") / "cohort.yaml"
+    path.write_text(dump_scenario(generate_scenario(200, seed=5)))
+    return path
 
 
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_stopped_batch_starts_nothing_new_and_still_writes_its_summary(
-        tmp_path: Path, number: int) -> None:
+        tmp_path: Path, number: int, cohort: Path) -> None:
     """A signal to a running batch (a pool of two, four scenarios): no further scenario
     starts, the running ones stop and keep a verified plan if they had one, every
     scenario has a row in batch_summary.csv, and the exit code is 130."""
@@ -96,12 +108,12 @@ def test_stopped_batch_starts_nothing_new_and_still_writes_its_summary(
     inputs = tmp_path / "in"
     inputs.mkdir()
     for n in range(4):
-        shutil.copy(MEDIUM, inputs / f"m{n}.yaml")
+        shutil.copy(cohort, inputs / f"m{n}.yaml")
     out = tmp_path / "out"
     process = subprocess.Popen([str(CONSOLE_SCRIPT), "batch", inputs, "--out", out, "-q",
                                 "--jobs", "2", "--workers", "1", "--time-limit", "300"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(25.0)  # both workers are searching (the medium scenario's first plan: ~3 s)
+    time.sleep(25.0)  # both workers are searching (a first plan in ~5 s on a quiet machine)
     sent = time.monotonic()
     process.send_signal(number)  # to the batch alone: it must pass the stop on
     _, stderr = process.communicate(timeout=120)
@@ -120,4 +132,4 @@ def test_stopped_batch_starts_nothing_new_and_still_writes_its_summary(
         if (folder / "assignments.csv").exists():
             summary = json.loads((folder / "summary.json").read_text())
             assert summary.get("interrupted") is True, summary
-            assert check_plan_dir(load_scenario(MEDIUM), folder).ok
+            assert check_plan_dir(load_scenario(cohort), folder).ok
