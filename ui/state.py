@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from rotaplan.access import AccessDeniedError
 from rotaplan.io import tables
+from rotaplan.io.plan_dir import plan_from_text
 from rotaplan.models import Plan, Scenario, ScenarioError, parse_scenario_text
 from rotaplan.runs.jobs import LIVE, RunStatus, SolveJob, solves
 from rotaplan.runs.store import RunInfo, RunPlan, Store, VersionInfo, default_url
@@ -438,13 +438,8 @@ def run_view(run_id: int) -> RunView:
     plan = None
     tables_csv = store().run_plan(run_id) if run.has_plan else None
     if tables_csv is not None:
-        a = pd.read_csv(io.StringIO(tables_csv.assignments_csv), dtype=str,
-                        keep_default_na=False)
-        t = pd.read_csv(io.StringIO(tables_csv.timetable_csv), dtype=str,
-                        keep_default_na=False)
-        a["block"] = a["block"].astype(int)
-        t["block"] = t["block"].astype(int)
-        plan = Plan(a, t)
+        plan = plan_from_text(tables_csv.assignments_csv, tables_csv.timetable_csv,
+                              f"run {run_id}")
     view = RunView(run, scenario, plan, text, tables_csv)
     if run.status not in LIVE:
         cache[run_id] = view

@@ -11,11 +11,12 @@ then an atomic rename), so a reader never sees half a file.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,29 +124,44 @@ def read_plan(directory: str | Path) -> Plan:
     missing = [n for n in PLAN_FILES[:2] if not (d / n).is_file()]
     if missing:
         raise PlanDirError(f"{d}: not a plan folder (there is no {' or '.join(missing)})")
-    frames = []
-    for name, columns in ((PLAN_FILES[0], ASSIGNMENT_COLUMNS), (PLAN_FILES[1],
-                                                                TIMETABLE_COLUMNS)):
-        try:
-            frame = pd.read_csv(d / name, dtype=str, keep_default_na=False,
-                                encoding="utf-8")
-        except UnicodeDecodeError:
-            raise PlanDirError(f"{d / name}: is not UTF-8 text") from None
-        except pd.errors.EmptyDataError:
-            frame = pd.DataFrame(columns=columns)
-        except (OSError, ValueError, pd.errors.ParserError) as exc:
-            raise PlanDirError(f"{d / name}: cannot be read: {exc}") from None
-        absent = [c for c in columns if c not in frame.columns]
-        if absent:
-            raise PlanDirError(f"{d / name}: missing column(s) {', '.join(absent)}")
-        try:
-            frame["block"] = frame["block"].astype(int)
-            if "start_block" in frame.columns:
-                frame["start_block"] = frame["start_block"].astype(int)
-        except ValueError:
-            raise PlanDirError(f"{d / name}: a block is not a whole number") from None
-        frames.append(frame)
-    return Plan(frames[0], frames[1])
+    return Plan(_frame(d / PLAN_FILES[0], str(d / PLAN_FILES[0]), ASSIGNMENT_COLUMNS),
+                _frame(d / PLAN_FILES[1], str(d / PLAN_FILES[1]), TIMETABLE_COLUMNS))
+
+
+def plan_from_text(assignments_csv: str, timetable_csv: str, where: str = "plan") -> Plan:
+    """A plan from the text of its two CSV files (a plan kept in the store).
+
+    Raises
+    ------
+    PlanDirError
+        If a file cannot be read or lacks a column.
+    """
+    return Plan(_frame(io.StringIO(assignments_csv), f"{where}: {PLAN_FILES[0]}",
+                       ASSIGNMENT_COLUMNS),
+                _frame(io.StringIO(timetable_csv), f"{where}: {PLAN_FILES[1]}",
+                       TIMETABLE_COLUMNS))
+
+
+def _frame(source: Path | io.StringIO, where: str, columns: Sequence[str]) -> pd.DataFrame:
+    """One plan CSV as text cells, its block numbers (and start blocks) as integers."""
+    try:
+        frame = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PlanDirError(f"{where}: is not UTF-8 text") from None
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame(columns=list(columns))
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise PlanDirError(f"{where}: cannot be read: {exc}") from None
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise PlanDirError(f"{where}: missing column(s) {', '.join(absent)}")
+    try:
+        frame["block"] = frame["block"].astype(int)
+        if "start_block" in frame.columns:
+            frame["start_block"] = frame["start_block"].astype(int)
+    except ValueError:
+        raise PlanDirError(f"{where}: a block is not a whole number") from None
+    return frame
 
 
 def read_summary(directory: str | Path) -> dict[str, Any] | None:
@@ -233,5 +249,6 @@ def sorted_timetable(scenario: Scenario, plan: Plan) -> pd.DataFrame:
 
 
 __all__ = ["EXPLANATION_FILES", "SUMMARY", "PlanDir", "PlanDirError", "check_names",
-           "read_plan", "read_plan_dir", "read_summary", "sorted_timetable", "text",
-           "write_bytes", "write_explanation_files", "write_json", "write_plan", "write_text"]
+           "plan_from_text", "read_plan", "read_plan_dir", "read_summary", "sorted_timetable",
+           "text", "write_bytes", "write_explanation_files", "write_json", "write_plan",
+           "write_text"]
