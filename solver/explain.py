@@ -27,6 +27,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ortools.sat.python import cp_model
 
@@ -277,6 +278,45 @@ def proof_without_search(inst: Instance) -> Explanation | None:
     return empty_domains(inst) or arithmetic(inst)
 
 
+K = TypeVar("K")
+
+
+def minimal_core(model: cp_model.CpModel, lits: dict[K, cp_model.IntVar], deadline: float,
+                 stop: threading.Event | None, *, first_share: float
+                 ) -> tuple[list[K], bool] | None:
+    """A set of keys whose assumption literals cannot all hold, and whether it is minimal.
+
+    CP-SAT's first core (with ``first_share`` of the time left) is shrunk by a
+    deletion filter: each key is dropped in turn and kept out when the rest is still
+    infeasible, until the set is minimal (drop any key and a plan exists) or
+    ``deadline`` (a :func:`time.perf_counter` time) passes. None when not even a first
+    core was found in time.
+    """
+    key_of = {lit.index: key for key, lit in lits.items()}
+    status, found = _feasible(model, list(lits.values()),
+                              max(0.05, (deadline - time.perf_counter()) * first_share), stop)
+    if status != cp_model.INFEASIBLE:
+        return None
+    current = [key_of[i] for i in found] or list(lits)
+    minimal = True
+    index = 0
+    while index < len(current):
+        left = deadline - time.perf_counter()
+        if left <= 0 or (stop is not None and stop.is_set()):
+            minimal = False
+            break
+        trial = current[:index] + current[index + 1:]
+        status, smaller = _feasible(model, [lits[k] for k in trial], min(left, 10.0), stop)
+        if status == cp_model.INFEASIBLE:
+            kept = {key_of[i] for i in smaller} if smaller else set(trial)
+            current = [k for k in trial if k in kept]
+        else:
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                minimal = False  # timed out: keep the key, but do not claim minimality
+            index += 1
+    return current, minimal
+
+
 def core(inst: Instance, deadline: float, stop: threading.Event | None = None,
          extend: Extension | None = None) -> Explanation | None:
     """A set of constraint groups that cannot all hold, as small as time allows.
@@ -288,30 +328,10 @@ def core(inst: Instance, deadline: float, stop: threading.Event | None = None,
     (re-planning's ``kept`` placements) take part too.
     """
     form = formulate(inst, explain=True, extend=extend)
-    lit_group = {lit.index: group for group, lit in form.b.groups.items()}
-    lits = dict(form.b.groups)
-    status, found = _feasible(form.model, list(lits.values()),
-                              max(0.05, (deadline - time.perf_counter()) / 2), stop)
-    if status != cp_model.INFEASIBLE:
+    found = minimal_core(form.model, dict(form.b.groups), deadline, stop, first_share=0.5)
+    if found is None:
         return None
-    current = [lit_group[i] for i in found] or list(lits)
-    minimal = True
-    index = 0
-    while index < len(current):
-        left = deadline - time.perf_counter()
-        if left <= 0 or (stop is not None and stop.is_set()):
-            minimal = False
-            break
-        trial = current[:index] + current[index + 1:]
-        status, smaller = _feasible(form.model, [lits[g] for g in trial], min(left, 10.0),
-                                    stop)
-        if status == cp_model.INFEASIBLE:
-            kept = {lit_group[i] for i in smaller} if smaller else set(trial)
-            current = [g for g in trial if g in kept]
-        else:
-            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                minimal = False  # timed out: keep the group, but do not claim minimality
-            index += 1
+    current, minimal = found
     conflicts = tuple(Conflict(g.rule, g.ids, g.text) for g in current)
     rules = sorted({c.rule for c in conflicts})
     notes = () if minimal else ("the conflict was not proven minimal within the time limit",)
@@ -590,29 +610,11 @@ def grouped_core(inst: Instance, deadline: float, stop: threading.Event | None =
     each line are the ids behind it.
     """
     model, lits, members = _line_model(inst)
-    key_of = {lit.index: key for key, lit in lits.items()}
     # the first core is what matters most: most of the time, the filter gets the rest
-    status, found = _feasible(model, list(lits.values()),
-                              max(0.05, (deadline - time.perf_counter()) * 3 / 4), stop)
-    if status != cp_model.INFEASIBLE:
+    found = minimal_core(model, lits, deadline, stop, first_share=0.75)
+    if found is None:
         return None
-    current = [key_of[i] for i in found] or list(lits)
-    minimal = True
-    index = 0
-    while index < len(current):
-        left = deadline - time.perf_counter()
-        if left <= 0 or (stop is not None and stop.is_set()):
-            minimal = False
-            break
-        trial = current[:index] + current[index + 1:]
-        status, smaller = _feasible(model, [lits[k] for k in trial], min(left, 10.0), stop)
-        if status == cp_model.INFEASIBLE:
-            kept = {key_of[i] for i in smaller} if smaller else set(trial)
-            current = [k for k in trial if k in kept]
-        else:
-            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                minimal = False  # timed out: keep the line, but do not claim minimality
-            index += 1
+    current, minimal = found
     conflicts = tuple(c for key in current for c in members[key])
     notes = () if minimal else ("not proven minimal: the time limit came first",)
     return Explanation(

@@ -57,6 +57,18 @@ def capacity() -> None:
         _capacity_answer(job, sc)
 
 
+def _in_line(job: CapacityJob | ExplainJob, key: str) -> bool:
+    """While a job waits for a free solver: its place in line and Cancel (True then)."""
+    if not job.waiting:
+        return False
+    st.info(f"Waiting for a free solver: number {job.position or 1} in line (this "
+            f"server runs at most {solves().slots.limit} at once).")
+    if st.button("Cancel", key=key, disabled=job.cancelled,
+                 help="Leave the line; nothing is computed."):
+        job.cancel()
+    return True
+
+
 @st.fragment(run_every=0.5)
 def capacity_progress() -> None:
     """Live notes of the running capacity question, with Cancel (redrawn every half second)."""
@@ -64,12 +76,7 @@ def capacity_progress() -> None:
     if job is None:
         return
     notes = job.poll()
-    if job.waiting:
-        st.info(f"Waiting for a free solver: number {job.position or 1} in line (this "
-                f"server runs at most {solves().slots.limit} at once).")
-        if st.button("Cancel", key="cap_cancel", disabled=job.cancelled,
-                     help="Leave the line; nothing is computed."):
-            job.cancel()
+    if _in_line(job, "cap_cancel"):
         return
     if not state.progress_bar(job, "Finding capacity", job.longest):
         return
@@ -173,12 +180,7 @@ def explain_progress() -> None:
     if job is None:
         return
     notes = job.poll()
-    if job.waiting:
-        st.info(f"Waiting for a free solver: number {job.position or 1} in line (this "
-                f"server runs at most {solves().slots.limit} at once).")
-        if st.button("Cancel", key="why_cancel", disabled=job.cancelled,
-                     help="Leave the line; nothing is computed."):
-            job.cancel()
+    if _in_line(job, "why_cancel"):
         return
     if not state.progress_bar(job, "Explaining", job.longest):
         return
