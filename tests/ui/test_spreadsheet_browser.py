@@ -22,6 +22,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from rotaplan.analysis import charts
+from tests.helpers import GRID_AFTER_SOLVE_DEFECT
 from tests.ui.test_browser import (
     CHROMIUM_ARGS,
     EXPECT_TIMEOUT_MS,
@@ -212,6 +213,7 @@ def test_a_three_learner_cohort_from_a_blank_page_in_browser(
 
 
 @pytest.mark.browser
+@pytest.mark.xfail(reason=GRID_AFTER_SOLVE_DEFECT, strict=False)
 def test_rename_a_site_and_undo_in_browser(chromium_path: str, server: Server,
                                            tmp_path: Path) -> None:
     """Rename the demo's first site from the Scenario page: its supervisors' rows show
