@@ -33,11 +33,11 @@ from ortools.sat.python import cp_model
 
 from rotaplan.models import Scenario
 from rotaplan.models.edits import changed
-from rotaplan.models.vocabulary import Role
 from rotaplan.solver.build import Extension, formulate
 from rotaplan.solver.counting import Shortage, shortages
+from rotaplan.solver.domains import empty_domains
 from rotaplan.solver.fixes import Change, FixSearch, candidates, plan_exists, search
-from rotaplan.solver.instance import BASE, LOSS_WORDS, ROTATION, Instance, LearnerInfo
+from rotaplan.solver.instance import LOSS_WORDS, ROTATION, Instance, LearnerInfo
 from rotaplan.solver.params import Budget, configure
 from rotaplan.solver.result import Conflict, Explanation
 from rotaplan.solver.statement import (
@@ -55,76 +55,6 @@ from rotaplan.solver.stopping import solve_until
 def internal(message: str) -> Explanation:
     """An explanation for a failure that is not the scenario's fault."""
     return Explanation(message, ())
-
-
-def _exclusion_lines(inst: Instance, info: LearnerInfo, block: int, role: Role) -> list[str]:
-    why = inst.excluded[(info.index, block, role)]
-    by_rule: dict[str, list[str]] = defaultdict(list)
-    for exclusion in why.values():
-        by_rule[exclusion.rule].append(exclusion.reason)
-    return [f"[{rule}] {'; '.join(reasons)}" for rule, reasons in by_rule.items()]
-
-
-def empty_domains(inst: Instance) -> Explanation | None:
-    """Conflicts visible from candidate domains alone, or None.
-
-    Only learners who must be placed count: with ``allow_unplaced`` a learner
-    with no options is simply left out.
-    """
-    if inst.scenario.objective.allow_unplaced:
-        return None
-    conflicts: list[Conflict] = []
-    details: list[str] = []
-    setting_of = {s.id: s.setting for s in inst.scenario.sites}
-    cover = inst.scenario.tracks.rotation.cover
-    for info in inst.learners:
-        held = {block for site, first in inst.starts(info)
-                for block in range(first, first + inst.length(site))} \
-            if not info.is_fellow else set()
-        for block in info.blocks:
-            for role in inst.roles_of(info):
-                if info.may_idle:
-                    continue  # an empty block can be idle (§9.1)
-                options = inst.options[(info.index, block, role)]
-                if role == BASE:
-                    options = {s: d for s, d in options.items()
-                               if s in inst.base_sites[info.index]}
-                if role == ROTATION and options and block not in held:
-                    conflicts.append(Conflict(
-                        "placement-length", (info.id, str(block)),
-                        f"{info.id}: no placement that fits their blocks can hold block "
-                        f"{block} (sites there: {', '.join(sorted(options))})"))
-                    continue
-                if options:
-                    continue
-                what = {"rotation": "site", "base": "base site", "partner": "partner site"}[role]
-                conflicts.append(Conflict("placement", (info.id, str(block)),
-                                          f"{info.id} has no possible {what} in block {block}"))
-                details += [f"{info.id}, block {block}: {line}"
-                            for line in _exclusion_lines(inst, info, block, role)]
-        if info.is_fellow:
-            if not inst.base_sites.get(info.index) and all(
-                inst.options[(info.index, b, BASE)] for b in info.blocks
-            ):
-                conflicts.append(Conflict("fellowship", (info.id,),
-                                          f"{info.id} has no base site usable in every block"))
-            continue
-        reachable = {setting_of[s] for s, _ in inst.starts(info)}
-        for setting in cover:
-            if setting not in reachable:
-                conflicts.append(Conflict("cover", (info.id, setting),
-                                          f"cover of {info.id}: no candidate site in {setting} "
-                                          "in any of their blocks"))
-                for block in info.blocks:
-                    details += [f"{info.id}, block {block}: {line}"
-                                for line in _exclusion_lines(inst, info, block, ROTATION)
-                                if setting in line or "pinned" in line]
-    if not conflicts:
-        return None
-    return Explanation(
-        "No plan exists: some learners have no possible placement left.",
-        tuple(conflicts), minimal=len(conflicts) == 1, details=tuple(dict.fromkeys(details)),
-    )
 
 
 def arithmetic(inst: Instance) -> Explanation | None:

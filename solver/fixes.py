@@ -39,9 +39,11 @@ from rotaplan.models.edits import (
 from rotaplan.models.vocabulary import Rule
 from rotaplan.solver.build import formulate
 from rotaplan.solver.counting import shortages
+from rotaplan.solver.domains import empty_domains
 from rotaplan.solver.greedy import greedy_placements
 from rotaplan.solver.instance import Instance
 from rotaplan.solver.params import Budget, configure
+from rotaplan.solver.statement import Resource, from_shortages
 from rotaplan.solver.stopping import solve_until
 
 BUILD_RATE = 10_000
@@ -53,31 +55,6 @@ MOST_UNITS = 3
 """Largest one-resource change tried (3 more rooms, places or learners per supervisor)."""
 
 
-@dataclass(frozen=True)
-class Resource:
-    """A resource an explanation names as short.
-
-    Attributes
-    ----------
-    site
-        Site id.
-    rule
-        The rule that limits it (``rooms``, ``site-capacity``,
-        ``supervisor-capacity``, ``supervisor-match``, ``supervisor-present``,
-        ``site-open``).
-    blocks
-        Blocks where it is short (empty: every block).
-    professions
-        The professions it is short for (their supervisors may be changed).
-    session
-        The weekly session it is short in, when one.
-    """
-
-    site: str
-    rule: str
-    blocks: tuple[int, ...] = ()
-    professions: tuple[str, ...] = ()
-    session: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,8 +179,6 @@ def candidates(sc: Scenario, resources: Iterable[Resource]) -> list[Change]:
 
 def _ruled_out(inst: Instance) -> bool:
     """True when a check without search still proves the scenario infeasible."""
-    from rotaplan.solver.explain import empty_domains
-
     return empty_domains(inst) is not None or bool(shortages(inst))
 
 
@@ -357,7 +332,6 @@ def _one_per_check(sc: Scenario, deadline: float, stop: threading.Event | None,
     the changed scenario, and so on (at most ``most`` changes). Empty when no
     such combination is found (or the checks pass without any).
     """
-    from rotaplan.solver.statement import from_shortages
 
     chosen: list[Change] = []
     current = sc

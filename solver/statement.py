@@ -3,7 +3,7 @@
 A lead reads "Oak Tree Practice (sher-oak-tree): 0 rooms", not 188 constraint
 groups. Each function here turns one kind of proof into such lines
 (:class:`~rotaplan.solver.result.ConflictGroup`, the ids behind each line kept
-as its members) and into the :class:`~rotaplan.solver.fixes.Resource` list that
+as its members) and into the :class:`Resource` list that
 suggested fixes are searched over:
 
 - :func:`from_shortages`: failed counting checks (:mod:`rotaplan.solver.counting`);
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from rotaplan.models import Scenario
 from rotaplan.models.vocabulary import Rule
 from rotaplan.solver.counting import Shortage, Supply
-from rotaplan.solver.fixes import Resource
 from rotaplan.solver.instance import Instance
 from rotaplan.solver.result import Conflict, ConflictGroup
 
@@ -32,6 +31,34 @@ RESOURCE_RULES = frozenset({Rule.ROOMS, Rule.SITE_CAPACITY, Rule.SUPERVISOR_CAPA
 
 STATEMENT_LINES = 6
 """Most statement lines: with a summary and three fixes the short form stays within 10."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource an explanation names as short.
+
+    Attributes
+    ----------
+    site
+        Site id.
+    rule
+        The rule that limits it (``rooms``, ``site-capacity``,
+        ``supervisor-capacity``, ``supervisor-match``, ``supervisor-present``,
+        ``site-open``).
+    blocks
+        Blocks where it is short (empty: every block).
+    professions
+        The professions it is short for (their supervisors may be changed).
+    session
+        The weekly session it is short in, when one.
+    """
+
+    site: str
+    rule: str
+    blocks: tuple[int, ...] = ()
+    professions: tuple[str, ...] = ()
+    session: str | None = None
+
 
 
 @dataclass(frozen=True)
@@ -310,6 +337,6 @@ def from_core(inst: Instance, conflicts: Iterable[Conflict]) -> Statement:
     return Statement(tuple(lines), tuple(groups), tuple(resources), from_core=True)
 
 
-__all__ = ["RESOURCE_RULES", "STATEMENT_LINES", "Statement", "blocks_text", "core_line",
+__all__ = ["RESOURCE_RULES", "STATEMENT_LINES", "Resource", "Statement", "blocks_text", "core_line",
            "from_core", "from_empty", "from_shortages", "group_key", "shortage_head",
            "site_name"]
