@@ -30,12 +30,6 @@ INSTANCES = ROOT / "instances"
 SHARED = ROOT.parent / "shared"
 SHARED_CHECKER = SHARED / "tools" / "check_plan.py"
 SHARED_EXAMPLE = SHARED / "spec" / "example.yaml"
-GRID_AFTER_SOLVE_DEFECT = (
-    "known defect, open: since the explain, capacity and configurator branches were merged, "
-    "a grid cell typed in the browser (after a solve, or in a blank scenario's new rows) is "
-    "not always kept (the stories pass on the ui-spreadsheet branch alone and fail on the "
-    "merge e6d3387); issue 16's closing note")
-"""Why three browser stories are expected to fail until the defect is found and fixed."""
 NO_SHARED = "../shared is absent (it exists in CI and the dev sandbox, not in a user's clone)"
 
 needs_shared = pytest.mark.skipif(not SHARED_CHECKER.exists(), reason=NO_SHARED)

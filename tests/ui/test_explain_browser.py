@@ -16,15 +16,14 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.helpers import GRID_AFTER_SOLVE_DEFECT
 from tests.ui.test_browser import (
     CHROMIUM_ARGS,
     PAGE_TIMEOUT_MS,
     VIEWPORT,
     _cell,
-    _cell_editor,
     _exactly,
     _grid,
+    _replace_cell,
     _select_cell,
 )
 
@@ -36,7 +35,6 @@ EXPLAIN_TIMEOUT_MS = 120_000
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(reason=GRID_AFTER_SOLVE_DEFECT, strict=False)
 def test_rooms_cut_to_zero_are_explained_and_fixed_in_browser(chromium_path: str,
                                                               server: Server,
                                                               tmp_path: Path) -> None:
@@ -57,11 +55,7 @@ def test_rooms_cut_to_zero_are_explained_and_fixed_in_browser(chromium_path: str
             grid = _grid(page, 1)
             expect(_cell(grid, 7, 1)).to_have_text("att-orchard")
             _select_cell(page, grid, 7, 5)
-            page.keyboard.press("Enter")
-            expect(_cell_editor(page)).to_be_focused()
-            page.keyboard.press("Control+A")
-            page.keyboard.type("0")
-            page.keyboard.press("Enter")
+            _replace_cell(page, "0")
             expect(page.get_by_test_id("stToast").filter(has_text="rooms 5 → 0")).to_be_visible()
             expect(page.locator('[data-stale="true"]')).to_have_count(0)
 
