@@ -34,9 +34,14 @@ def empty_domains(inst: Instance) -> Explanation | None:
     setting_of = {s.id: s.setting for s in inst.scenario.sites}
     cover = inst.scenario.tracks.rotation.cover
     for info in inst.learners:
-        held = {block for site, first in inst.starts(info)
-                for block in range(first, first + inst.length(site))} \
-            if not info.is_fellow else set()
+        held: set[int] = set()
+        if info.is_fellow:
+            pass
+        elif inst.multi_block:
+            held = {block for site, first in inst.starts(info)
+                    for block in range(first, first + inst.length(site))}
+        else:
+            held = {first for _, first in inst.starts(info)}
         for block in info.blocks:
             for role in inst.roles_of(info):
                 if info.may_idle:
