@@ -183,14 +183,15 @@ def scored(instance: Path, solution: Path, c: int) -> str:
 @needs_mss
 @pytest.mark.parametrize("name", ["am/Instance_10", "am/Instance_12", "generated/I40_12_1"])
 def test_benchmark_instances_in_quick_mode_pass_the_scorer(tmp_path: Path, name: str) -> None:
-    """Two small A&M instances and I40_12_1, 20 s each: solution.dzn passes mss_score.py.
+    """Two small A&M instances and I40_12_1, 12 s each: solution.dzn passes mss_score.py.
 
-    The c in summary.json is the scorer's c; the upper bound is never below it.
+    The c in summary.json is the scorer's c; the upper bound is never below it. (Quiet
+    machine: first plans at 3.4 s and 4.0 s; 12 s leaves room for a loaded one.)
     """
     instance = MSS / "instances" / f"{name}.dzn"
     out = tmp_path / "plan"
     result = CliRunner().invoke(app, ["mss", "solve", str(instance), "--out", str(out),
-                                      "--time-limit", "20", "--quiet"])
+                                      "--time-limit", "12", "--quiet"])
     assert result.exit_code in (0,), result.output
     figures = json.loads((out / "summary.json").read_text())["mss"]
     line = scored(instance, out / "solution.dzn", figures["c"])

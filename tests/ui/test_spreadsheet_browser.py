@@ -44,6 +44,7 @@ expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 def _open(page: Page, server: Server) -> None:
     """Open the app on the demo, ready to solve."""
     page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.add_init_script(RUN_COUNTER)
     page.goto(server.url)
     success = page.locator('[data-testid="stAlertContentSuccess"]')
     expect(success.filter(has_text="Ready to solve")).to_be_visible()
@@ -57,17 +58,42 @@ def _supervisor_sites(page: Page) -> list[str]:
     return [_cell(grid, row, 1).inner_text().strip() for row in range(8)]
 
 
-def _settle(page: Page) -> None:
+RUN_COUNTER = """
+window.__rotaplanRuns = 0;
+new MutationObserver((changes) => {
+  for (const change of changes) {
+    if (change.target.getAttribute("data-test-script-state") === "running") {
+      window.__rotaplanRuns += 1;
+    }
+  }
+}).observe(document, {attributes: true, subtree: true,
+                      attributeFilter: ["data-test-script-state"]});
+"""
+"""Counts the app's runs as the browser sees them start (Streamlit marks its root element)."""
+
+
+def _runs(page: Page) -> int:
+    """How many app runs the browser has seen start since the page opened."""
+    return int(page.evaluate("window.__rotaplanRuns || 0"))
+
+
+def _settle(page: Page, since: int | None = None) -> None:
     """Wait until the app has finished the run an action started.
 
-    The run may start a moment after the action (the browser sends it first), so
-    wait for Streamlit's running indicator to show, briefly, then to go; a cell
-    typed while a run redraws the page can be lost in the browser.
+    ``since`` is :func:`_runs` before the action: the run may start a moment
+    after it (the browser sends it first), so wait (at most 2 s: some actions
+    start none) for a run after it, then for the app to be still; a cell typed
+    while a run redraws the page can be lost in the browser. Counting runs
+    instead of waiting 2 s for a spinner that a quick run never shows took the
+    blank-page story from 120 s to about half.
     """
-    running = page.get_by_test_id("stStatusWidget")
-    with contextlib.suppress(AssertionError):  # a quick run is over before it is seen
-        expect(running).to_be_visible(timeout=2_000)
-    expect(running).to_have_count(0)
+    if since is not None:
+        with contextlib.suppress(PlaywrightError):  # an action that starts no run
+            page.wait_for_function("n => (window.__rotaplanRuns || 0) > n", arg=since,
+                                   timeout=2_000)
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state",
+                                                          "notRunning")
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
     expect(page.locator('[data-stale="true"]')).to_have_count(0)
 
 
@@ -75,8 +101,9 @@ def _put(page: Page, grid: Locator, row: int, column: int, text: str) -> None:
     """Type ``text`` into one cell, commit it with Enter, wait for the app's run, and
     check the grid shows it (a cell the browser lost fails the story)."""
     _select_cell(page, grid, row, column)
+    since = _runs(page)
     _type_cell(page, text, "Enter")
-    _settle(page)
+    _settle(page, since)
     expect(_cell(grid, row, column)).to_have_text(text, timeout=10_000)
 
 
@@ -87,8 +114,9 @@ def _pick(page: Page, grid: Locator, row: int, column: int, text: str) -> None:
     expect(page.get_by_text(text, exact=True).last).to_be_visible()
     page.keyboard.type(text, delay=KEY_GAP_MS)
     page.wait_for_timeout(KEY_GAP_MS)
+    since = _runs(page)
     page.keyboard.press("Enter")
-    _settle(page)
+    _settle(page, since)
     expect(_cell(grid, row, column)).to_have_text(text)
 
 
@@ -100,12 +128,13 @@ def _add_row(page: Page, grid: Locator) -> None:
         page.mouse.move(0, 0)
         grid.hover()
         try:
+            since = _runs(page)
             grid.get_by_role("button", name="Add row").click(timeout=10_000)
             break
         except PlaywrightError:
             if attempt == 3:
                 raise
-    _settle(page)
+    _settle(page, since)
 
 
 def _update_lists(page: Page) -> None:
@@ -113,9 +142,10 @@ def _update_lists(page: Page) -> None:
     button = page.get_by_role("button", name="Update the lists")
     expect(button).to_be_visible()
     _settle(page)
+    since = _runs(page)
     button.click()
     expect(button).to_have_count(0)
-    _settle(page)
+    _settle(page, since)
 
 
 @pytest.mark.browser
@@ -141,8 +171,9 @@ def test_a_three_learner_cohort_from_a_blank_page_in_browser(
                                  ("Blocks in the year", "1")):
                 box = page.get_by_role("textbox", name=label)
                 box.fill(value)
+                since = _runs(page)
                 box.press("Enter")
-                _settle(page)
+                _settle(page, since)
             settings = _grid(page, 0)
             _add_row(page, settings)
             _put(page, settings, 0, 1, "stroke")
