@@ -13,6 +13,9 @@ large 10.7 s wall (4.1 s CPU), 5 lines, minimal, the fix (two supervisors each
 taking one more) found only with a longer budget at that load (11 s wall with
 40 s); ICS rooms cut 12.5 s wall before the fix search kept its deadline. This
 benchmark's own run (same load): 1.6 s, 0.9 s, 9.9 s and 10.2 s (with its fix).
+After the shared domains (2026-12-07, load about 2): the cohort one too large is
+explained with its fix (two supervisors each taking one more) in 6.8 s wall,
+5.8 s CPU, so its fix is now required too.
 Full mode only (``make bench``).
 """
 
@@ -59,7 +62,7 @@ def _ics() -> Scenario:
 CASES: dict[str, tuple[Callable[[], Scenario], bool]] = {
     "demo-rooms-0": (_rooms, True),
     "demo-leave-strands-fellow": (_leave, True),
-    "demo-cohort-one-too-large": (_cohort, False),
+    "demo-cohort-one-too-large": (_cohort, True),
     "ics300-rooms-0": (_ics, True),
 }
 """Case -> (scenario, whether a fix must be found within the budget)."""
