@@ -138,9 +138,12 @@ def _search_note(search: dict[str, Any]) -> str:
     lns = search.get("neighbourhood_search")
     if not lns:
         return ""
+    bound = search.get("bound") or {}
+    source = "LP relaxation (HiGHS)" if bound.get("lp") is not None and \
+        bound["lp"] > bound.get("capacity_free", float("-inf")) else "capacity-free relaxation"
     return (f"greedy sites completed, then {lns['neighbourhoods']} neighbourhood solves "
             f"({lns['improvements']} improved; variables: last neighbourhood model); "
-            "bound: capacity-free relaxation")
+            f"bound: {source}")
 
 
 def _run_naive(sc: Scenario, time_limit: float, workers: int) -> dict[str, Any]:

@@ -95,6 +95,10 @@ def ratios(rows: list[Measurement]) -> list[str]:
     return out
 
 
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
 def targets(rows: list[Measurement]) -> list[str]:
     """Each performance target of issue 3, met or missed, from these rows."""
     by = {(m.tier, m.engine): m for m in rows}
@@ -124,6 +128,36 @@ def targets(rows: list[Measurement]) -> list[str]:
               and xl.peak_rss_mb <= 2048)
         line(ok, f"XL first plan ≤ 60 s with peak memory ≤ 2 GiB (measured: first plan "
                  f"{_secs(xl.first_solution_seconds)} s, peak {xl.peak_rss_mb:.0f} MB)")
+    # issue 17: scale
+    if big is not None:
+        ok = (big.first_solution_seconds is not None and big.first_solution_seconds <= 5
+              and big.gap is not None and big.gap <= 0.01)
+        line(ok, f"L first plan ≤ 5 s and gap ≤ 1 % to its own bound at 120 s (measured: "
+                 f"first plan {_secs(big.first_solution_seconds)} s, gap "
+                 f"{'–' if big.gap is None else f'{100 * big.gap:.2f}%'})")
+    if xl is not None:
+        at = f"{xl.total_seconds:.0f} s"
+        line(xl.gap is not None and xl.gap <= 0.02,
+             f"XL gap ≤ 2 % to its own bound at 300 s and peak RSS ≤ 2 GiB (measured at {at}: "
+             f"gap {'–' if xl.gap is None else f'{100 * xl.gap:.2f}%'}, peak "
+             f"{xl.peak_rss_mb:.0f} MB)")
+    tight = by.get(("M6T", "rotaplan"))
+    if tight is not None:
+        line(tight.proof_seconds is not None and tight.proof_seconds <= 60,
+             f"M6-tight proven optimal in ≤ 60 s (measured: {tight.status}, "
+             f"{_num(tight.objective)} against bound {_num(tight.best_bound)}, "
+             f"proof {_secs(tight.proof_seconds)} s)")
+    above = []
+    for tier in sorted({m.tier for m in rows}):
+        ours = by.get((tier, "rotaplan"))
+        found = [m.objective for m in rows if m.tier == tier and m.objective is not None
+                 and m.status in ("OPTIMAL", "FEASIBLE")]
+        if ours is not None and ours.best_bound is not None and found \
+                and ours.best_bound > min(found) + 1e-6:
+            above.append(f"{tier} {ours.best_bound:g} > {min(found):g}")
+    if any(m.engine == "rotaplan" for m in rows):
+        line(not above, "rotaplan's reported bound is never above a plan found by any engine "
+                        f"in the run{' (above: ' + '; '.join(above) + ')' if above else ''}")
     for tier in ("S", "M"):
         ours, naive = by.get((tier, "rotaplan")), by.get((tier, "naive"))
         if ours is None or naive is None or ours.proof_seconds is None:
