@@ -34,14 +34,11 @@ def empty_domains(inst: Instance) -> Explanation | None:
     setting_of = {s.id: s.setting for s in inst.scenario.sites}
     cover = inst.scenario.tracks.rotation.cover
     for info in inst.learners:
-        held: set[int] = set()
-        if info.is_fellow:
-            pass
-        elif inst.multi_block:
+        held: set[int] = set()  # blocks some possible placement of the learner holds
+        if not info.is_fellow:
             held = {block for site, first in inst.starts(info)
-                    for block in range(first, first + inst.length(site))}
-        else:
-            held = {first for _, first in inst.starts(info)}
+                    for block in range(first, first + inst.length(site))} \
+                if inst.multi_block else {first for _, first in inst.starts(info)}
         for block in info.blocks:
             for role in inst.roles_of(info):
                 if info.may_idle:
