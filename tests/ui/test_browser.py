@@ -14,11 +14,12 @@ generous; a passing wait ends as soon as its condition holds.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -59,6 +60,47 @@ MAX_SCREENSHOT_HEIGHT = 4_000
 
 
 expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+
+
+RUN_COUNTER = """
+window.__rotaplanRuns = 0;
+new MutationObserver((changes) => {
+  for (const change of changes) {
+    if (change.target.getAttribute("data-test-script-state") === "running") {
+      window.__rotaplanRuns += 1;
+    }
+  }
+}).observe(document, {attributes: true, subtree: true,
+                      attributeFilter: ["data-test-script-state"]});
+"""
+"""Counts the app's runs as the browser sees them start (Streamlit marks its root element)."""
+
+
+@contextlib.contextmanager
+def demo_page(chromium_path: str, server: Server, tmp_path: Path, *,
+              downloads: bool = False) -> Iterator[Page]:
+    """The app in a fresh Chromium page, open on the demo and ready to solve.
+
+    Counts the app's runs (:data:`RUN_COUNTER`); on a failure, saves a full-page
+    screenshot and prints where it and the server's log are; always closes the browser.
+    """
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=VIEWPORT, accept_downloads=downloads)
+        try:
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.add_init_script(RUN_COUNTER)
+            page.goto(server.url)
+            expect(page.locator('[data-testid="stAlertContentSuccess"]').filter(
+                has_text="Ready to solve")).to_be_visible()
+            yield page
+        except Exception:
+            failure = tmp_path / "failure.png"
+            page.screenshot(path=str(failure), full_page=True)
+            print(f"\nscreenshot at the failure: {failure}; server log: {server.log}")
+            raise
+        finally:
+            browser.close()
 
 
 def _exactly(text: str) -> re.Pattern[str]:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.ui.test_browser import CHROMIUM_ARGS, PAGE_TIMEOUT_MS, VIEWPORT, _exactly
+from tests.ui.test_browser import _exactly, demo_page
 
 if TYPE_CHECKING:
     from tests.ui.conftest import Server
@@ -30,39 +30,25 @@ def test_demo_nurse_capacity_names_a_combined_bottleneck_in_browser(
     """On the demo, nurses on the rotation track: the page says 6 more (proven maximum),
     shows what is full by setting, and offers one combined change (a nurse place in each
     of several settings, named by site) with its re-solved gain, marked the fewest units."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=VIEWPORT)
-        try:
-            page.set_default_timeout(PAGE_TIMEOUT_MS)
-            page.goto(server.url)
-            success = page.locator('[data-testid="stAlertContentSuccess"]')
-            expect(success.filter(has_text="Ready to solve")).to_be_visible()
-            page.locator('[data-testid="stSidebar"]').get_by_text("Capacity", exact=True).click()
-            run = page.get_by_test_id("stBaseButton-primary").filter(
-                has_text=_exactly("Find capacity"))
-            expect(page.get_by_role("combobox", name="Profession")).to_have_value("nurse")
-            started = time.monotonic()
-            run.click()
-            expect(page.get_by_text("The programme can take 6 more nurse")).to_be_visible(
-                timeout=CAPACITY_TIMEOUT_MS)
-            seconds = time.monotonic() - started
-            expect(page.get_by_text("(proven maximum)")).to_be_visible()
-            expect(page.get_by_text("What limits growth")).to_be_visible()
-            expect(page.get_by_text("Cheapest changes that let more in")).to_be_visible()
-            combined = page.get_by_text(re.compile(r" and .* → \+\d+ nurse learners? "
-                                                   r"\(proven\)")).first
-            expect(combined).to_be_visible()
-            words = combined.inner_text()
-            assert words.count(" and ") >= 1 and "(" in words, words
-            expect(page.get_by_text("the fewest extra units that could").first).to_be_visible()
-            page.screenshot(path=str(tmp_path / "capacity.png"), full_page=True)
-        except Exception:
-            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-            print(f"\nscreenshot at the failure: {tmp_path / 'failure.png'}; "
-                  f"server log: {server.log}")
-            raise
-        finally:
-            browser.close()
+    with demo_page(chromium_path, server, tmp_path) as page:
+        page.locator('[data-testid="stSidebar"]').get_by_text("Capacity", exact=True).click()
+        run = page.get_by_test_id("stBaseButton-primary").filter(
+            has_text=_exactly("Find capacity"))
+        expect(page.get_by_role("combobox", name="Profession")).to_have_value("nurse")
+        started = time.monotonic()
+        run.click()
+        expect(page.get_by_text("The programme can take 6 more nurse")).to_be_visible(
+            timeout=CAPACITY_TIMEOUT_MS)
+        seconds = time.monotonic() - started
+        expect(page.get_by_text("(proven maximum)")).to_be_visible()
+        expect(page.get_by_text("What limits growth")).to_be_visible()
+        expect(page.get_by_text("Cheapest changes that let more in")).to_be_visible()
+        combined = page.get_by_text(re.compile(r" and .* → \+\d+ nurse learners? "
+                                               r"\(proven\)")).first
+        expect(combined).to_be_visible()
+        words = combined.inner_text()
+        assert words.count(" and ") >= 1 and "(" in words, words
+        expect(page.get_by_text("the fewest extra units that could").first).to_be_visible()
+        page.screenshot(path=str(tmp_path / "capacity.png"), full_page=True)
     print(f"\nbrowser saw the demo's nurse capacity in {seconds:.1f} s: 6 more, proven; "
           f"combined change: {words}")
