@@ -365,54 +365,38 @@ def test_typed_cells_and_a_new_row_survive_in_browser(chromium_path: str, server
     typed = {4: "7", 5: "4", 6: "1"}  # Sites row 1: capacity, rooms, min_learners
     wanted = ["capacity: 7", "rooms: 4", "min_learners: 1", "id: new-setting",
               "name: New setting"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=VIEWPORT)
-        try:
-            page.set_default_timeout(PAGE_TIMEOUT_MS)
-            page.goto(server.url)
-            success = page.locator('[data-testid="stAlertContentSuccess"]')
-            expect(success.filter(has_text="Ready to solve")).to_be_visible()
+    with demo_page(chromium_path, server, tmp_path) as page:
+        # 1. Three cells in a row of Sites, one after another (Tab between them).
+        sites = _grid(page, 1)
+        expect(_cell(sites, 0, 1)).to_have_text("gy-stroke-rehab")
+        _select_cell(page, sites, 0, 4)
+        for column, value in typed.items():
+            expect(_cell(sites, 0, column)).to_have_attribute("aria-selected", "true")
+            _type_cell(page, value, "Tab" if column < max(typed) else "Enter")
 
-            # 1. Three cells in a row of Sites, one after another (Tab between them).
-            sites = _grid(page, 1)
-            expect(_cell(sites, 0, 1)).to_have_text("gy-stroke-rehab")
-            _select_cell(page, sites, 0, 4)
-            for column, value in typed.items():
-                expect(_cell(sites, 0, column)).to_have_attribute("aria-selected", "true")
-                _type_cell(page, value, "Tab" if column < max(typed) else "Enter")
+        # 2. A new row in Care settings, two cells typed (Tab between them).
+        settings = _grid(page, 0)
+        settings.scroll_into_view_if_needed()
+        settings.hover()
+        settings.get_by_role("button", name="Add row").click()
+        _select_cell(page, settings, 4, 1)  # the new, empty row
+        _type_cell(page, "new-setting", "Tab")
+        expect(_cell(settings, 4, 2)).to_have_attribute("aria-selected", "true")
+        _type_cell(page, "New setting", "Enter")
 
-            # 2. A new row in Care settings, two cells typed (Tab between them).
-            settings = _grid(page, 0)
-            settings.scroll_into_view_if_needed()
-            settings.hover()
-            settings.get_by_role("button", name="Add row").click()
-            _select_cell(page, settings, 4, 1)  # the new, empty row
-            _type_cell(page, "new-setting", "Tab")
-            expect(_cell(settings, 4, 2)).to_have_attribute("aria-selected", "true")
-            _type_cell(page, "New setting", "Enter")
+        # 3. Everything typed is saved, and the grids still show it.
+        saved = _wait_saved(tmp_path / "ui.db", wanted)
+        for column, value in typed.items():
+            expect(_cell(sites, 0, column)).to_have_text(value)
+        expect(_cell(settings, 4, 1)).to_have_text("new-setting")
+        expect(_cell(settings, 4, 2)).to_have_text("New setting")
 
-            # 3. Everything typed is saved, and the grids still show it.
-            saved = _wait_saved(tmp_path / "ui.db", wanted)
-            for column, value in typed.items():
-                expect(_cell(sites, 0, column)).to_have_text(value)
-            expect(_cell(settings, 4, 1)).to_have_text("new-setting")
-            expect(_cell(settings, 4, 2)).to_have_text("New setting")
-
-            # 4. A refresh reopens the saved scenario with every value.
-            page.reload()
-            expect(success.filter(has_text="Ready to solve")).to_be_visible()
-            for column, value in typed.items():
-                expect(_cell(_grid(page, 1), 0, column)).to_have_text(value)
-            expect(_cell(_grid(page, 0), 4, 1)).to_have_text("new-setting")
-            expect(_cell(_grid(page, 0), 4, 2)).to_have_text("New setting")
-        except Exception:
-            failure = tmp_path / "failure.png"
-            page.screenshot(path=str(failure), full_page=True)
-            print(f"\nscreenshot at the failure: {failure}; server log: {server.log}")
-            raise
-        finally:
-            browser.close()
+        # 4. A refresh reopens the saved scenario with every value.
+        page.reload()
+        for column, value in typed.items():
+            expect(_cell(_grid(page, 1), 0, column)).to_have_text(value)
+        expect(_cell(_grid(page, 0), 4, 1)).to_have_text("new-setting")
+        expect(_cell(_grid(page, 0), 4, 2)).to_have_text("New setting")
     missing = [w for w in wanted if w not in saved]
     assert not missing, f"typed but not saved: {missing}"
     print(f"\nbrowser typed {typed} into Sites row 1 and a new Care settings row; all saved")
@@ -508,50 +492,37 @@ def test_a_refresh_during_a_solve_keeps_the_version_and_the_solve_in_browser(
     Also: pressing Cancel after the Scenario page was shown leaves the scenario as it
     was (it once reset the fellowship track, through a stale checkbox callback).
     """
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=VIEWPORT)
-        try:
-            page.set_default_timeout(PAGE_TIMEOUT_MS)
-            page.goto(server.url)
-            success = page.locator('[data-testid="stAlertContentSuccess"]')
-            expect(success.filter(has_text="Ready to solve")).to_be_visible()
-            shipped = page.get_by_test_id("stSelectbox").filter(has_text="Shipped scenario")
-            shipped.locator("[role=combobox]").click()
-            page.get_by_role("option", name="medium", exact=True).click()
-            page.locator(".st-key-open_shipped button:visible").click()  # one is a hidden copy
-            expect(success.filter(has_text="80 learners")).to_be_visible()
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            sidebar.get_by_text("Solve", exact=True).click()
-            page.get_by_test_id("stBaseButton-primary").filter(has_text=_exactly("Solve")).click()
-            expect(page.get_by_role("button", name="Cancel")).to_be_visible()
-            expect(page).to_have_url(re.compile(r"\?scenario=1&version=1$"))
+    with demo_page(chromium_path, server, tmp_path) as page:
+        success = page.locator('[data-testid="stAlertContentSuccess"]')
+        shipped = page.get_by_test_id("stSelectbox").filter(has_text="Shipped scenario")
+        shipped.locator("[role=combobox]").click()
+        page.get_by_role("option", name="medium", exact=True).click()
+        page.locator(".st-key-open_shipped button:visible").click()  # one is a hidden copy
+        expect(success.filter(has_text="80 learners")).to_be_visible()
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("Solve", exact=True).click()
+        page.get_by_test_id("stBaseButton-primary").filter(has_text=_exactly("Solve")).click()
+        expect(page.get_by_role("button", name="Cancel")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"\?scenario=1&version=1$"))
 
-            page.reload()  # the refresh: a new session at the same address
-            expect(sidebar).to_contain_text("Solving…")
-            expect(page.get_by_text("Editing: medium v1")).to_be_visible()
-            fellows = page.get_by_test_id("stCheckbox").filter(has_text="Programme has fellows")
-            expect(fellows.locator("input")).to_be_checked()  # the whole page is drawn
-            sidebar.get_by_text("Solve", exact=True).click()
-            expect(page.get_by_test_id("stProgress")).to_contain_text("Solving…")
-            expect(_metric(page, "Best plan (cost)").locator(
-                '[data-testid="stMetricValue"]')).not_to_have_text("—")
-            page.get_by_role("button", name="Cancel").click()
-            expect(page.get_by_text("Run 1 of medium version 1")).to_be_visible(
-                timeout=SOLVE_TIMEOUT_MS)
-            expect(page.get_by_text("Stopped by Cancel")).to_be_visible()
-            expect(_metric(page, "Placed")).to_contain_text("80/80")
-            # Cancel (a button in a live fragment) changed nothing in the scenario: the
-            # Scenario page's widgets, no longer on screen, fired no callbacks
-            expect(sidebar).to_contain_text("valid: 80 learners")
-            expect(page).to_have_url(re.compile(r"\?scenario=1&version=1$"))
-        except Exception:
-            failure = tmp_path / "failure.png"
-            page.screenshot(path=str(failure), full_page=True)
-            print(f"\nscreenshot at the failure: {failure}; server log: {server.log}")
-            raise
-        finally:
-            browser.close()
+        page.reload()  # the refresh: a new session at the same address
+        expect(sidebar).to_contain_text("Solving…")
+        expect(page.get_by_text("Editing: medium v1")).to_be_visible()
+        fellows = page.get_by_test_id("stCheckbox").filter(has_text="Programme has fellows")
+        expect(fellows.locator("input")).to_be_checked()  # the whole page is drawn
+        sidebar.get_by_text("Solve", exact=True).click()
+        expect(page.get_by_test_id("stProgress")).to_contain_text("Solving…")
+        expect(_metric(page, "Best plan (cost)").locator(
+            '[data-testid="stMetricValue"]')).not_to_have_text("—")
+        page.get_by_role("button", name="Cancel").click()
+        expect(page.get_by_text("Run 1 of medium version 1")).to_be_visible(
+            timeout=SOLVE_TIMEOUT_MS)
+        expect(page.get_by_text("Stopped by Cancel")).to_be_visible()
+        expect(_metric(page, "Placed")).to_contain_text("80/80")
+        # Cancel (a button in a live fragment) changed nothing in the scenario: the
+        # Scenario page's widgets, no longer on screen, fired no callbacks
+        expect(sidebar).to_contain_text("valid: 80 learners")
+        expect(page).to_have_url(re.compile(r"\?scenario=1&version=1$"))
     from rotaplan.runs.store import Store
 
     store = Store(f"sqlite:///{tmp_path}/ui.db")
