@@ -203,58 +203,46 @@ def test_solve_demo_in_browser(chromium_path: str, server: Server, tmp_path: Pat
     """Open the demo, solve it, and see an optimal plan with every learner placed."""
     started = time.monotonic()
     shot = tmp_path / "results.png"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=VIEWPORT)
-        try:
-            page.set_default_timeout(PAGE_TIMEOUT_MS)
-            page.goto(server.url)
-            success = page.locator('[data-testid="stAlertContentSuccess"]')
+    with demo_page(chromium_path, server, tmp_path) as page:
+        success = page.locator('[data-testid="stAlertContentSuccess"]')
 
-            # 1. The Scenario page: the demo is valid and ready.
-            expect(success.filter(has_text="Ready to solve")).to_contain_text("30 learners")
+        # 1. The Scenario page: the demo is valid and ready.
+        expect(success.filter(has_text="Ready to solve")).to_contain_text("30 learners")
 
-            # 2. The Solve page: start a solve.
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            sidebar.get_by_text("Solve", exact=True).click()
-            solve = page.get_by_test_id("stBaseButton-primary").filter(has_text=_exactly("Solve"))
-            expect(solve).to_be_enabled()
-            solve.click()
+        # 2. The Solve page: start a solve.
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("Solve", exact=True).click()
+        solve = page.get_by_test_id("stBaseButton-primary").filter(has_text=_exactly("Solve"))
+        expect(solve).to_be_enabled()
+        solve.click()
 
-            # 3. The app opens Results when the background solve ends. Wait until that
-            # run has finished: until then the Solve page's progress (its own cost metric,
-            # "Solving…") stays on screen, greyed out and marked data-stale.
-            expect(_metric(page, "Placed")).to_be_visible(timeout=SOLVE_TIMEOUT_MS)
-            expect(page.locator('[data-stale="true"]')).to_have_count(0)
-            expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
-            metrics = {label: _metric_value(page, label) for label in METRICS}
-            status = success.filter(has_text="independent checker").inner_text().strip()
+        # 3. The app opens Results when the background solve ends. Wait until that
+        # run has finished: until then the Solve page's progress (its own cost metric,
+        # "Solving…") stays on screen, greyed out and marked data-stale.
+        expect(_metric(page, "Placed")).to_be_visible(timeout=SOLVE_TIMEOUT_MS)
+        expect(page.locator('[data-stale="true"]')).to_have_count(0)
+        expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+        metrics = {label: _metric_value(page, label) for label in METRICS}
+        status = success.filter(has_text="independent checker").inner_text().strip()
 
-            # 4. The Gantt chart is drawn: vega-embed renders SVG with a title and bars.
-            chart = page.get_by_test_id("stVegaLiteChart").filter(
-                has=page.locator(".role-title-text", has_text=GANTT_TITLE))
-            expect(chart).to_be_visible()
-            expect(chart.locator("svg.marks")).to_be_visible()
-            title = (chart.locator(".role-title-text").first.text_content() or "").strip()
-            bars = chart.locator("g.mark-rect.role-mark path")
-            expect(bars.first).to_be_visible()
-            bar_count = bars.count()
+        # 4. The Gantt chart is drawn: vega-embed renders SVG with a title and bars.
+        chart = page.get_by_test_id("stVegaLiteChart").filter(
+            has=page.locator(".role-title-text", has_text=GANTT_TITLE))
+        expect(chart).to_be_visible()
+        expect(chart.locator("svg.marks")).to_be_visible()
+        title = (chart.locator(".role-title-text").first.text_content() or "").strip()
+        bars = chart.locator("g.mark-rect.role-mark path")
+        expect(bars.first).to_be_visible()
+        bar_count = bars.count()
 
-            # 5. A full-page screenshot for people to look at. Streamlit scrolls inside
-            # its main section, not the document, so grow the viewport to show it all.
-            height = page.get_by_test_id("stMain").evaluate("e => e.scrollHeight")
-            page.set_viewport_size({"width": VIEWPORT["width"],
-                                    "height": min(max(int(height), VIEWPORT["height"]),
-                                                  MAX_SCREENSHOT_HEIGHT)})
-            expect(chart.locator("svg.marks")).to_be_visible()
-            page.screenshot(path=str(shot), full_page=True)
-        except Exception:
-            failure = tmp_path / "failure.png"
-            page.screenshot(path=str(failure), full_page=True)
-            print(f"\nscreenshot at the failure: {failure}; server log: {server.log}")
-            raise
-        finally:
-            browser.close()
+        # 5. A full-page screenshot for people to look at. Streamlit scrolls inside
+        # its main section, not the document, so grow the viewport to show it all.
+        height = page.get_by_test_id("stMain").evaluate("e => e.scrollHeight")
+        page.set_viewport_size({"width": VIEWPORT["width"],
+                                "height": min(max(int(height), VIEWPORT["height"]),
+                                              MAX_SCREENSHOT_HEIGHT)})
+        expect(chart.locator("svg.marks")).to_be_visible()
+        page.screenshot(path=str(shot), full_page=True)
     seconds = time.monotonic() - started
 
     size = shot.stat().st_size if shot.exists() else 0
