@@ -38,6 +38,7 @@ from rotaplan.solver.run import (
     Clock,
     Progress,
     SolveOptions,
+    hint_choices,
     hint_plan,
     optimise,
 )
@@ -50,6 +51,8 @@ greedy in 120 s, and its bound stayed at the capacity-free one (benchmarks/)."""
 AUTO_THRESHOLD = 300_000
 """Placement options above which candidate sites are capped (the XL regime)."""
 AUTO_LIMIT = 4
+OPTIMA_SHARE = 0.5
+"""Share of the time left that learners' own optima may take (version 2, see _own_optima)."""
 MAX_LIMIT = 256
 
 
@@ -122,10 +125,27 @@ def _whole(inst: Instance, options: SolveOptions, clock: Clock,
         limit = None if options.candidate_limit is None else int(options.candidate_limit)
     greedy = greedy_placements(inst, seed=options.seed) \
         if options.hint and not inst.scenario.uses_v2 else None
+    optima, start = _own_optima(inst, options, clock, result)
+    if optima is not None and start is not None and start.objective(inst) <= optima.bound(inst) \
+            and neighbourhood.shortfall(inst, start.site_of) == 0:
+        # the learners' own best fit together: proven without the whole model
+        return _finish(_from_own(inst, optima, start, result, options, clock), clock)
     while True:
         inst.restrict(limit, greedy.sites if greedy is not None else None)
         result.stats.candidate_limit = limit
-        attempt = _solve_model(inst, options, clock, result, hint=greedy)
+        # the floors as cuts only beside the plan built from them: without that plan
+        # (sites with minimums) the cuts slowed CP-SAT's search (MSS I40_12_1 at 60 s:
+        # c 4060 and 4094 with them, 4116 without); the floors' bound is still reported
+        attempt = _solve_model(inst, options, clock, result,
+                               hint=greedy if greedy is not None else start,
+                               floors=optima if start is not None else None)
+        if optima is not None and start is not None and not attempt.has_plan \
+                and attempt.status != Status.INFEASIBLE:
+            # time ran out before CP-SAT repeated the hint: the plan built from the
+            # learners' own optima stands, with their floors as the bound
+            return _finish(_from_own(inst, optima, start, attempt, options, clock), clock)
+        if optima is not None and attempt.has_plan and not inst.restricted:
+            _tighten(attempt, float(optima.bound(inst)))
         widen = attempt.status == Status.INFEASIBLE and inst.restricted
         if widen and clock.exhausted():
             attempt.status = Status.UNKNOWN  # a capped model's infeasibility proves nothing
@@ -214,6 +234,72 @@ def _staged(inst: Instance, options: SolveOptions, clock: Clock,
     return _finish(result, clock)
 
 
+def _own_optima(inst: Instance, options: SolveOptions, clock: Clock, result: SolveResult
+                ) -> tuple[neighbourhood.Optima | None, neighbourhood.Incumbent | None]:
+    """Version 2: each learner's best plan on their own (floors), and a plan built from them.
+
+    With placements spanning blocks, pathways and scores, CP-SAT's relaxation of
+    the whole model is weak where each learner's own year is hard to arrange:
+    MSS Instance_20 (80 students, 6 hospitals) had no plan after 60 s and its
+    bound stood at c 6163. Solved one by one (0.1-0.5 s each), the learners'
+    floors bound c by 6120, and on Instance_10 and Instance_14 they equal the
+    proven optima (2560, 3001, in about 2 s); added as cuts, CP-SAT's bound
+    starts there. Their own plans together break site capacities (Instance_10:
+    6 students in a ward of 5), so the hint is built from them one learner at a
+    time (:func:`~rotaplan.solver.neighbourhood.first_plan`): a learner whose own
+    plan fits beside those before keeps it, proven at once by the cut, and only
+    the others are searched. At most ``OPTIMA_SHARE`` of the time left is spent;
+    what is not ready by then is not used. Not for deterministic budgets (the
+    learners' solves run on the wall clock), extensions or minimax fairness.
+    """
+    sc = inst.scenario
+    if not sc.uses_v2 or options.extend is not None or not options.hint \
+            or options.deterministic_time is not None or sc.objective.fairness == "minimax":
+        return None, None
+    started = time.perf_counter()
+    end = started + OPTIMA_SHARE * max(0.0, clock.left())
+    optima = neighbourhood.learner_optima(inst, options, clock, end=end)
+    floors_seconds = time.perf_counter() - started
+    start = None
+    if optima is not None and not any(site.min_learners for site in sc.sites):
+        # with minimums the repair of a plan built learner by learner is slow and poor
+        # (MSS I40_12_1: 22.7 s for c 3831, where CP-SAT hinted with the learners' own
+        # plans, infeasible as they are, reached c 4012 in the 60 s)
+        start = neighbourhood.first_plan(inst, options, clock, batch=1, start=optima, end=end)
+    result.stats.search["own_optima"] = {
+        "floors_seconds": round(floors_seconds, 3),
+        "bound": None if optima is None else optima.bound(inst),
+        "plan_seconds": round(time.perf_counter() - started - floors_seconds, 3),
+        "plan_objective": None if start is None else start.objective(inst)}
+    return optima, start
+
+
+def _tighten(result: SolveResult, bound: float) -> None:
+    """Report the better of CP-SAT's bound and the learners' floors (both valid)."""
+    if result.best_bound is None or bound > result.best_bound:
+        result.best_bound = bound
+    if result.objective is not None and result.objective <= result.best_bound \
+            and result.stats.fairness != "minimax":
+        result.status = Status.OPTIMAL
+
+
+def _from_own(inst: Instance, optima: neighbourhood.Optima, start: neighbourhood.Incumbent,
+              result: SolveResult, options: SolveOptions, clock: Clock) -> SolveResult:
+    """The plan built from learners' own optima as a result, bounded by their floors.
+
+    OPTIMAL when it meets every minimum and costs no more than the floors' bound.
+    """
+    bound = float(optima.bound(inst))
+    out = _from_incumbent(inst, start, result, options)
+    out.best_bound = bound
+    met = neighbourhood.shortfall(inst, start.site_of) == 0
+    out.status = Status.OPTIMAL if met and out.objective is not None \
+        and out.objective <= bound else Status.FEASIBLE
+    out.stats.first_solution_seconds = out.stats.first_solution_seconds or clock.elapsed()
+    _report(options, clock, out, "learners' own optima")
+    return out
+
+
 def _start_lp_bound(inst: Instance, options: SolveOptions, clock: Clock) -> LpBound | None:
     """The whole model's LP bound, started in other processes where it can finish in time.
 
@@ -283,8 +369,9 @@ def solve_focused(inst: Instance, options: SolveOptions, clock: Clock,
 
 
 def _solve_model(inst: Instance, options: SolveOptions, clock: Clock, result: SolveResult,
-                 *, hint: GreedyPlacement | SolveResult | None, whole: bool = True,
-                 end: float | None = None, first_only: bool = False) -> SolveResult:
+                 *, hint: GreedyPlacement | SolveResult | neighbourhood.Incumbent | None,
+                 whole: bool = True, end: float | None = None, first_only: bool = False,
+                 floors: neighbourhood.Optima | None = None) -> SolveResult:
     """Build and solve the model on an instance's current domains, by ``end``.
 
     ``whole`` says the domains are the whole problem's (no cap, no focus), so
@@ -296,8 +383,13 @@ def _solve_model(inst: Instance, options: SolveOptions, clock: Clock, result: So
     form = formulate(inst, extend=options.extend)
     if isinstance(hint, SolveResult):
         hint_plan(form.model, form.b.v, hint)
+    elif isinstance(hint, neighbourhood.Incumbent):
+        hint_choices(form.model, form.b.v, hint.site_of, hint.working, hint.first)
     elif hint is not None:
         hint_model(form.model, form.b.v, inst, hint)
+    if floors is not None:  # valid cuts: no learner costs less than on their own
+        for i, least in floors.floor.items():
+            form.model.add(form.costs.total[i] >= least * form.b.v.placed[i])
     result.stats.model_size = form.size()
     problem = form.model.validate()
     if problem:

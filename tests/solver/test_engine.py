@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,15 @@ from rotaplan.models import load_scenario
 from rotaplan.models.vocabulary import Status
 from rotaplan.solver import Progress, SolveOptions, solve
 from rotaplan.solver.rules import RULES
-from tests.helpers import INSTANCES, base_scenario, run, scenario_from, tweak
+from tests.helpers import (
+    INSTANCES,
+    ROOT,
+    base_scenario,
+    run,
+    scenario_from,
+    solve_write_check,
+    tweak,
+)
 
 
 def test_rules_are_the_contract_rules_in_order() -> None:
@@ -124,4 +133,19 @@ def test_version_2_scenarios_are_never_capped(monkeypatch: pytest.MonkeyPatch) -
                    SolveOptions(time_limit=120, workers=2))
     assert result.stats.candidate_limit is None
     assert result.status == Status.OPTIMAL and result.objective == 336
+
+
+
+def test_v2_learners_whose_own_best_plans_fit_are_proven_from_their_floors(
+        tmp_path: Path) -> None:
+    """A version-2 programme whose learners' own best plans fit together (the worked
+    pathway example, optimum -4) is proven OPTIMAL from the learners' floors: the plan
+    built from their own optima meets the floors' bound, no whole-model phase runs, and
+    both checkers accept the plan and its objective."""
+    result, report = solve_write_check(ROOT / "docs" / "examples" / "pathway-small.yaml",
+                                       tmp_path)
+    assert result.status == Status.OPTIMAL
+    assert result.objective == result.best_bound == report.objective == -4
+    assert result.stats.search["own_optima"]["bound"] == -4
+    assert result.stats.phases == []
 

@@ -17,6 +17,7 @@ from rotaplan.solver.neighbourhood import (
     first_plan,
     improve,
     learner_floors,
+    learner_optima,
     shortfall,
     solve_part,
 )
@@ -112,6 +113,28 @@ def test_learner_floors_bound_every_learners_cost(
     floors = learner_floors(inst, options, run.Clock.start(options))
     assert floors is not None
     assert all(floors[i] <= plan.cost[i] for i in plan.placed)
+
+
+def test_learners_own_optima_cost_their_floors_and_build_a_checked_plan() -> None:
+    """On the v2 pathway programme, each learner's own best plan costs exactly their
+    floor; built one learner at a time from them (``first_plan`` with ``start``, as the
+    engine does for version 2) the plan places everyone, meets every minimum and passes
+    the checker, and its objective is at least the floors' bound."""
+    sc = load_scenario(INSTANCES / "pathway.yaml")
+    inst = Instance(sc)
+    options = _options()
+    clock = run.Clock.start(options)
+    optima = learner_optima(inst, options, clock)
+    assert optima is not None
+    assert optima.plan.placed == set(range(len(inst.learners)))
+    assert optima.plan.cost == optima.floor
+    built = first_plan(inst, options, clock, batch=1, start=optima)
+    assert built is not None
+    assert built.placed == set(range(len(inst.learners)))
+    assert shortfall(inst, built.site_of) == 0
+    assert built.objective(inst) >= optima.bound(inst)
+    report = _check(sc, inst, built)
+    assert report.ok, report.render()
 
 
 def test_shortfall_counts_learners_missing_from_minimums(tmp_path: Path) -> None:
