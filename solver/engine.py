@@ -53,6 +53,8 @@ AUTO_THRESHOLD = 300_000
 AUTO_LIMIT = 4
 OPTIMA_SHARE = 0.5
 """Share of the time left that learners' own optima may take (version 2, see _own_optima)."""
+PLAN_SHARE = 0.85
+"""Share of the time then left that the plan built from them may take (the rest is CP-SAT's)."""
 MAX_LIMIT = 256
 
 
@@ -139,11 +141,16 @@ def _whole(inst: Instance, options: SolveOptions, clock: Clock,
         attempt = _solve_model(inst, options, clock, result,
                                hint=greedy if greedy is not None else start,
                                floors=optima if start is not None else None)
-        if optima is not None and start is not None and not attempt.has_plan \
-                and attempt.status != Status.INFEASIBLE:
-            # time ran out before CP-SAT repeated the hint: the plan built from the
-            # learners' own optima stands, with their floors as the bound
-            return _finish(_from_own(inst, optima, start, attempt, options, clock), clock)
+        if optima is not None and start is not None and attempt.status != Status.INFEASIBLE \
+                and (not attempt.has_plan or (attempt.objective or 0) > start.objective(inst)):
+            # CP-SAT did not take up the hint in time (MSS Instance_84: the plan built
+            # from the learners' own optima had c 5801, CP-SAT's first plan came at 51 s
+            # with c 3959): that plan stands, with the better of the two bounds
+            cp_sat_bound = attempt.best_bound
+            kept = _from_own(inst, optima, start, attempt, options, clock)
+            if cp_sat_bound is not None:
+                _tighten(kept, cp_sat_bound)
+            return _finish(kept, clock)
         if optima is not None and attempt.has_plan and not inst.restricted:
             _tighten(attempt, float(optima.bound(inst)))
         widen = attempt.status == Status.INFEASIBLE and inst.restricted
@@ -248,8 +255,9 @@ def _own_optima(inst: Instance, options: SolveOptions, clock: Clock, result: Sol
     6 students in a ward of 5), so the hint is built from them one learner at a
     time (:func:`~rotaplan.solver.neighbourhood.first_plan`): a learner whose own
     plan fits beside those before keeps it, proven at once by the cut, and only
-    the others are searched. At most ``OPTIMA_SHARE`` of the time left is spent;
-    what is not ready by then is not used. Not for deterministic budgets (the
+    the others are searched. The floors may take ``OPTIMA_SHARE`` of the time
+    left and the plan ``PLAN_SHARE`` of what is then left; what is not ready by
+    then is not used. Not for deterministic budgets (the
     learners' solves run on the wall clock), extensions or minimax fairness.
     """
     sc = inst.scenario
@@ -265,6 +273,9 @@ def _own_optima(inst: Instance, options: SolveOptions, clock: Clock, result: Sol
         # with minimums the repair of a plan built learner by learner is slow and poor
         # (MSS I40_12_1: 22.7 s for c 3831, where CP-SAT hinted with the learners' own
         # plans, infeasible as they are, reached c 4012 in the 60 s)
+        # the plan may run past the share: where it is slow, CP-SAT found no plan of the
+        # whole model either (MSS Instance_L50, L52, L60: none in 60 s with or without it)
+        end = time.perf_counter() + PLAN_SHARE * max(0.0, clock.left())
         start = neighbourhood.first_plan(inst, options, clock, batch=1, start=optima, end=end)
     result.stats.search["own_optima"] = {
         "floors_seconds": round(floors_seconds, 3),

@@ -231,6 +231,9 @@ def test_second_ctrl_c_quits_at_once_and_keeps_previous_plan(previous: Path, coh
 
 # ----- at random moments, including publication -----------------------------------------------
 
+MOMENTS = 9
+"""Signals per random-moment test (seeded), spread over a run of about 5 s."""
+
 
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_signal_at_random_moments_never_loses_the_plan(previous: Path, tmp_path: Path,
@@ -241,7 +244,7 @@ def test_signal_at_random_moments_never_loses_the_plan(previous: Path, tmp_path:
     rng = random.Random(13)
     out, before = with_previous(previous, tmp_path)
     outcomes = {"previous": 0, "new": 0}
-    for _ in range(12):
+    for _ in range(MOMENTS):
         process = subprocess.Popen([str(CONSOLE_SCRIPT), "solve", DEMO, "--out", out, "-q",
                                     "--time-limit", "4", "--workers", "1"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -262,7 +265,7 @@ def test_signal_at_random_moments_never_loses_the_plan(previous: Path, tmp_path:
         leftovers = [p.name for p in out.parent.iterdir() if "rotaplan-staging" in p.name]
         if number != signal.SIGKILL:
             assert not leftovers, leftovers  # a process that could clean up did
-    assert sum(outcomes.values()) == 12
+    assert sum(outcomes.values()) == MOMENTS
 
 
 def test_a_killed_run_leaves_no_staging_folder_after_the_next_run(previous: Path,

@@ -108,7 +108,7 @@ def test_large_path_reports_search_and_a_valid_bound(monkeypatch: pytest.MonkeyP
     """
     scenario = load_scenario(INSTANCES / "medium.yaml")
     monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
-    result = solve(scenario, SolveOptions(time_limit=15, seed=1))
+    result = solve(scenario, SolveOptions(time_limit=10, seed=1))
     assert result.status in ("FEASIBLE", "OPTIMAL")
     assert result.stats.search["first_plan_stage"] == "FEASIBLE"
     assert result.stats.search["neighbourhood_search"]["neighbourhoods"] >= 1
@@ -138,5 +138,5 @@ def test_large_path_plan_passes_both_checkers(monkeypatch: pytest.MonkeyPatch,
                                               tmp_path: Path) -> None:
     """A demo plan from the large-cohort path passes the project's checker and the shared one."""
     monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
-    result, _ = solve_write_check(INSTANCES / "demo.yaml", tmp_path / "plan", time_limit=10)
+    result, _ = solve_write_check(INSTANCES / "demo.yaml", tmp_path / "plan", time_limit=6)
     assert "neighbourhood_search" in result.stats.search

@@ -32,11 +32,11 @@ def _plan(out: Path) -> tuple[bytes, bytes]:
 
 def test_deterministic_budget_gives_byte_identical_plans_even_on_a_busy_machine(
         tmp_path: Path) -> None:
-    """Three runs with --workers 1, a seed and a deterministic budget give the same plan
-    files, byte for byte, though one runs beside a process that keeps a core busy."""
+    """Two runs with --workers 1, a seed and a deterministic budget give the same plan
+    files, byte for byte, though the second runs beside a process that keeps a core busy."""
     sc = load_scenario(MEDIUM)
     plans, statuses = [], []
-    for attempt in range(3):
+    for attempt in range(2):
         busy = None
         if attempt == 1:  # a busy machine: the wall-clock pace of the search changes
             busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -52,4 +52,4 @@ def test_deterministic_budget_gives_byte_identical_plans_even_on_a_busy_machine(
         statuses.append(outcome.result.status)
         plans.append(_plan(out))
     assert "FEASIBLE" in statuses, "the budget should stop the search before the proof"
-    assert plans[0] == plans[1] == plans[2]
+    assert plans[0] == plans[1]
