@@ -53,6 +53,8 @@ AUTO_THRESHOLD = 300_000
 AUTO_LIMIT = 4
 OPTIMA_SHARE = 0.5
 """Share of the time left that learners' own optima may take (version 2, see _own_optima)."""
+OWN = "learners' own optima"
+"""The phase name of progress from the plan built from learners' own optima."""
 PLAN_SHARE = 0.85
 """Share of the time then left that the plan built from them may take (the rest is CP-SAT's)."""
 MAX_LIMIT = 256
@@ -138,7 +140,7 @@ def _whole(inst: Instance, options: SolveOptions, clock: Clock,
         # the floors as cuts only beside the plan built from them: without that plan
         # (sites with minimums) the cuts slowed CP-SAT's search (MSS I40_12_1 at 60 s:
         # c 4060 and 4094 with them, 4116 without); the floors' bound is still reported
-        attempt = _solve_model(inst, options, clock, result,
+        attempt = _solve_model(inst, _no_worse(options, inst, optima, start), clock, result,
                                hint=greedy if greedy is not None else start,
                                floors=optima if start is not None else None)
         if optima is not None and start is not None and attempt.status != Status.INFEASIBLE \
@@ -252,13 +254,13 @@ def _own_optima(inst: Instance, options: SolveOptions, clock: Clock, result: Sol
     floors bound c by 6120, and on Instance_10 and Instance_14 they equal the
     proven optima (2560, 3001, in about 2 s); added as cuts, CP-SAT's bound
     starts there. Their own plans together break site capacities (Instance_10:
-    6 students in a ward of 5), so the hint is built from them one learner at a
+    6 students in a ward of 5), so a plan is built from them one learner at a
     time (:func:`~rotaplan.solver.neighbourhood.first_plan`): a learner whose own
-    plan fits beside those before keeps it, proven at once by the cut, and only
-    the others are searched. The floors may take ``OPTIMA_SHARE`` of the time
-    left and the plan ``PLAN_SHARE`` of what is then left; what is not ready by
-    then is not used. Not for deterministic budgets (the
-    learners' solves run on the wall clock), extensions or minimax fairness.
+    plan fits beside those before keeps it, and only the others are searched.
+    The floors may take ``OPTIMA_SHARE`` of the time left and the plan
+    ``PLAN_SHARE`` of what is then left; what is not ready by then is not used.
+    Not for deterministic budgets (the learners' solves run on the wall clock),
+    extensions or minimax fairness.
     """
     sc = inst.scenario
     if not sc.uses_v2 or options.extend is not None or not options.hint \
@@ -268,21 +270,55 @@ def _own_optima(inst: Instance, options: SolveOptions, clock: Clock, result: Sol
     end = started + OPTIMA_SHARE * max(0.0, clock.left())
     optima = neighbourhood.learner_optima(inst, options, clock, end=end)
     floors_seconds = time.perf_counter() - started
+    if optima is not None and options.on_progress is not None:  # the floors' bound, at once
+        options.on_progress(Progress(OWN, "bound", None, float(optima.bound(inst)),
+                                     clock.elapsed()))
     start = None
     if optima is not None and not any(site.min_learners for site in sc.sites):
-        # with minimums the repair of a plan built learner by learner is slow and poor
-        # (MSS I40_12_1: 22.7 s for c 3831, where CP-SAT hinted with the learners' own
-        # plans, infeasible as they are, reached c 4012 in the 60 s)
-        # the plan may run past the share: where it is slow, CP-SAT found no plan of the
-        # whole model either (MSS Instance_L50, L52, L60: none in 60 s with or without it)
+        # Not with minimums: the repair of a plan built learner by learner is slow and
+        # poor there (MSS I40_12_1: 22.7 s for c 3831; CP-SAT alone reached 4116 in 60 s).
+        # The plan may run past the floors' share: where it is slow, CP-SAT found no plan
+        # of the whole model either (MSS Instance_L50, L52, L60: none in 60 s).
         end = time.perf_counter() + PLAN_SHARE * max(0.0, clock.left())
         start = neighbourhood.first_plan(inst, options, clock, batch=1, start=optima, end=end)
+    ready = None
+    if optima is not None and start is not None:  # shown at once, before CP-SAT runs
+        ready = round(clock.elapsed(), 3)
+        _report(options, clock, SolveResult(Status.FEASIBLE, objective=start.objective(inst),
+                                             best_bound=float(optima.bound(inst))), OWN)
     result.stats.search["own_optima"] = {
         "floors_seconds": round(floors_seconds, 3),
         "bound": None if optima is None else optima.bound(inst),
         "plan_seconds": round(time.perf_counter() - started - floors_seconds, 3),
-        "plan_objective": None if start is None else start.objective(inst)}
+        "plan_objective": None if start is None else start.objective(inst),
+        "plan_ready_seconds": ready}
     return optima, start
+
+
+def _no_worse(options: SolveOptions, inst: Instance, optima: neighbourhood.Optima | None,
+              start: neighbourhood.Incumbent | None) -> SolveOptions:
+    """Options whose progress never shows a worse plan or bound than those already shown.
+
+    CP-SAT's first plans may be worse than the one built from learners' own optima,
+    and its first bounds weaker than their floors; both of those stay valid (the
+    result keeps the better of each), so progress keeps showing them.
+    """
+    report = options.on_progress
+    if report is None or optima is None:
+        return options
+    shown: dict[str, float | None] = {
+        "objective": None if start is None else start.objective(inst),
+        "bound": float(optima.bound(inst))}
+
+    def no_worse(event: Progress) -> None:
+        best, bound = shown["objective"], shown["bound"]
+        if event.objective is not None and (best is None or event.objective < best):
+            shown["objective"] = best = event.objective
+        if event.bound is not None and (bound is None or event.bound > bound):
+            shown["bound"] = bound = event.bound
+        report(Progress(event.phase, event.kind, best, bound, event.seconds))
+
+    return SolveOptions(**{**options.__dict__, "on_progress": no_worse})
 
 
 def _tighten(result: SolveResult, bound: float) -> None:
@@ -306,8 +342,14 @@ def _from_own(inst: Instance, optima: neighbourhood.Optima, start: neighbourhood
     met = neighbourhood.shortfall(inst, start.site_of) == 0
     out.status = Status.OPTIMAL if met and out.objective is not None \
         and out.objective <= bound else Status.FEASIBLE
-    out.stats.first_solution_seconds = out.stats.first_solution_seconds or clock.elapsed()
-    _report(options, clock, out, "learners' own optima")
+    ready = out.stats.search.get("own_optima", {}).get("plan_ready_seconds")
+    if ready is None:
+        ready = round(clock.elapsed(), 3)
+    first = out.stats.first_solution_seconds
+    out.stats.first_solution_seconds = ready if first is None else min(first, ready)
+    if out.status == Status.OPTIMAL:  # proven here: say so (it was shown as it was built)
+        _report(options, clock, out, OWN)
+    out.stats.best_solution_seconds = ready  # the plan kept is the one built then
     return out
 
 

@@ -149,3 +149,30 @@ def test_v2_learners_whose_own_best_plans_fit_are_proven_from_their_floors(
     assert result.stats.search["own_optima"]["bound"] == -4
     assert result.stats.phases == []
 
+
+
+def test_progress_after_the_learners_own_optima_never_shows_a_worse_plan_or_bound() -> None:
+    """Once the plan built from learners' own optima and their floors' bound are shown,
+    CP-SAT's later progress (a worse first plan, a weaker first bound) is shown as the
+    best plan and bound so far: the objective never rises and the bound never falls."""
+    from rotaplan.solver import engine, neighbourhood
+    from rotaplan.solver.instance import Instance
+    from rotaplan.solver.run import Clock
+
+    sc = load_scenario(ROOT / "docs" / "examples" / "pathway-small.yaml")
+    inst = Instance(sc)
+    seen: list[Progress] = []
+    options = SolveOptions(time_limit=30, workers=1, seed=0, on_progress=seen.append)
+    clock = Clock.start(options)
+    optima = neighbourhood.learner_optima(inst, options, clock)
+    assert optima is not None
+    start = neighbourhood.first_plan(inst, options, clock, batch=1, start=optima)
+    assert start is not None
+    built, floor = start.objective(inst), float(optima.bound(inst))
+    wrapped = engine._no_worse(options, inst, optima, start)
+    assert wrapped.on_progress is not None
+    for objective, bound in [(None, floor - 50), (built + 9, floor - 5), (built - 1, None),
+                             (built + 3, floor + 1), (None, floor)]:
+        wrapped.on_progress(Progress("total", "solution", objective, bound, 1.0))
+    assert [e.objective for e in seen] == [built, built, built - 1, built - 1, built - 1]
+    assert [e.bound for e in seen] == [floor, floor, floor, floor + 1, floor + 1]
