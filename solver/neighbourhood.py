@@ -245,11 +245,7 @@ def solve_part(inst: Instance, incumbent: Incumbent, free: Iterable[int], option
         weight = spread + obj.unplaced_penalty * len(chosen) + obj.worst_weight * spread + 1
         form.extra.append(Term("minimum_shortfall", weight, sum(form.b.shortfall),
                                "learners missing from site minimums"))
-    hint_choices(form.model, form.b.v,
-                 {(local[i], b, r): s for (i, b, r), s in incumbent.site_of.items()
-                  if i in local},
-                 {(local[i], b, r, d) for (i, b, r, d) in incumbent.working if i in local},
-                 {(local[i], b, r): f for (i, b, r), f in incumbent.first.items() if i in local})
+    _hint(form, incumbent, local)
     quiet = SolveOptions(**{**options.__dict__, "on_progress": None, "extend": None})
     phases: list[Phase] = []
     found = optimise(form, quiet, clock, phases, fairness=obj.fairness or "none",
@@ -296,7 +292,7 @@ def first_plan(inst: Instance, options: SolveOptions, clock: Clock, *,
 
     With ``start`` (learners' own optima), a batch whose own plans fit beside
     those placed before keeps them (:func:`_fits`: their choices fixed, only
-    the model's other variables solved; 20 ms a learner on MSS Instance_22,
+    the model's other variables solved; 78 ms a learner on MSS Instance_22,
     where a solve of the part hinted and cut by the floors took 0.21 s); the
     others are solved as parts hinted with their own plans and cut by their
     floors. ``end`` is a wall-clock limit of the whole build.
@@ -340,15 +336,21 @@ def _fits(inst: Instance, own: Incumbent, group: list[int], done: Collection[int
     part, chosen = inst.part(group)
     local = {i: k for k, i in enumerate(chosen)}
     form = formulate(part, load=load, soft_minimum=True)
-    hint_choices(form.model, form.b.v,
-                 {(local[i], b, r): s for (i, b, r), s in own.site_of.items() if i in local},
-                 {(local[i], b, r, d) for (i, b, r, d) in own.working if i in local},
-                 {(local[i], b, r): f for (i, b, r), f in own.first.items() if i in local})
+    _hint(form, own, local)
     solver = cp_model.CpSolver()
     solver.parameters.fix_variables_to_their_hinted_value = True
     solver.parameters.num_workers = 1
     solver.parameters.max_time_in_seconds = 1.0
     return solver.solve(form.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+def _hint(form: Formulation, plan: Incumbent, local: dict[int, int]) -> None:
+    """Hint a part's model with a plan's choices for its learners (``local``: whole
+    instance index -> the part's index)."""
+    hint_choices(form.model, form.b.v,
+                 {(local[i], b, r): s for (i, b, r), s in plan.site_of.items() if i in local},
+                 {(local[i], b, r, d) for (i, b, r, d) in plan.working if i in local},
+                 {(local[i], b, r): f for (i, b, r), f in plan.first.items() if i in local})
 
 
 def _options_of(inst: Instance, i: int) -> int:
