@@ -153,7 +153,9 @@ def _whole(inst: Instance, options: SolveOptions, clock: Clock,
             if cp_sat_bound is not None:
                 _tighten(kept, cp_sat_bound)
             return _finish(kept, clock)
-        if optima is not None and attempt.has_plan and not inst.restricted:
+        if optima is not None and attempt.status != Status.INFEASIBLE and not inst.restricted:
+            # with or without a plan, the floors bound the objective (MSS Instance_L60
+            # had no plan in 60 s, and its bound was not reported)
             _tighten(attempt, float(optima.bound(inst)))
         widen = attempt.status == Status.INFEASIBLE and inst.restricted
         if widen and clock.exhausted():

@@ -623,6 +623,20 @@ class Instance:
             for site in sc.sites
         }
 
+    def always_present(self, site_id: str) -> bool:
+        """Whether every supervisor at a site works every session of the week.
+
+        Then the learners supervisors working a session can oversee are those
+        they can name (:meth:`present_capacity` equals :meth:`named_capacity`),
+        and a learner outside a model holds at most one clinical session there
+        per session, so no session's limit is tighter than Hall's.
+        """
+        key = ("always", site_id)
+        if key not in self._memo:
+            week = frozenset(self.scenario.programme.sessions)
+            self._memo[key] = all(week <= works for _, works in self._supervisors[site_id])
+        return self._memo[key]  # type: ignore[return-value]
+
     def _allowed(self, supervisor: Supervisor, professions: frozenset[str]) -> bool:
         return any(self.scenario.may_supervise(supervisor.profession, p) for p in professions)
 

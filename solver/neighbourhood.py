@@ -34,6 +34,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from ortools.sat.python import cp_model
 
@@ -51,6 +52,9 @@ START_SIZE = 30
 """Learners per neighbourhood at first."""
 MIN_SIZE, MAX_SIZE = 4, 200
 BATCH = 12
+# a learner who cannot be placed beside those before: first 8, then 16 and 32 of
+# the placed learners most in the way are re-solved with them (MSS Instance_L60)
+UNBLOCK_SIZE, UNBLOCK_MAX = 8, 32
 """Learners placed per part of the first plan (smaller parts gave worse first plans on
 the 300-learner tier; larger ones took longer than the whole first plan may)."""
 EXTRA_SITES = 8
@@ -290,35 +294,137 @@ def first_plan(inst: Instance, options: SolveOptions, clock: Clock, *,
     solution (a learner who cannot be placed where others already are) or the
     shortfall cannot be repaired in time: the caller then solves the whole model.
 
-    With ``start`` (learners' own optima), a batch whose own plans fit beside
-    those placed before keeps them (:func:`_fits`: their choices fixed, only
-    the model's other variables solved; 78 ms a learner on MSS Instance_22,
-    where a solve of the part hinted and cut by the floors took 0.21 s); the
-    others are solved as parts hinted with their own plans and cut by their
-    floors. ``end`` is a wall-clock limit of the whole build.
+    With ``start`` (learners' own optima) the plan is built from the learners'
+    own plans instead (:func:`_from_own`). ``end`` is a wall-clock limit of
+    the whole build.
     """
     rng = random.Random(options.seed)
     order = list(range(len(inst.learners)))
     rng.shuffle(order)
     order.sort(key=lambda i: _options_of(inst, i))
-    incumbent = start.plan if start is not None else Incumbent()
+    if start is not None:
+        built = _from_own(inst, start, order, options, clock, end)
+        return None if built is None else _repair(inst, built, options, clock, rng)
+    incumbent = Incumbent()
     done: list[int] = []
     for k in range(0, len(order), batch):
-        if clock.exhausted() or _stopped(options) or \
-                (end is not None and time.perf_counter() >= end):
+        if _late(options, clock, end):
             return None
         group = order[k:k + batch]
-        if start is not None and _fits(inst, start.plan, group, done, incumbent):
-            done.extend(group)  # their own plans are already the incumbent's choices
-            continue
-        part = solve_part(inst, incumbent, group, options, clock, end, soft_minimum=True,
-                          outside=done, cap=STEP_DETERMINISTIC,
-                          floors=start.floor if start is not None else None)
+        part = _place(inst, incumbent, group, done, options, clock, end, None)
         if part is None:
             return None
         incumbent = incumbent.merge(part)
         done.extend(group)
     return _repair(inst, incumbent, options, clock, rng)
+
+
+def _from_own(inst: Instance, start: Optima, order: list[int], options: SolveOptions,
+              clock: Clock, end: float | None) -> Incumbent | None:
+    """Learners' own plans kept where they fit, the others placed around them.
+
+    First every learner, in ``order``, whose own plan fits beside those kept
+    before keeps it (:func:`_fits`). Then the others are placed one at a
+    time, each at least cost beside everyone placed, hinted with their own
+    plan and cut by their floor; ``options.workers`` of them are solved at
+    once, one CP-SAT worker each, against the same plan, and a learner whose
+    solution no longer fits beside the one merged before is solved again (on
+    MSS Instance_L72 about 40 of 80 students need a solve of about 0.9 s,
+    each as fast with one worker and the full linear relaxation as with two;
+    the build took 36 s one at a time, 25 s two at a time). CP-SAT's probing
+    is off for these small models (L60's slowest took 1.8 s with it, 0.35 s
+    without).
+    """
+    incumbent = start.plan
+    done: list[int] = []
+    misfits: list[int] = []
+    for i in order:
+        if _late(options, clock, end):
+            return None
+        if _fits(inst, start.plan, [i], done, incumbent):
+            done.append(i)  # their own plan is already the incumbent's choice
+        else:
+            misfits.append(i)
+    width = max(1, options.workers)
+    light = SolveOptions(**{**options.__dict__, "probing": False})
+    alone = SolveOptions(**{**light.__dict__, "workers": 1})
+    with ThreadPoolExecutor(max_workers=width) as pool:
+        while misfits:
+            if _late(options, clock, end):
+                return None
+            group, misfits = misfits[:width], misfits[width:]
+            snapshot = incumbent
+            parts = list(pool.map(partial(_alone_beside, inst, snapshot, list(done), alone,
+                                          clock, end, start.floor), group))
+            for n, (i, part) in enumerate(zip(group, parts, strict=True)):
+                if part is not None and n and not _fits(inst, snapshot.merge(part), [i],
+                                                        done, incumbent):
+                    misfits.insert(0, i)  # its place went to a learner merged before it
+                    continue
+                if part is None:
+                    part = _place(inst, incumbent, [i], done, light, clock, end,
+                                  start.floor, again=True)
+                if part is None:
+                    return None
+                incumbent = incumbent.merge(part)
+                done.append(i)
+    return incumbent
+
+
+def _alone_beside(inst: Instance, incumbent: Incumbent, done: list[int], options: SolveOptions,
+                  clock: Clock, end: float | None, floors: dict[int, int], i: int
+                  ) -> Part | None:
+    """Learner ``i`` alone at least cost beside the ``done`` learners, in one step."""
+    return solve_part(inst, incumbent, [i], options, clock, end, soft_minimum=True,
+                      outside=done, cap=STEP_DETERMINISTIC, floors=floors)
+
+
+def _place(inst: Instance, incumbent: Incumbent, group: list[int], done: list[int],
+           options: SolveOptions, clock: Clock, end: float | None,
+           floors: dict[int, int] | None, *, again: bool = False) -> Part | None:
+    """A group placed at least cost beside the ``done`` learners (None: not in time).
+
+    With ``again`` (a first solve found nothing), the solve may take four
+    steps' time. Where no place is found beside those placed, the placed
+    learners most in the way (:func:`_blockers`) are re-solved with the group.
+    """
+    part = None
+    if not again:
+        part = solve_part(inst, incumbent, group, options, clock, end, soft_minimum=True,
+                          outside=done, cap=STEP_DETERMINISTIC, floors=floors)
+    if part is None:  # a place beside those placed can take longer to find
+        part = solve_part(inst, incumbent, group, options, clock, end, soft_minimum=True,
+                          outside=done, cap=4 * STEP_DETERMINISTIC, floors=floors)
+    size = UNBLOCK_SIZE
+    while part is None and not _late(options, clock, end):
+        # no room beside those placed: move the placed learners most in the way too
+        movers = _blockers(inst, incumbent, group, done, size)
+        if not movers:
+            break
+        part = solve_part(inst, incumbent, group + movers, options, clock, end,
+                          soft_minimum=True, outside=[i for i in done if i not in movers],
+                          cap=4 * STEP_DETERMINISTIC, floors=floors)
+        if len(movers) < size or size >= UNBLOCK_MAX:
+            break  # nobody else holds the places the group could take
+        size *= 2
+    return part
+
+
+def _late(options: SolveOptions, clock: Clock, end: float | None) -> bool:
+    """Out of time (the clock or ``end``) or asked to stop."""
+    return clock.exhausted() or _stopped(options) or \
+        (end is not None and time.perf_counter() >= end)
+
+
+def _blockers(inst: Instance, incumbent: Incumbent, group: list[int], done: Collection[int],
+              size: int) -> list[int]:
+    """The ``size`` placed learners holding most of the places the group could take."""
+    wanted = {(s, b) for i in group for b in inst.learners[i].blocks
+              for r in inst.roles_of(inst.learners[i]) for s in inst.full_options[(i, b, r)]}
+    held: Counter[int] = Counter(i for (i, b, _), s in incumbent.site_of.items()
+                                 if (s, b) in wanted)
+    ranked = sorted((i for i in done if held[i]), key=lambda i: (-held[i], i))
+    return ranked[:size]
 
 
 def _fits(inst: Instance, own: Incumbent, group: list[int], done: Collection[int],
@@ -332,6 +438,10 @@ def _fits(inst: Instance, own: Incumbent, group: list[int], done: Collection[int
     if any(i not in own.cost for i in group):
         return False
     fixed = [i for i in done if i in incumbent.cost]
+    mine = set(group)
+    wanted = Counter((s, b) for (i, b, _), s in own.site_of.items() if i in mine)
+    if not _room_for(inst, wanted, incumbent.site_of, fixed):
+        return False  # a full site: no model needed (most of the misfits on MSS)
     load = Load.of(inst, incumbent.site_of, incumbent.working, fixed)
     part, chosen = inst.part(group)
     local = {i: k for k, i in enumerate(chosen)}
@@ -342,6 +452,20 @@ def _fits(inst: Instance, own: Incumbent, group: list[int], done: Collection[int
     solver.parameters.num_workers = 1
     solver.parameters.max_time_in_seconds = 1.0
     return solver.solve(form.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+def _room_for(inst: Instance, wanted: Counter[tuple[str, int]], site_of: Sites,
+              fixed: Collection[int]) -> bool:
+    """Whether sites' capacities (rule 1) leave the ``wanted`` places beside ``fixed``."""
+    held = set(fixed)
+    taken = Counter((s, b) for (i, b, _), s in site_of.items()
+                    if i in held and (s, b) in wanted)
+    sites = inst.scenario.site_by_id
+    for (s, b), n in wanted.items():
+        cap = sites[s].capacity_in(b)
+        if cap is not None and taken[(s, b)] + n > cap:
+            return False
+    return True
 
 
 def _hint(form: Formulation, plan: Incumbent, local: dict[int, int]) -> None:
@@ -626,6 +750,8 @@ def learner_optima(inst: Instance, options: SolveOptions, clock: Clock,
         # the full linear relaxation: MSS Instance_20's students took 6.4 s for 40
         # with it, 22.2 s (one unproven in 5 s) with CP-SAT's default level
         solver.parameters.linearization_level = 2
+        # no probing in presolve: L60's slowest students took 2.6 s with it, 1.3 s without
+        solver.parameters.cp_model_probing_level = 0
         solver.parameters.random_seed = options.seed
         solver.parameters.max_time_in_seconds = max(0.05, min(5.0, left))
         status = solver.solve(model)

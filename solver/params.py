@@ -33,7 +33,7 @@ class Budget:
 
 
 def configure(solver: cp_model.CpSolver, *, budget: Budget, workers: int, seed: int,
-              log: bool = False, portfolio: bool = True) -> None:
+              log: bool = False, portfolio: bool = True, probing: bool = True) -> None:
     """Set CP-SAT's parameters for one call.
 
     Parameters
@@ -51,6 +51,9 @@ def configure(solver: cp_model.CpSolver, *, budget: Budget, workers: int, seed: 
     portfolio
         Use :data:`PORTFOLIO` when there are several workers (full problems);
         False keeps CP-SAT's own choice (neighbourhood and feasibility models).
+    probing
+        False turns off CP-SAT's probing in presolve (small models solved by the
+        hundred, where it costs more than it saves).
     """
     params = solver.parameters
     params.max_time_in_seconds = max(0.05, budget.seconds)
@@ -63,6 +66,8 @@ def configure(solver: cp_model.CpSolver, *, budget: Budget, workers: int, seed: 
     # best plan so far is checked and written (CP-SAT would otherwise swallow Ctrl-C
     # and end as if the time limit had passed).
     params.catch_sigint_signal = False
+    if not probing:
+        params.cp_model_probing_level = 0
     if workers == 1:
         params.linearization_level = 2
     elif portfolio:

@@ -6,6 +6,7 @@ from rotaplan.generate import generate_scenario
 from rotaplan.models import parse_scenario_text
 from rotaplan.models.yaml_format import dump_scenario
 from rotaplan.solver.instance import Instance
+from tests import helpers
 
 
 def test_shared_domains_give_each_learner_the_reason_checked_site_by_site() -> None:
@@ -35,3 +36,17 @@ def test_shared_domains_give_each_learner_the_reason_checked_site_by_site() -> N
                         assert site.id in usable
                     checked += 1
     assert checked > 10_000
+
+
+def test_a_site_is_always_present_only_when_every_supervisor_works_every_session() -> None:
+    """``always_present`` (which lets the supervisor-present rule skip a site: its
+    per-session limits cannot be tighter than Hall's there) holds for a site whose
+    supervisors all work the whole week, and not once one of them works part of it."""
+    h = helpers
+    sc = h.scenario_from(h.scenario(
+        [h.site("whole", sups=[h.sup("w1"), h.sup("w2")]),
+         h.site("part", sups=[h.sup("p1"), h.sup("p2", sessions=["Mon-AM"])])],
+        [{"id": "L1", "profession": "nurse"}]))
+    inst = Instance(sc)
+    assert inst.always_present("whole")
+    assert not inst.always_present("part")

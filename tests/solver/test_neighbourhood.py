@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from rotaplan.solver.instance import Instance
 from rotaplan.solver.neighbourhood import (
     Incumbent,
     SearchLog,
+    _place,
     first_plan,
     improve,
     learner_floors,
@@ -22,7 +24,7 @@ from rotaplan.solver.neighbourhood import (
     solve_part,
 )
 from rotaplan.solver.recover import recover_plan
-from tests.helpers import INSTANCES
+from tests.helpers import INSTANCES, learner, scenario, scenario_from, site
 
 
 def _options(det: float = 20.0) -> SolveOptions:
@@ -151,3 +153,51 @@ def test_shortfall_counts_learners_missing_from_minimums(tmp_path: Path) -> None
     block = sc.programme.block_numbers[0]
     emptied = {k: v for k, v in plan.site_of.items() if not (v == site.id and k[1] == block)}
     assert shortfall(inst, emptied) == site.minimum_in(block)
+
+
+def test_a_learner_with_no_place_beside_those_placed_moves_the_learner_in_the_way() -> None:
+    """A learner who can only go where a placed learner already is (one place at
+    ward ``a``, the newcomer avoiding ``b``) is placed by re-solving them with that
+    learner, who moves to ``b``: a first plan built learner by learner no longer dead-ends
+    (MSS Instance_L60 had no plan in 60 s for want of this)."""
+    sc = scenario_from(scenario(
+        [site("a"), site("b")],
+        [learner("first", preferences=["a", "b"]), learner("stuck", avoid=["b"])]))
+    inst = Instance(sc)
+    options = _options()
+    clock = run.Clock.start(options)
+    alone = solve_part(inst, Incumbent(), [0], options, clock, None, outside=[])
+    assert alone is not None
+    placed = Incumbent().merge(alone)
+    assert set(placed.site_of.values()) == {"a"}
+    part = _place(inst, placed, [1], [0], options, clock, None, None)
+    assert part is not None
+    moved = placed.merge(part)
+    assert moved.placed == {0, 1}
+    assert {inst.learners[i].id: s for (i, _, _), s in moved.site_of.items()} == \
+        {"first": "b", "stuck": "a"}
+    report = _check(sc, inst, moved)
+    assert report.ok, report.render()
+
+
+def test_own_plans_that_collide_are_placed_two_at_a_time_and_keep_every_rule() -> None:
+    """Where the learners' own best plans collide (the pathway programme's sites
+    are too small for everyone's favourite), the plan built from them solves the
+    learners who do not fit two at a time, one worker each: with two workers the
+    build still places everyone, meets every minimum, passes the checker, and costs
+    no less than the floors' bound."""
+    sc = load_scenario(INSTANCES / "pathway.yaml")
+    inst = Instance(sc)
+    options = SolveOptions(workers=2, time_limit=120, seed=3)
+    clock = run.Clock.start(options)
+    optima = learner_optima(inst, options, clock)
+    assert optima is not None
+    crowd = Counter((s, b) for (_, b, _), s in optima.plan.site_of.items())
+    assert any(n > (sc.site_by_id[s].capacity_in(b) or n) for (s, b), n in crowd.items())
+    built = first_plan(inst, options, clock, batch=1, start=optima)
+    assert built is not None
+    assert built.placed == set(range(len(inst.learners)))
+    assert shortfall(inst, built.site_of) == 0
+    assert built.objective(inst) >= optima.bound(inst)
+    report = _check(sc, inst, built)
+    assert report.ok, report.render()
