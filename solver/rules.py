@@ -154,9 +154,9 @@ def _site_capacity(b: Build) -> None:
     for site in b.inst.scenario.sites:
         for block in b.inst.scenario.programme.block_numbers:
             cap = b.capacity(site, block)
+            if cap is None or len(b.inst.candidates_at(site.id, block)) <= cap:
+                continue  # (most pairs of a one-learner model: no literals gathered)
             here = b.place_at(site.id, block)
-            if cap is None or len(here) <= cap:
-                continue
             ct = b.model.add(sum(lit for _, _, lit in here) <= cap)
             b.add(ct, "site-capacity", (site.id, str(block)),
                   f"site-capacity of {site.id} in block {block} ({cap})")
@@ -167,16 +167,17 @@ def _supervisor_capacity(b: Build) -> None:
     inst = b.inst
     for site in inst.scenario.sites:
         for block in inst.scenario.programme.block_numbers:
-            here = b.place_at(site.id, block)
+            here = inst.candidates_at(site.id, block)
             if not here:
                 continue
             cap = b.capacity(site, block)
-            present = b.professions(site.id, block, (info.profession for info, _, _ in here))
+            present = b.professions(site.id, block, (info.profession for info, _ in here))
             for group in inst.hall_groups(site.id, present):
-                lits = [lit for info, _, lit in here if info.profession in group]
+                members = [(info, role) for info, role in here if info.profession in group]
                 limit = b.named_capacity(site.id, block, group)
-                if len(lits) <= limit or (cap is not None and cap <= limit):
+                if len(members) <= limit or (cap is not None and cap <= limit):
                     continue
+                lits = [b.v.place[(info.index, block, role)][site.id] for info, role in members]
                 ct = b.model.add(sum(lits) <= limit)
                 names = ", ".join(u.id for u in inst.named_supervisors(site.id, block, group))
                 b.add(ct, "supervisor-capacity", (site.id, str(block), *sorted(group)),
