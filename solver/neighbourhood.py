@@ -52,11 +52,12 @@ START_SIZE = 30
 """Learners per neighbourhood at first."""
 MIN_SIZE, MAX_SIZE = 4, 200
 BATCH = 12
-# a learner who cannot be placed beside those before: first 8, then 16 and 32 of
-# the placed learners most in the way are re-solved with them (MSS Instance_L60)
-UNBLOCK_SIZE, UNBLOCK_MAX = 8, 32
 """Learners placed per part of the first plan (smaller parts gave worse first plans on
 the 300-learner tier; larger ones took longer than the whole first plan may)."""
+UNBLOCK_SIZE, UNBLOCK_MAX = 8, 32
+"""A learner with no place beside those placed before is re-solved with the 8, then
+16 and 32 placed learners most in the way (MSS Instance_L60: a student found no place
+beside 44 others, and the first plan, then the whole solve, had none)."""
 EXTRA_SITES = 8
 """Sites a neighbourhood may use beyond its displacement chains, drawn at random."""
 HOLD = True
