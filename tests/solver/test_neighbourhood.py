@@ -32,6 +32,18 @@ def _options(det: float = 20.0) -> SolveOptions:
     return SolveOptions(workers=1, time_limit=300, seed=5, deterministic_time=det)
 
 
+def _assert_complete_and_checked(sc: Scenario, inst: Instance, plan: Incumbent | None,
+                                 bound: float) -> None:
+    """The plan places everyone, meets every minimum, costs at least ``bound`` and
+    passes the project checker."""
+    assert plan is not None
+    assert plan.placed == set(range(len(inst.learners)))
+    assert shortfall(inst, plan.site_of) == 0
+    assert plan.objective(inst) >= bound
+    report = _check(sc, inst, plan)
+    assert report.ok, report.render()
+
+
 def _check(sc: Scenario, inst: Instance, plan: Incumbent) -> CheckReport:
     """The project checker's report on the plan recovered from ``plan``'s choices, with
     the objective and terms the search claims for it."""
@@ -130,13 +142,8 @@ def test_learners_own_optima_cost_their_floors_and_build_a_checked_plan() -> Non
     assert optima is not None
     assert optima.plan.placed == set(range(len(inst.learners)))
     assert optima.plan.cost == optima.floor
-    built = first_plan(inst, options, clock, batch=1, start=optima)
-    assert built is not None
-    assert built.placed == set(range(len(inst.learners)))
-    assert shortfall(inst, built.site_of) == 0
-    assert built.objective(inst) >= optima.bound(inst)
-    report = _check(sc, inst, built)
-    assert report.ok, report.render()
+    _assert_complete_and_checked(sc, inst, first_plan(inst, options, clock, batch=1,
+                                                      start=optima), optima.bound(inst))
 
 
 def test_shortfall_counts_learners_missing_from_minimums(tmp_path: Path) -> None:
@@ -194,10 +201,5 @@ def test_own_plans_that_collide_are_placed_two_at_a_time_and_keep_every_rule() -
     assert optima is not None
     crowd = Counter((s, b) for (_, b, _), s in optima.plan.site_of.items())
     assert any(n > (sc.site_by_id[s].capacity_in(b) or n) for (s, b), n in crowd.items())
-    built = first_plan(inst, options, clock, batch=1, start=optima)
-    assert built is not None
-    assert built.placed == set(range(len(inst.learners)))
-    assert shortfall(inst, built.site_of) == 0
-    assert built.objective(inst) >= optima.bound(inst)
-    report = _check(sc, inst, built)
-    assert report.ok, report.render()
+    _assert_complete_and_checked(sc, inst, first_plan(inst, options, clock, batch=1,
+                                                      start=optima), optima.bound(inst))
