@@ -296,7 +296,8 @@ def first_plan(inst: Instance, options: SolveOptions, clock: Clock, *,
     shortfall cannot be repaired in time: the caller then solves the whole model.
 
     With ``start`` (learners' own optima) the plan is built from the learners'
-    own plans instead, first with every own plan that fits kept
+    own plans instead (CP-SAT's probing off for their small models), first with
+    every own plan that fits kept
     (:func:`_own_kept_first`, the faster), then, unless that plan meets the
     floors' bound, in order (:func:`_own_in_order`), and the better is kept.
     Neither is better everywhere: on MSS Instance_64, 80, 102 and 124 the
@@ -310,11 +311,12 @@ def first_plan(inst: Instance, options: SolveOptions, clock: Clock, *,
     order.sort(key=lambda i: _options_of(inst, i))
     if start is not None:
         best: Incumbent | None = None
+        light = SolveOptions(**{**options.__dict__, "probing": False})
         for build in (_own_kept_first, _own_in_order):
             if best is not None and (best.objective(inst) <= start.bound(inst)
                                      or _late(options, clock, end)):
                 break  # proven by the floors already, or no time for another
-            built = build(inst, start, order, options, clock, end)
+            built = build(inst, start, order, light, clock, end)
             if built is not None:
                 built = _repair(inst, built, options, clock, rng)
             if built is not None and (best is None or built.rank(inst) < best.rank(inst)):
@@ -361,8 +363,7 @@ def _own_kept_first(inst: Instance, start: Optima, order: list[int], options: So
         else:
             misfits.append(i)
     width = max(1, options.workers)
-    light = SolveOptions(**{**options.__dict__, "probing": False})
-    alone = SolveOptions(**{**light.__dict__, "workers": 1})
+    alone = SolveOptions(**{**options.__dict__, "workers": 1})
     with ThreadPoolExecutor(max_workers=width) as pool:
         while misfits:
             if _late(options, clock, end):
@@ -377,7 +378,7 @@ def _own_kept_first(inst: Instance, start: Optima, order: list[int], options: So
                     misfits.insert(0, i)  # its place went to a learner merged before it
                     continue
                 if part is None:
-                    part = _place(inst, incumbent, [i], done, light, clock, end,
+                    part = _place(inst, incumbent, [i], done, options, clock, end,
                                   start.floor, again=True)
                 if part is None:
                     return None
@@ -392,14 +393,13 @@ def _own_in_order(inst: Instance, start: Optima, order: list[int], options: Solv
     before, otherwise placed at least cost beside them (hinted with their own plan and
     cut by their floor; 11 s on MSS Instance_64 where :func:`_own_kept_first` took 7 s).
     """
-    light = SolveOptions(**{**options.__dict__, "probing": False})
     incumbent = start.plan
     done: list[int] = []
     for i in order:
         if _late(options, clock, end):
             return None
         if not _fits(inst, start.plan, [i], done, incumbent):
-            part = _place(inst, incumbent, [i], done, light, clock, end, start.floor)
+            part = _place(inst, incumbent, [i], done, options, clock, end, start.floor)
             if part is None:
                 return None
             incumbent = incumbent.merge(part)
