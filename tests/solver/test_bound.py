@@ -68,11 +68,13 @@ def test_the_lp_bound_is_wanted_only_where_it_can_pay() -> None:
 
 def test_the_staged_search_stops_when_the_plan_meets_the_lp_bound(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the part-by-part search forced on the demo, the LP bound (167, the optimum)
+    """With the part-by-part search forced on the demo and its own bound made 0 (the
+    learners' floors alone prove the demo's optimum), the LP bound (167, the optimum)
     arrives beside it: the run reports it as best_bound, calls its plan OPTIMAL once the
     plan meets it, and the plan passes both checkers."""
     monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
     monkeypatch.setattr("rotaplan.solver.bound.MIN_SECONDS", 0.0)
+    monkeypatch.setattr(Instance, "relaxed_bound", lambda self, penalty=None: 0)
     result, _ = solve_write_check(INSTANCES / "demo.yaml", tmp_path / "plan",
                                   time_limit=90, workers=2)
     search = result.stats.search
@@ -82,6 +84,19 @@ def test_the_staged_search_stops_when_the_plan_meets_the_lp_bound(
     assert result.objective is not None and result.objective >= result.best_bound
     if result.objective == result.best_bound:
         assert result.status == Status.OPTIMAL
+
+
+def test_the_staged_search_of_the_demo_is_proven_by_the_learners_floors(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the part-by-part search forced on the demo and no LP bound, the learners'
+    floors (each learner's own optimum, 167 in all) are the demo's optimum: the plan
+    meets them, is reported OPTIMAL and passes both checkers."""
+    monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
+    result, _ = solve_write_check(INSTANCES / "demo.yaml", tmp_path / "plan",
+                                  time_limit=60, workers=2, lp_bound=False)
+    assert result.stats.search["bound"]["capacity_free"] == DEMO_OPTIMUM
+    assert result.status == Status.OPTIMAL
+    assert result.objective == result.best_bound == DEMO_OPTIMUM
 
 
 def test_deterministic_runs_never_start_the_lp_bound(monkeypatch: pytest.MonkeyPatch) -> None:
