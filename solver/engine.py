@@ -194,13 +194,13 @@ def _staged(inst: Instance, options: SolveOptions, clock: Clock,
         result.status = stage.status if stage.status != Status.INFEASIBLE else Status.UNKNOWN
         result.stats.search = search
         return _finish(result, clock)
-    capacity_free = float(inst.relaxed_bound(_penalty(scenario)))
+    floor = inst.learner_floors()
+    capacity_free = float(inst.relaxed_bound(_penalty(scenario), floor))
     stage.best_bound = capacity_free
     stage.status = Status.FEASIBLE
     _report(options, clock, stage, "first plan")
     log = neighbourhood.SearchLog()
     incumbent = neighbourhood.Incumbent.of_result(inst, stage)
-    floor = {info.index: inst.learner_floor(info) for info in inst.learners}
     lp = _start_lp_bound(inst, options, clock)
     latest: dict[str, float] = {"objective": float(stage.objective or 0.0),
                                 "bound": capacity_free}

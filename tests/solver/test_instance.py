@@ -78,7 +78,7 @@ def test_each_learners_floor_is_their_own_optimum_on_a_generated_cohort() -> Non
     options = SolveOptions(time_limit=120, workers=2)
     exact = learner_optima(inst, options, Clock.start(options))
     assert exact is not None
-    floors = {info.index: inst.learner_floor(info) for info in inst.learners}
+    floors = inst.learner_floors()
     assert all(floors[i] <= value for i, value in exact.floor.items())
     assert floors == exact.floor
     assert inst.relaxed_bound() == sum(exact.floor.values())
