@@ -31,6 +31,7 @@ from tests.ui.test_browser import (
     _type_cell,
     _wait_saved,
     demo_page,
+    press_add_row,
 )
 
 if TYPE_CHECKING:
@@ -96,19 +97,9 @@ def _pick(page: Page, grid: Locator, row: int, column: int, text: str) -> None:
 
 
 def _add_row(page: Page, grid: Locator) -> None:
-    """Press the grid's Add row button (its toolbar shows while the pointer is on the grid;
-    a grid redrawn meanwhile can cover it, so the pointer comes back and tries again)."""
-    for attempt in range(4):
-        grid.scroll_into_view_if_needed()
-        page.mouse.move(0, 0)
-        grid.hover()
-        try:
-            since = _runs(page)
-            grid.get_by_role("button", name="Add row").click(timeout=10_000)
-            break
-        except PlaywrightError:
-            if attempt == 3:
-                raise
+    """Press the grid's Add row button, then wait for the app's run."""
+    since = _runs(page)
+    press_add_row(page, grid)
     _settle(page, since)
 
 
