@@ -462,14 +462,7 @@ class Instance:
             return self._fellow_bound(info, cost_of)
         cover = list(dict.fromkeys(sc.tracks.rotation.cover))
         if not sc.uses_v2:
-            kind = {t: k for k, t in enumerate(cover)}
-            blocks = []
-            for b in info.blocks:
-                least: dict[int | None, int] = {}
-                for s in self.full_options[(info.index, b, ROTATION)]:
-                    c, k = cost_of(learner, sc.site_by_id[s]), kind.get(sc.site_by_id[s].setting)
-                    least[k] = min(c, least.get(k, c))
-                blocks.append(least)
+            blocks = self._least_by_kind(info, ROTATION, cover, cost_of)
             found = least_cost(blocks, len(cover), len(cover))
             return found if found is not None else UNREACHABLE
         by_setting: dict[str, int] = {}
@@ -484,6 +477,22 @@ class Instance:
         total += max(0, len(info.blocks) - len(cover)) * (cheapest or 0)
         return total
 
+    def _least_by_kind(self, info: LearnerInfo, role: Role, settings: list[str],
+                       cost_of: Callable[[Learner, Site], int]) -> list[dict[int | None, int]]:
+        """Per block, the least cost of a site in each of ``settings`` (by position; None
+        for any other setting), over the full domains: :func:`least_cost`'s input."""
+        sc = self.scenario
+        kind = {t: k for k, t in enumerate(settings)}
+        blocks = []
+        for b in info.blocks:
+            least: dict[int | None, int] = {}
+            for s in self.full_options[(info.index, b, role)]:
+                site = sc.site_by_id[s]
+                c, k = cost_of(info.learner, site), kind.get(site.setting)
+                least[k] = min(c, least.get(k, c))
+            blocks.append(least)
+        return blocks
+
     def _fellow_bound(self, info: LearnerInfo, cost_of: Callable[[Learner, Site], int]) -> int:
         """A fellow's least cost: the best base kept all year, plus partners by
         :func:`least_cost` over the partner settings."""
@@ -497,14 +506,7 @@ class Instance:
             return UNREACHABLE
         fel = sc.tracks.fellowship
         settings = list(dict.fromkeys(fel.partner_settings)) if fel is not None else []
-        kind = {t: k for k, t in enumerate(settings)}
-        blocks = []
-        for b in info.blocks:
-            least: dict[int | None, int] = {}
-            for s in self.full_options[(info.index, b, PARTNER)]:
-                c, k = cost_of(learner, sc.site_by_id[s]), kind.get(sc.site_by_id[s].setting)
-                least[k] = min(c, least.get(k, c))
-            blocks.append(least)
+        blocks = self._least_by_kind(info, PARTNER, settings, cost_of)
         distinct = fel.distinct_partner_settings if fel is not None else 0
         partners = least_cost(blocks, len(settings), distinct)
         return UNREACHABLE if partners is None else min(bases) + partners
