@@ -29,7 +29,7 @@ from rotaplan.solver import bound as bound_module
 from rotaplan.solver import explain, neighbourhood
 from rotaplan.solver.bound import LpBound
 from rotaplan.solver.build import Formulation, formulate
-from rotaplan.solver.greedy import GreedyPlacement, greedy_placements, hint_model
+from rotaplan.solver.greedy import GreedyPlacement, first_placements, greedy_placements, hint_model
 from rotaplan.solver.instance import Instance
 from rotaplan.solver.recover import recover, recover_plan
 from rotaplan.solver.result import SolveResult, Statistics
@@ -177,7 +177,7 @@ def _staged(inst: Instance, options: SolveOptions, clock: Clock,
     is no plan at all. Its plan is kept whatever happens later.
     """
     scenario = inst.scenario
-    greedy = greedy_placements(inst, seed=options.seed)
+    greedy = first_placements(inst, options.seed)
     inst.focus(set(greedy.unplaced), greedy.sites, None if greedy.unplaced else set())
     stage_options = _quiet_bound(options, "first plan")
     stage = _solve_model(inst, stage_options, clock, result, hint=greedy, whole=False,

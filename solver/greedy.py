@@ -61,7 +61,7 @@ seconds.
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -390,7 +390,8 @@ class _Week:
 
 
 def greedy_placements(
-    inst: Instance, *, seed: int = 0, order: list[int] | None = None, sessions: bool = True
+    inst: Instance, *, seed: int = 0, order: list[int] | None = None, sessions: bool = True,
+    spread: bool = False,
 ) -> GreedyPlacement:
     """Place learners one at a time, each at their own cheapest feasible placements.
 
@@ -406,6 +407,10 @@ def greedy_placements(
     sessions
         Check rooms and supervisors present per site and block (the default);
         with False, session-level rules are seen only through ``inst.options``.
+    spread
+        Among sites a learner values alike, take those the fewest learners still
+        to choose named in their preferences (then the first in scenario order). By
+        default any of them will do, as for a hub working down its list.
 
     Returns
     -------
@@ -420,7 +425,7 @@ def greedy_placements(
         order = list(order)
         if sorted(order) != list(range(n_learners)):
             raise ValueError("order must be a permutation of all learner indices")
-    chooser = _Chooser(inst, sessions)
+    chooser = _Chooser(inst, sessions, spread)
     result = GreedyPlacement(sites={}, unplaced=[], cost=0, order=order)
     reserved = chooser.reserve_pins(order)
     for i in order:
@@ -428,6 +433,7 @@ def greedy_placements(
         mine = reserved.pop(i, [])
         for site_id, block, seat in mine:
             chooser.occ.release(site_id, block, seat)
+        chooser.turn(info)
         chosen = chooser.choose(info)
         kept = {(site_id, block) for (block, _), (site_id, _) in (chosen or {}).items()}
         for site_id, block, _ in mine:
@@ -452,15 +458,71 @@ def greedy_placements(
     return result
 
 
+
+def named_first(inst: Instance, seed: int = 0) -> list[int]:
+    """A random order (``random.Random(seed).shuffle``) in which learners who named
+    more sites in their preferences choose first.
+
+    A learner who named a site loses most when someone else takes it; a learner
+    who named none costs the same anywhere. With ``spread`` in
+    :func:`greedy_placements`, this order took the generated 2,000-learner tier
+    from 12,463 (random order, scenario order among equal sites) to 11,322, its
+    learners' floors being 11,033; the 300-learner tier went from 1,810 to 1,687
+    (its optimum is 1,686).
+
+    Returns
+    -------
+    list[int]
+        A permutation of all learner indices.
+    """
+    order = list(range(len(inst.learners)))
+    random.Random(seed).shuffle(order)
+    sites = inst.scenario.site_by_id
+    named = {i: sum(1 for p in dict.fromkeys(info.learner.preferences) if p in sites)
+             for i, info in enumerate(inst.learners)}
+    return sorted(order, key=lambda i: -named[i])
+
+
+def first_placements(inst: Instance, seed: int = 0, tries: int = 4) -> GreedyPlacement:
+    """The greedy's best sites for a first plan: ``spread``, in the :func:`named_first` order.
+
+    That order can leave a learner with no place (the demo, seed 0: one learner of
+    60, where the random order placed everyone). Such learners then choose first
+    and the greedy runs again, up to ``tries`` runs in all; the run with the fewest
+    learners left out, then the least cost, is kept.
+
+    Returns
+    -------
+    GreedyPlacement
+        As :func:`greedy_placements`.
+    """
+    order = named_first(inst, seed)
+    best: GreedyPlacement | None = None
+    for _ in range(max(1, tries)):
+        found = greedy_placements(inst, order=order, spread=True)
+        if best is None or (len(found.unplaced), found.cost) < (len(best.unplaced), best.cost):
+            best = found
+        if not found.unplaced:
+            break
+        stranded = set(found.unplaced)
+        order = found.unplaced + [i for i in order if i not in stranded]
+    assert best is not None
+    return best
+
 class _Chooser:
     """One learner's best placements given the occupancy so far."""
 
-    def __init__(self, inst: Instance, sessions: bool) -> None:
+    def __init__(self, inst: Instance, sessions: bool, spread: bool = False) -> None:
         self.inst = inst
         self.sc = inst.scenario
         self.sessions = sessions
         self.occ = _Occupancy(inst, sessions)
         self.site_order = {s.id: k for k, s in enumerate(self.sc.sites)}
+        self.spread = spread
+        # site id -> learners still to choose who named it (kept only with ``spread``)
+        self.named: Counter[str] = Counter(
+            p for lr in self.sc.learners for p in dict.fromkeys(lr.preferences)
+            if p in self.site_order) if spread else Counter()
         self.settings = list(dict.fromkeys(s.setting for s in self.sc.sites))
         fel = self.sc.tracks.fellowship
         self.partner_settings = list(dict.fromkeys(fel.partner_settings)) if fel else []
@@ -473,6 +535,19 @@ class _Chooser:
         self._alive: dict[tuple[int, str, str], dict[str, None]] = {}
         self._ranks: dict[int, dict[str, int]] = {}
         self._splits: dict[tuple[int, str, str], tuple[str, ...] | None] = {}
+
+    # ----- ties ----------------------------------------------------------------------------
+
+    def tie(self, site_id: str) -> int:
+        """Order among sites of equal cost: scenario order, or with ``spread`` the sites
+        fewest learners still to choose named first."""
+        return self.named[site_id] * len(self.site_order) + self.site_order[site_id]
+
+    def turn(self, info: LearnerInfo) -> None:
+        """The learner's turn: their own naming of sites no longer keeps others away."""
+        if self.spread:
+            self.named.subtract(p for p in dict.fromkeys(info.learner.preferences)
+                                if p in self.site_order)
 
     # ----- costs ---------------------------------------------------------------------------
 
@@ -539,7 +614,7 @@ class _Chooser:
             return self.occ.fits(site, block, self.sig(info, block, role, site.id))
 
         if len(opts) <= per_setting:  # a pinned block, say: look at every option
-            few = [(self._scaled(info, sc.site_by_id[s], block, scale), self.site_order[s], s,
+            few = [(self._scaled(info, sc.site_by_id[s], block, scale), self.tie(s), s,
                     sc.site_by_id[s].setting) for s in opts
                    if s not in exclude and sc.site_by_id[s].setting in settings
                    and fits(sc.site_by_id[s])]
@@ -556,17 +631,17 @@ class _Chooser:
                 seen.add(site_id)
                 if site_id in opts and fits(site):
                     found.append((self._scaled(info, site, block, scale),
-                                  self.site_order[site_id], site_id, setting))
+                                  self.tie(site_id), site_id, setting))
             for site in self.with_minimum.get(setting, ()):
                 if site.id in seen or not self._short(site, block):
                     continue
                 seen.add(site.id)
                 if site.id in opts and fits(site):
-                    found.append((flat, self.site_order[site.id], site.id, setting))
+                    found.append((flat, self.tie(site.id), site.id, setting))
             alive = self._alive_sites(block, setting, prof)
             dead = []
             more = 0
-            for site_id in alive:
+            for site_id in sorted(alive, key=self.tie) if self.spread else alive:
                 if site_id in seen or site_id not in opts:
                     continue
                 site = sc.site_by_id[site_id]
@@ -574,7 +649,7 @@ class _Chooser:
                     dead.append(site_id)
                     continue
                 if fits(site):
-                    found.append((flat + 1, self.site_order[site_id], site_id, setting))
+                    found.append((flat + 1, self.tie(site_id), site_id, setting))
                     more += 1
                     if more >= per_setting:
                         break
@@ -645,7 +720,8 @@ class _Chooser:
         per_setting = max(1, n - len(required) + 1) if track.no_repeat_site else 1
         cands = [self._candidates(info, b, ROTATION, self.settings, per_setting, scale)
                  for b in info.blocks]
-        picked = _assign(cands, 1 if track.no_repeat_site else n, required, len(required))
+        picked = _assign(cands, 1 if track.no_repeat_site else n, required, len(required),
+                         self.spread)
         if picked is None:
             return None
         return {(b, ROTATION): (site, self.sig(info, b, ROTATION, site))
@@ -712,7 +788,7 @@ class _Chooser:
                 exclude = frozenset() if base is None else frozenset([base])
                 cands.append(self._candidates(info, b, PARTNER, self.partner_settings, 1,
                                               scale, exclude, ok))
-            picked = _assign(cands, n, partner_settings, distinct)
+            picked = _assign(cands, n, partner_settings, distinct, self.spread)
             if picked is None:
                 return None
             cost = sum(next(c[0] for c in block_cands if c[2] == s)
@@ -723,7 +799,7 @@ class _Chooser:
         relaxed = partners(None)
         if relaxed is None:
             return None
-        bases = sorted((self._base_cost(info, s, scale), self.site_order[s], s)
+        bases = sorted((self._base_cost(info, s, scale), self.tie(s), s)
                        for s in self.inst.base_sites.get(info.index, []))
         best: tuple[int, str, list[str]] | None = None
         for cost, _, base in bases:
@@ -752,9 +828,13 @@ class _Chooser:
 
 
 def _assign(cands: list[list[_Cand]], site_uses: int, required: frozenset[str],
-            need: int) -> list[str] | None:
+            need: int, ties: bool = False) -> list[str] | None:
     """One site per block, each site at most ``site_uses`` times, at least ``need``
     distinct settings of ``required``, least total cost; None if impossible.
+
+    With ``ties``, among choices of equal cost the least total tie order (the
+    candidates' second field) wins: each arc's cost is its cost times a factor
+    above any sum of tie ranks, plus its tie rank.
 
     Min-cost flow: source -> block -> site -> setting -> sink. A required
     setting's first unit may go through a bonus node (capacity ``need``) at no
@@ -765,7 +845,10 @@ def _assign(cands: list[list[_Cand]], site_uses: int, required: frozenset[str],
     n = len(cands)
     if any(not c for c in cands):
         return None
-    penalty = sum(max(c[0] for c in block) for block in cands) + 1
+    rank = {t: k for k, t in enumerate(sorted({c[1] for block in cands for c in block}))} \
+        if ties else {}
+    scale = n * (len(rank) + 1) if ties else 1
+    penalty = sum(max(c[0] for c in block) for block in cands) * scale + scale
     flow = min_cost_flow.SimpleMinCostFlow()
     source, sink, bonus = 0, 1, 2
     next_node = 3 + n
@@ -774,7 +857,7 @@ def _assign(cands: list[list[_Cand]], site_uses: int, required: frozenset[str],
     arcs: list[tuple[int, int, str]] = []
     for k, block in enumerate(cands):
         flow.add_arc_with_capacity_and_unit_cost(source, 3 + k, 1, 0)
-        for cost, _, site_id, setting in block:
+        for cost, tie, site_id, setting in block:
             if setting not in setting_node:
                 setting_node[setting] = next_node
                 next_node += 1
@@ -783,7 +866,8 @@ def _assign(cands: list[list[_Cand]], site_uses: int, required: frozenset[str],
                 next_node += 1
                 flow.add_arc_with_capacity_and_unit_cost(
                     site_node[site_id], setting_node[setting], site_uses, 0)
-            arc = flow.add_arc_with_capacity_and_unit_cost(3 + k, site_node[site_id], 1, cost)
+            arc = flow.add_arc_with_capacity_and_unit_cost(3 + k, site_node[site_id], 1,
+                                                           cost * scale + rank.get(tie, 0))
             arcs.append((arc, k, site_id))
     for setting, s_node in setting_node.items():
         flow.add_arc_with_capacity_and_unit_cost(s_node, sink, n, penalty)
@@ -848,4 +932,5 @@ def hint_model(model: cp_model.CpModel, v: Variables, inst: Instance,
             model.add_hint(var, value)
 
 
-__all__ = ["GreedyPlacement", "greedy_placements", "hint_model"]
+__all__ = ["GreedyPlacement", "first_placements", "greedy_placements", "hint_model",
+           "named_first"]

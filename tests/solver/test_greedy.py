@@ -13,11 +13,17 @@ from rotaplan.generate import generate_scenario
 from rotaplan.models import Scenario, load_scenario, parse_scenario_text
 from rotaplan.models.yaml_format import dump_scenario
 from rotaplan.solver.build import formulate
-from rotaplan.solver.greedy import GreedyPlacement, greedy_placements, hint_model
+from rotaplan.solver.greedy import (
+    GreedyPlacement,
+    first_placements,
+    greedy_placements,
+    hint_model,
+    named_first,
+)
 from rotaplan.solver.instance import BASE, PARTNER, ROTATION, Instance
 from rotaplan.solver.objective import learner_costs, objective_terms
 from rotaplan.solver.params import Budget, configure
-from tests.helpers import INSTANCES, base_scenario, scenario_from
+from tests.helpers import INSTANCES, base_scenario, learner, scenario, scenario_from, site
 
 OPTIMUM = {"demo": 167, "medium": 480}  # proven optimal preference costs
 
@@ -317,3 +323,67 @@ def test_a_few_hundred_learners_take_well_under_a_second_or_two() -> None:
     g = greedy_placements(inst, seed=0)
     assert time.perf_counter() - started < 2.0
     _check_placement(inst, g)
+
+
+def test_named_first_orders_learners_by_sites_named_and_follows_the_seed() -> None:
+    """``named_first`` is a permutation in which no learner comes after one who named fewer
+    sites; the same seed gives the same order and other seeds shuffle learners alike."""
+    inst = _instance("medium")
+    ids = inst.scenario.site_by_id
+    named = [sum(1 for p in dict.fromkeys(info.learner.preferences) if p in ids)
+             for info in inst.learners]
+    order = named_first(inst, 5)
+    assert sorted(order) == list(range(len(inst.learners)))
+    assert [named[i] for i in order] == sorted(named, reverse=True)
+    assert order == named_first(inst, 5)
+    assert len({tuple(named_first(inst, s)) for s in range(5)}) == 5
+
+
+def test_spread_leaves_a_named_site_to_the_learner_who_named_it() -> None:
+    """Worked by hand: sites ``north`` and ``south`` (one place each); L1 named nothing and
+    chooses first, L2 named ``south``.
+
+    Without ``spread`` L1 is indifferent and takes ``south``, so L2 pays 1 at ``north``;
+    with it L1 takes ``north`` (no learner still to choose named it) and both cost 0.
+    """
+    data = scenario([site("north"), site("south")],
+                    [learner("L1"), learner("L2", preferences=["south"])])
+    inst = Instance(scenario_from(data))
+    plain = greedy_placements(inst, order=[0, 1])
+    assert plain.sites == {(0, 1, ROTATION): "south", (1, 1, ROTATION): "north"}
+    assert plain.cost == 1
+    spread = greedy_placements(inst, order=[0, 1], spread=True)
+    assert spread.sites == {(0, 1, ROTATION): "north", (1, 1, ROTATION): "south"}
+    assert spread.cost == 0
+    _check_placement(inst, spread)
+
+
+def test_first_placements_give_a_stranded_learner_the_first_turn() -> None:
+    """On the demo, the ``named_first`` order with ``spread`` leaves one learner without a
+    place; ``first_placements`` then lets them choose first and places everyone, at the
+    demo's proven optimum (167)."""
+    inst = _instance("demo")
+    once = greedy_placements(inst, order=named_first(inst, 0), spread=True)
+    assert len(once.unplaced) == 1
+    first = first_placements(inst, 0)
+    assert first.unplaced == [] and first.below_minimum == []
+    assert first.order[0] == once.unplaced[0]
+    assert first.cost == OPTIMUM["demo"]
+    _check_placement(inst, first)
+
+
+def test_first_placements_of_a_generated_cohort_come_close_to_the_learners_floors() -> None:
+    """On a generated 300-learner cohort the first placements place everyone, cost less than
+    the random order's, and are within 2 % of the sum of the learners' own optima (a bound).
+
+    Measured here (seed 1): 1,813 -> 1,680, floors 1,651. On the bench tiers (seed 11):
+    300 learners 1,810 -> 1,686 (the optimum), 2,000 learners 12,463 -> 11,303 (floors 11,033).
+    """
+    inst = Instance(scenario_from(generate_scenario(300, seed=1)))
+    random_order = greedy_placements(inst, seed=0)
+    first = first_placements(inst, 0)
+    floors = sum(inst.learner_floors().values())
+    assert first.unplaced == []
+    assert first.cost < random_order.cost
+    assert floors <= first.cost <= 1.02 * floors
+    _check_placement(inst, first)
