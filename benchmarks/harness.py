@@ -139,8 +139,14 @@ def _search_note(search: dict[str, Any]) -> str:
     if not lns:
         return ""
     bound = search.get("bound") or {}
-    source = "LP relaxation (HiGHS)" if bound.get("lp") is not None and \
-        bound["lp"] > bound.get("capacity_free", float("-inf")) else "capacity-free relaxation"
+    free = bound.get("capacity_free", float("-inf"))
+    columns = (bound.get("columns") or {}).get("bound")
+    lp = bound.get("lp")
+    source = "capacity-free relaxation (learners' floors)"
+    if columns is not None and columns > free and (lp is None or columns >= lp):
+        source = f"column generation ({bound['columns']['rounds']} rounds)"
+    elif lp is not None and lp > free:
+        source = "LP relaxation (HiGHS)"
     return (f"greedy sites completed, then {lns['neighbourhoods']} neighbourhood solves "
             f"({lns['improvements']} improved; variables: last neighbourhood model); "
             f"bound: {source}")

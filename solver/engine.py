@@ -29,6 +29,7 @@ from rotaplan.solver import bound as bound_module
 from rotaplan.solver import explain, neighbourhood
 from rotaplan.solver.bound import LpBound
 from rotaplan.solver.build import Formulation, formulate
+from rotaplan.solver.columns import ColumnBound, column_bound
 from rotaplan.solver.greedy import GreedyPlacement, first_placements, greedy_placements, hint_model
 from rotaplan.solver.instance import Instance
 from rotaplan.solver.recover import recover, recover_plan
@@ -54,6 +55,9 @@ AUTO_LIMIT = 4
 OPTIMA_SHARE = 0.5
 """Share of the time left that learners' own optima may take (version 2, see _own_optima)."""
 OWN = "learners' own optima"
+COLUMNS = "column generation"
+COLUMN_SHARE = 0.25
+"""Most of the time left that pricing shared places may take before the neighbourhoods."""
 """The phase name of progress from the plan built from learners' own optima."""
 PLAN_SHARE = 0.85
 """Share of the time then left that the plan built from them may take (the rest is CP-SAT's)."""
@@ -204,6 +208,7 @@ def _staged(inst: Instance, options: SolveOptions, clock: Clock,
     lp = _start_lp_bound(inst, options, clock)
     latest: dict[str, float] = {"objective": float(stage.objective or 0.0),
                                 "bound": capacity_free}
+    column = _column_bound(inst, incumbent, options, clock, latest)
 
     def best_bound() -> float:
         """The best valid bound known: capacity-free, or the LP's once it is in."""
@@ -232,6 +237,7 @@ def _staged(inst: Instance, options: SolveOptions, clock: Clock,
     inst.restrict(None)
     search["neighbourhood_search"] = log.as_dict()
     search["bound"] = {"capacity_free": capacity_free,
+                       "columns": column.as_dict() if column is not None else None,
                        "lp": lp.value() if lp is not None else None,
                        "lp_note": lp.note if lp is not None else "not started"}
     result = _from_incumbent(inst, best, stage, options)
@@ -243,6 +249,31 @@ def _staged(inst: Instance, options: SolveOptions, clock: Clock,
             and result.stats.fairness != "minimax":
         result.status = Status.OPTIMAL  # the plan meets a valid bound
     return _finish(result, clock)
+
+
+def _column_bound(inst: Instance, incumbent: neighbourhood.Incumbent, options: SolveOptions,
+                  clock: Clock, latest: dict[str, float]) -> ColumnBound | None:
+    """Price shared places by column generation (:mod:`solver.columns`) before the search.
+
+    It may take ``COLUMN_SHARE`` of the time left and stops once its bound meets the
+    plan. Version 1 only (the floors it starts from are exact there), not for minimax
+    fairness. Each better bound goes into ``latest`` and is reported.
+    """
+    sc = inst.scenario
+    if sc.uses_v2 or sc.objective.fairness == "minimax":
+        return None
+
+    def better(bound: int) -> None:
+        if bound > latest["bound"]:
+            latest["bound"] = float(bound)
+            _report(options, clock, SolveResult(Status.FEASIBLE, objective=latest["objective"],
+                                                 best_bound=float(bound)), COLUMNS)
+
+    return column_bound(inst, incumbent.site_of,
+                        deadline=time.perf_counter() + COLUMN_SHARE * max(0.0, clock.left()),
+                        target=latest["objective"], penalty=_penalty(sc),
+                        stop=lambda: options.stop is not None and options.stop.is_set(),
+                        on_bound=better)
 
 
 def _own_optima(inst: Instance, options: SolveOptions, clock: Clock, result: SolveResult

@@ -68,13 +68,15 @@ def test_the_lp_bound_is_wanted_only_where_it_can_pay() -> None:
 
 def test_the_staged_search_stops_when_the_plan_meets_the_lp_bound(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the part-by-part search forced on the demo and its own bound made 0 (the
-    learners' floors alone prove the demo's optimum), the LP bound (167, the optimum)
+    """With the part-by-part search forced on the demo and its own bounds made 0 or left
+    out (the learners' floors, and column generation, alone prove the demo's optimum),
+    the LP bound (167, the optimum)
     arrives beside it: the run reports it as best_bound, calls its plan OPTIMAL once the
     plan meets it, and the plan passes both checkers."""
     monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
     monkeypatch.setattr("rotaplan.solver.bound.MIN_SECONDS", 0.0)
     monkeypatch.setattr(Instance, "relaxed_bound", lambda self, *args: 0)
+    monkeypatch.setattr(engine, "COLUMN_SHARE", 0.0)
     result, _ = solve_write_check(INSTANCES / "demo.yaml", tmp_path / "plan",
                                   time_limit=90, workers=2)
     search = result.stats.search

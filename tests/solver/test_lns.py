@@ -104,7 +104,8 @@ def test_search_never_worsens_and_reaches_the_optimum_on_the_demo() -> None:
 def test_large_path_reports_search_and_a_valid_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     """The large-cohort path gives the medium scenario a checked plan no worse than the greedy.
 
-    It reports the first stage and the neighbourhoods, and the relaxed bound as the best bound.
+    It reports the first stage and the neighbourhoods, and a best bound at least the
+    relaxed (capacity-free) one: column generation may raise it.
     """
     scenario = load_scenario(INSTANCES / "medium.yaml")
     monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
@@ -113,8 +114,8 @@ def test_large_path_reports_search_and_a_valid_bound(monkeypatch: pytest.MonkeyP
     assert result.stats.search["first_plan_stage"] == "FEASIBLE"
     assert result.stats.search["neighbourhood_search"]["neighbourhoods"] >= 1
     relaxed = Instance(scenario).relaxed_bound()
-    assert result.best_bound == relaxed
-    assert result.objective is not None and result.objective >= relaxed
+    assert result.best_bound is not None and result.best_bound >= relaxed
+    assert result.objective is not None and result.objective >= result.best_bound
     greedy = greedy_placements(Instance(scenario), seed=1)
     assert result.preference_cost is not None and result.preference_cost <= greedy.cost
     _checked(result, scenario)
