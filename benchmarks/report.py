@@ -21,7 +21,8 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 # Time limits per tier (seconds); baselines get the same budget as rotaplan, except
 # the naive model on M, which gets 360 s so that "≥ 10× faster to proof" can be judged.
-TIME_LIMITS = {"S": 60.0, "M": 60.0, "M6": 60.0, "M6T": 60.0, "L": 120.0, "XL": 120.0}
+# XL gets the 300 s its target (issue 17) is stated at.
+TIME_LIMITS = {"S": 60.0, "M": 60.0, "M6": 60.0, "M6T": 60.0, "L": 120.0, "XL": 300.0}
 ENGINE_LIMITS = {("M", "naive"): 360.0}
 # Engines worth running per tier: the naive model and the MIP do not scale to XL.
 DEFAULT_ENGINES = {"S": ENGINES, "M": ENGINES, "M6": ("rotaplan", "greedy"),
@@ -137,7 +138,7 @@ def targets(rows: list[Measurement]) -> list[str]:
                  f"{'–' if big.gap is None else f'{100 * big.gap:.2f}%'})")
     if xl is not None:
         at = f"{xl.total_seconds:.0f} s"
-        line(xl.gap is not None and xl.gap <= 0.02,
+        line(xl.gap is not None and xl.gap <= 0.02 and xl.peak_rss_mb <= 2048,
              f"XL gap ≤ 2 % to its own bound at 300 s and peak RSS ≤ 2 GiB (measured at {at}: "
              f"gap {'–' if xl.gap is None else f'{100 * xl.gap:.2f}%'}, peak "
              f"{xl.peak_rss_mb:.0f} MB)")

@@ -287,6 +287,8 @@ def column_bound(inst: Instance, plan: Sites, *, deadline: float,
             kept: Schedule = tuple(sorted(schedules[i]))
             add(i, sum(cost_of(info.learner, inst.scenario.site_by_id[s])
                        for _, _, s in kept), kept)
+        elif not info.blocks:
+            add(i, 0.0, ())  # in no block of the programme: nothing to place
         elif penalty is None:
             return out  # a learner left out where none may be: nothing to bound
         if penalty is not None:  # leaving the learner out

@@ -387,3 +387,19 @@ def test_first_placements_of_a_generated_cohort_come_close_to_the_learners_floor
     assert first.cost < random_order.cost
     assert floors <= first.cost <= 1.02 * floors
     _check_placement(inst, first)
+
+
+def test_rounds_ordered_by_gathered_regret_cut_the_first_plans_cost() -> None:
+    """With the learners' floors, rounds reordered by the regret learners gathered take a
+    generated 300-learner cohort (seed 4) from 1,700 to at most 1,680 (1,666 measured;
+    floors 1,616); a deadline already past allows no round, so the plan is the first one."""
+    inst = Instance(scenario_from(generate_scenario(300, seed=4)))
+    floors = inst.learner_floors()
+    plain = first_placements(inst, 0)
+    rounds = first_placements(inst, 0, floors=floors, rounds=8)
+    assert plain.cost == 1700
+    assert rounds.unplaced == [] and rounds.cost <= 1680
+    assert sum(floors.values()) <= rounds.cost
+    _check_placement(inst, rounds)
+    late = first_placements(inst, 0, floors=floors, rounds=8, deadline=time.perf_counter())
+    assert late == plain
