@@ -56,6 +56,7 @@ OPTIMA_SHARE = 0.5
 """Share of the time left that learners' own optima may take (version 2, see _own_optima)."""
 OWN = "learners' own optima"
 COLUMNS = "column generation"
+SEARCH = "neighbourhood search"
 COLUMN_SHARE = 0.25
 GREEDY_ROUNDS, GREEDY_SHARE = 8, 0.1
 """Rounds of the first greedy reordered by regret (:func:`first_placements`), within a
@@ -230,9 +231,13 @@ def _staged(inst: Instance, options: SolveOptions, clock: Clock,
         latest["objective"] = found.objective(inst)
         event = SolveResult(Status.FEASIBLE, objective=latest["objective"],
                             best_bound=best_bound())
-        _report(options, clock, event, "neighbourhood search")
+        _report(options, clock, event, SEARCH)
         stage.stats.best_solution_seconds = event.stats.best_solution_seconds
 
+    if latest["objective"] > latest["bound"] and not clock.exhausted():
+        # the search shows its start: it may find nothing better for a long while
+        _report(options, clock, SolveResult(Status.FEASIBLE, objective=latest["objective"],
+                                            best_bound=latest["bound"]), SEARCH)
     try:
         best = neighbourhood.improve(inst, incumbent, options, clock, floor=floor, log=log,
                                      report=report, target=best_bound)

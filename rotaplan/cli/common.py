@@ -137,7 +137,8 @@ def guarded(command: Callable[P, None]) -> Callable[P, None]:
 
 
 class ProgressPrinter:
-    """Prints best objective and bound while a solve runs longer than a second.
+    """Prints best objective and bound while a solve runs longer than a second: at most
+    once a second, except that the first event of a new phase is always shown.
 
     Only figures valid for the whole problem reach it (the solver labels stage
     figures as such: a stage's own bound is never shown as a bound).
@@ -148,6 +149,7 @@ class ProgressPrinter:
         self.best: float | None = None
         self.bound: float | None = None
         self.last_print = 0.0
+        self.phase = ""
         self.lock = threading.Lock()
 
     def __call__(self, event: Progress) -> None:
@@ -158,9 +160,11 @@ class ProgressPrinter:
                 self.best = event.objective
             if event.bound is not None:
                 self.bound = event.bound
-            if not self.enabled or event.seconds < 1.0 or event.seconds - self.last_print < 1.0:
+            new_phase = event.phase != self.phase  # a new phase is always shown
+            if not self.enabled or event.seconds < 1.0 or \
+                    (event.seconds - self.last_print < 1.0 and not new_phase):
                 return
-            self.last_print = event.seconds
+            self.last_print, self.phase = event.seconds, event.phase
             best = "-" if self.best is None else f"{self.best:g}"
             bound = "-" if self.bound is None else f"{self.bound:g}"
             gap = ""

@@ -190,3 +190,23 @@ def test_a_file_with_thousands_of_problems_prints_the_first_hundred_and_a_count(
     assert len(lines) == SHOWN_PROBLEMS
     assert "more problem(s) not shown" in result.output
     assert "300 error(s)" in result.output
+
+
+def test_progress_shows_each_new_phase_even_within_a_second(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Progress lines come at most once a second, but the first event of a new phase is
+    always shown (the neighbourhood search's start came 0.3 s after column generation's
+    last bound and was dropped, so a long search looked silent)."""
+    from rotaplan.cli import common
+    from rotaplan.solver.run import Progress
+
+    shown: list[str] = []
+    monkeypatch.setattr(common, "note", shown.append)
+    printer = common.ProgressPrinter(enabled=True)
+    printer(Progress("column generation", "solution", 3319.0, 3284.0, 10.0))
+    printer(Progress("column generation", "solution", 3319.0, 3285.0, 10.2))
+    printer(Progress("neighbourhood search", "solution", 3319.0, 3285.0, 10.3))
+    printer(Progress("neighbourhood search", "solution", 3318.0, 3285.0, 10.5))
+    assert [line.split("[")[1].split("]")[0] for line in shown] == \
+        ["column generation", "neighbourhood search"]
+    assert "bound 3285" in shown[1]
