@@ -55,14 +55,16 @@ AUTO_LIMIT = 4
 OPTIMA_SHARE = 0.5
 """Share of the time left that learners' own optima may take (version 2, see _own_optima)."""
 OWN = "learners' own optima"
+"""The phase name of progress from the plan built from learners' own optima."""
 COLUMNS = "column generation"
 SEARCH = "neighbourhood search"
+"""Phase names of progress from column generation's bound and the neighbourhoods."""
 COLUMN_SHARE = 0.25
+"""Most of the time left that pricing shared places may take before the neighbourhoods
+(the 300-learner tier needs 0.5 s; the 2,000-learner tier's 16 rounds fit in 300 s)."""
 GREEDY_ROUNDS, GREEDY_SHARE = 8, 0.1
 """Rounds of the first greedy reordered by regret (:func:`first_placements`), within a
 share of the time left (at 300 s all 8 of the 2,000-learner tier's, about 3.5 s each)."""
-"""Most of the time left that pricing shared places may take before the neighbourhoods."""
-"""The phase name of progress from the plan built from learners' own optima."""
 PLAN_SHARE = 0.85
 """Share of the time then left that the plan built from them may take (the rest is CP-SAT's)."""
 MAX_LIMIT = 256
