@@ -10,11 +10,11 @@ as the floors) subject to every ``site-capacity`` and ``supervisor-capacity``
 - The master LP (GLOP) holds the schedules found so far; its duals price each
   site and block.
 - Each learner's best schedule at those prices is the floors' dynamic
-  programme with the prices added (:func:`~solver.instance.least_cost`'s
-  recursion, with the choices kept). Sites of each block and setting are
-  scanned cheapest first and the scan stops at the first site that costs more
-  than the best priced one (prices are never negative), so most learners look
-  at one or two sites per block.
+  programme with the prices added (:func:`~solver.instance.least_choices`, the
+  recursion of :func:`~solver.instance.least_cost` with the choices kept). Sites
+  of each block and setting are scanned cheapest first and the scan stops at
+  the first site that costs more than the best priced one (prices are never
+  negative), so most learners look at one or two sites per block.
 - Every round gives a valid bound, the Lagrangian one: the learners' priced
   optima less the prices of all places. The duals are smoothed towards the
   best bound's prices (Wentges) so that the bounds rise steadily.
@@ -30,14 +30,22 @@ from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ortools.linear_solver import pywraplp
 
 from rotaplan.models.vocabulary import Rule
-from rotaplan.solver.instance import BASE, PARTNER, ROTATION, UNREACHABLE, Instance, Role
+from rotaplan.solver.instance import (
+    BASE,
+    PARTNER,
+    ROTATION,
+    UNREACHABLE,
+    Instance,
+    Role,
+    least_choices,
+)
 
 Sites = dict[tuple[int, int, Role], str]
 Schedule = tuple[tuple[int, Role, str], ...]
@@ -128,7 +136,7 @@ class _Pricing:
         self.distinct = fel.distinct_partner_settings if fel else 0
         # (learner, block, role) -> setting kind -> [(cost, site)] cheapest first
         self.sorted: dict[tuple[int, int, Role], dict[int | None, list[tuple[int, str]]]] = {}
-        self.bases: dict[int, list[tuple[int, str, tuple[int, ...]]]] = {}
+        self.bases: dict[int, list[tuple[int, str]]] = {}
         for info in inst.learners:
             roles = (PARTNER,) if info.is_fellow else (ROTATION,)
             kinds = self.partner_settings if info.is_fellow else self.cover
@@ -148,7 +156,7 @@ class _Pricing:
                     if all(site.id in inst.full_options[(info.index, b, BASE)]
                            for b in info.blocks):
                         c = cost_of(info.learner, site)
-                        bases.append((c * len(info.blocks), site.id, (c,) * len(info.blocks)))
+                        bases.append((c * len(info.blocks), site.id))
                 bases.sort()
                 self.bases[info.index] = bases
 
@@ -163,29 +171,23 @@ class _Pricing:
     def _path(self, i: int, role: Role, kinds: int, distinct: int,
               price: Callable[[str, int], float]) -> tuple[float, int, Schedule] | None:
         info = self.inst.learners[i]
-        # met kinds (bitmask) -> (priced, cost, schedule so far)
-        states: dict[int, tuple[float, int, Schedule]] = {0: (0.0, 0, ())}
+        blocks: list[dict[int | None, tuple[float, tuple[int, int, Role, str]]]] = []
         for b in info.blocks:
-            least: list[tuple[int | None, float, int, str]] = []
+            least: dict[int | None, tuple[float, tuple[int, int, Role, str]]] = {}
+
+            def at(s: str, b: int = b) -> float:
+                return price(s, b)
+
             for k, entries in self.sorted[(i, b, role)].items():
-                best: tuple[float, int, str] | None = None
-                for c, s in entries:
-                    if best is not None and c >= best[0]:
-                        break
-                    v = c + price(s, b)
-                    if best is None or v < best[0]:
-                        best = (v, c, s)
+                best = _cheapest(entries, at)
                 if best is not None:
-                    least.append((k, *best))
-            after: dict[int, tuple[float, int, Schedule]] = {}
-            for met, (p0, c0, path) in states.items():
-                for k, p, c, s in least:
-                    m = met if k is None else met | (1 << k)
-                    if m not in after or p0 + p < after[m][0]:
-                        after[m] = (p0 + p, c0 + c, (*path, (b, role, s)))
-            states = after
-        done = [v for m, v in states.items() if m.bit_count() >= distinct]
-        return min(done, key=lambda v: v[0]) if done else None
+                    least[k] = (best[0], (best[1], b, role, best[2]))
+            blocks.append(least)
+        found = least_choices(blocks, kinds, distinct)
+        if found is None:
+            return None
+        return (found[0], sum(c for c, _, _, _ in found[1]),
+                tuple((b, r, s) for _, b, r, s in found[1]))
 
     def _fellow(self, i: int, price: Callable[[str, int], float]
                 ) -> tuple[float, int, Schedule] | None:
@@ -193,17 +195,28 @@ class _Pricing:
         partners = self._path(i, PARTNER, len(self.partner_settings), self.distinct, price)
         if partners is None:
             return None
-        best: tuple[float, int, str] | None = None
-        for c, s, _ in self.bases[i]:
-            if best is not None and c >= best[0]:
-                break
-            v = c + sum(price(s, b) for b in info.blocks)
-            if best is None or v < best[0]:
-                best = (v, c, s)
+        best = _cheapest(self.bases[i], lambda s: sum(price(s, b) for b in info.blocks))
         if best is None:
             return None
         base: Schedule = tuple((b, BASE, best[2]) for b in info.blocks)
         return best[0] + partners[0], best[1] + partners[1], base + partners[2]
+
+
+def _cheapest(entries: list[tuple[int, str]], price: Callable[[str], float]
+              ) -> tuple[float, int, str] | None:
+    """The least priced of ``entries`` (cost, site), cheapest first: (priced, cost, site).
+
+    Prices are never negative, so the scan stops at the first cost above the best
+    priced one (most learners look at one or two sites).
+    """
+    best: tuple[float, int, str] | None = None
+    for c, s in entries:
+        if best is not None and c >= best[0]:
+            break
+        v = c + price(s)
+        if best is None or v < best[0]:
+            best = (v, c, s)
+    return best
 
 
 def column_bound(inst: Instance, plan: Sites, *, deadline: float,
@@ -242,12 +255,15 @@ def column_bound(inst: Instance, plan: Sites, *, deadline: float,
     schedules: dict[int, list[tuple[int, Role, str]]] = defaultdict(list)
     for (i, b, role), s in plan.items():
         schedules[i].append((b, role, s))
-    use: dict[Row, int] = defaultdict(int)
-    for i, sched in schedules.items():
+
+    def rows_of(i: int, schedule: Iterable[tuple[int, Role, str]]) -> Counter[Row]:
+        """How many of learner ``i``'s placements each row counts."""
         prof = inst.learners[i].profession
-        for b, _, s in sched:
-            for row in member.get((s, b, prof), ()):
-                use[row] += 1
+        return Counter(row for b, _, s in schedule for row in member.get((s, b, prof), ()))
+
+    use: Counter[Row] = Counter()
+    for i, sched in schedules.items():
+        use.update(rows_of(i, sched))
     broken = {row for row, n in use.items() if n > limits[row]}
     out.rows_dropped = len(broken)
     rows = [row for row in limits if row not in broken]
@@ -271,14 +287,9 @@ def column_bound(inst: Instance, plan: Sites, *, deadline: float,
         x = lp.NumVar(0.0, lp.infinity(), "")
         objective.SetCoefficient(x, cost)
         convex[i].SetCoefficient(x, 1.0)
-        prof = inst.learners[i].profession
-        counts: dict[Row, int] = defaultdict(int)
-        for b, _, s in schedule:
-            for row in member.get((s, b, prof), ()):
-                if row in capacity:
-                    counts[row] += 1
-        for row, k in counts.items():
-            capacity[row].SetCoefficient(x, float(k))
+        for row, k in rows_of(i, schedule).items():
+            if row in capacity:
+                capacity[row].SetCoefficient(x, float(k))
         return True
 
     for i in range(n):

@@ -15,9 +15,12 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import combinations
+from typing import TypeVar
 
 from rotaplan.models import Learner, Scenario, Site, Supervisor
 from rotaplan.models.vocabulary import Role
+
+T = TypeVar("T")
 
 ROTATION, BASE, PARTNER = Role.ROTATION, Role.BASE, Role.PARTNER
 UNREACHABLE = 10**12
@@ -901,22 +904,38 @@ def least_cost(blocks: list[dict[int | None, int]], kinds: int, distinct: int) -
     Returns
     -------
     int or None
-        The least total, or None when no choice meets ``distinct``. A dynamic
-        programme over the blocks whose state is the set of kinds met so far.
+        The least total, or None when no choice meets ``distinct``
+        (:func:`least_choices` without the choices kept).
+    """
+    found = least_choices([{k: (c, None) for k, c in least.items()} for least in blocks],
+                          kinds, distinct)
+    return None if found is None else int(found[0])
+
+
+def least_choices(blocks: list[dict[int | None, tuple[float, T]]], kinds: int, distinct: int
+                  ) -> tuple[float, tuple[T, ...]] | None:
+    """:func:`least_cost` with the choices: per block and kind, a cost and what is chosen.
+
+    Returns
+    -------
+    tuple or None
+        The least total and the choice of each block, or None when no choice meets
+        ``distinct``. A dynamic programme over the blocks whose state is the set of
+        kinds met so far.
     """
     if distinct > len(blocks):
         return None
-    best: dict[int, int] = {0: 0}
+    best: dict[int, tuple[float, tuple[T, ...]]] = {0: (0, ())}
     for least in blocks:
-        after: dict[int, int] = {}
-        for met, cost in best.items():
-            for kind, c in least.items():
+        after: dict[int, tuple[float, tuple[T, ...]]] = {}
+        for met, (cost, path) in best.items():
+            for kind, (c, choice) in least.items():
                 state = met if kind is None else met | (1 << kind)
-                if cost + c < after.get(state, UNREACHABLE):
-                    after[state] = cost + c
+                if state not in after or cost + c < after[state][0]:
+                    after[state] = (cost + c, (*path, choice))
         best = after
-    done = [cost for met, cost in best.items() if met.bit_count() >= min(distinct, kinds)]
-    return min(done, default=None)
+    done = [v for met, v in best.items() if met.bit_count() >= min(distinct, kinds)]
+    return min(done, key=lambda v: v[0], default=None)
 
 
 def _connected(combo: tuple[str, ...], neighbours: dict[str, frozenset[str]]) -> bool:
