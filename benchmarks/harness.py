@@ -105,6 +105,7 @@ class Measurement:
     constraints: int | None
     verified: bool | None  # plan passed rotaplan's checker (None: the engine gives no plan)
     note: str = ""
+    step_seconds: dict[str, float] | None = None  # neighbourhood steps: mean, p90, max
 
 
 def _gap(objective: float | None, bound: float | None) -> float | None:
@@ -131,6 +132,8 @@ def _run_rotaplan(sc: Scenario, time_limit: float, workers: int) -> dict[str, An
         "variables": result.stats.model_size.get("variables"),
         "constraints": result.stats.model_size.get("constraints"), "verified": verified,
         "note": _search_note(result.stats.search),
+        "step_seconds": (result.stats.search.get("neighbourhood_search") or {}).get(
+            "step_seconds"),
     }
 
 
@@ -147,9 +150,12 @@ def _search_note(search: dict[str, Any]) -> str:
         source = f"column generation ({bound['columns']['rounds']} rounds)"
     elif lp is not None and lp > free:
         source = "LP relaxation (HiGHS)"
+    steps = lns.get("step_seconds")
+    timing = "" if not steps else \
+        f", {steps['mean']:.2f} s a step (90 % within {steps['p90']:.2f} s)"
     return (f"greedy sites completed, then {lns['neighbourhoods']} neighbourhood solves "
-            f"({lns['improvements']} improved; variables: last neighbourhood model); "
-            f"bound: {source}")
+            f"({lns['improvements']} improved{timing}; variables: last neighbourhood "
+            f"model); bound: {source}")
 
 
 def _run_naive(sc: Scenario, time_limit: float, workers: int) -> dict[str, Any]:

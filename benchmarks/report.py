@@ -142,6 +142,11 @@ def targets(rows: list[Measurement]) -> list[str]:
              f"XL gap ≤ 2 % to its own bound at 300 s and peak RSS ≤ 2 GiB (measured at {at}: "
              f"gap {'–' if xl.gap is None else f'{100 * xl.gap:.2f}%'}, peak "
              f"{xl.peak_rss_mb:.0f} MB)")
+        steps = xl.step_seconds
+        line(None if not steps else steps["max"] <= 1.0,
+             "XL each neighbourhood step ≤ 1 s (measured: "
+             + ("no step" if not steps else f"mean {steps['mean']:.2f} s, 90 % within "
+                f"{steps['p90']:.2f} s, longest {steps['max']:.2f} s") + ")")
     tight = by.get(("M6T", "rotaplan"))
     if tight is not None:
         line(tight.proof_seconds is not None and tight.proof_seconds <= 60,

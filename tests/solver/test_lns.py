@@ -112,13 +112,48 @@ def test_large_path_reports_search_and_a_valid_bound(monkeypatch: pytest.MonkeyP
     result = solve(scenario, SolveOptions(time_limit=10, seed=1))
     assert result.status in ("FEASIBLE", "OPTIMAL")
     assert result.stats.search["first_plan_stage"] == "FEASIBLE"
-    assert result.stats.search["neighbourhood_search"]["neighbourhoods"] >= 1
+    log = result.stats.search["neighbourhood_search"]
+    assert log["neighbourhoods"] >= 1
+    steps = log["step_seconds"]  # every step timed: mean, 90th percentile, longest
+    assert 0 < steps["mean"] <= steps["max"] and steps["p90"] <= steps["max"]
     relaxed = Instance(scenario).relaxed_bound()
     assert result.best_bound is not None and result.best_bound >= relaxed
     assert result.objective is not None and result.objective >= result.best_bound
     greedy = greedy_placements(Instance(scenario), seed=1)
     assert result.preference_cost is not None and result.preference_cost <= greedy.cost
     _checked(result, scenario)
+
+
+def test_the_staged_path_keeps_its_heap_from_full_collections_and_then_frees_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the large-cohort path runs, the objects alive at its start and at the start
+    of its search are frozen (out of the collector's full passes); afterwards nothing is
+    left frozen, nested uses unfreeze only at the outermost, and freeze() outside the
+    path does nothing."""
+    import gc
+
+    scenario = load_scenario(INSTANCES / "demo.yaml")
+    monkeypatch.setattr(engine, "STAGED_THRESHOLD", 0)
+    seen: list[int] = []
+    improve = neighbourhood.improve
+
+    def spy(*args: object, **kwargs: object) -> neighbourhood.Incumbent:
+        seen.append(gc.get_freeze_count())
+        return improve(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(neighbourhood, "improve", spy)
+    assert gc.get_freeze_count() == 0
+    result = solve(scenario, SolveOptions(time_limit=5, seed=2))
+    assert result.has_plan
+    assert seen and seen[0] > 0
+    assert gc.get_freeze_count() == 0
+    with engine._heap_frozen():
+        with engine._heap_frozen():
+            pass
+        assert gc.get_freeze_count() > 0  # the inner use left the outer's frozen
+    assert gc.get_freeze_count() == 0
+    engine.freeze()
+    assert gc.get_freeze_count() == 0
 
 
 def test_stop_ends_the_search_with_the_plan_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
