@@ -106,6 +106,7 @@ class Measurement:
     verified: bool | None  # plan passed rotaplan's checker (None: the engine gives no plan)
     note: str = ""
     step_seconds: dict[str, float] | None = None  # neighbourhood steps: mean, p90, max
+    workers: int = 2  # CP-SAT workers (threads) the engine was given
 
 
 def _gap(objective: float | None, bound: float | None) -> float | None:
@@ -218,7 +219,8 @@ def measure_here(tier: str, engine: str, time_limit: float, workers: int = 2) ->
     note = fields.pop("note", "")
     return Measurement(tier=tier, engine=engine, learners=len(sc.learners),
                        gap=_gap(fields["objective"], fields["best_bound"]),
-                       total_seconds=total, peak_rss_mb=rss, note=note, **fields)
+                       total_seconds=total, peak_rss_mb=rss, note=note, workers=workers,
+                       **fields)
 
 
 def measure(tier: str, engine: str, time_limit: float, workers: int = 2,
@@ -232,11 +234,12 @@ def measure(tier: str, engine: str, time_limit: float, workers: int = 2,
     except subprocess.TimeoutExpired:
         return Measurement(tier, engine, TIERS[tier].learners, "TIMEOUT", None, None, None,
                            None, None, limit, None, 0.0, None, None, None,
-                           f"no answer within {limit:.0f} s (process killed)")
+                           f"no answer within {limit:.0f} s (process killed)", workers=workers)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
         return Measurement(tier, engine, TIERS[tier].learners, "ERROR", None, None, None,
-                           None, None, 0.0, None, 0.0, None, None, None, tail[0][:200])
+                           None, None, 0.0, None, 0.0, None, None, None, tail[0][:200],
+                           workers=workers)
     return Measurement(**json.loads(proc.stdout.strip().splitlines()[-1]))
 
 

@@ -24,6 +24,8 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 # XL gets the 300 s its target (issue 17) is stated at.
 TIME_LIMITS = {"S": 60.0, "M": 60.0, "M6": 60.0, "M6T": 60.0, "L": 120.0, "XL": 300.0}
 ENGINE_LIMITS = {("M", "naive"): 360.0}
+# Issue 17: rotaplan on M (time to proof) with more workers, where the machine has the cores.
+WORKERS_TIER, WORKER_COUNTS = "M", (2, 8, 16)
 # Engines worth running per tier: the naive model and the MIP do not scale to XL.
 DEFAULT_ENGINES = {"S": ENGINES, "M": ENGINES, "M6": ("rotaplan", "greedy"),
                    "M6T": ("rotaplan", "mip", "greedy"),
@@ -177,9 +179,31 @@ def targets(rows: list[Measurement]) -> list[str]:
     return out
 
 
+def workers(rows: list[Measurement], cores: int) -> list[str]:
+    """rotaplan on the workers tier with 2, 8 and 16 workers (those measured in this run),
+    and which counts were not measured because the machine has fewer cores."""
+    out = []
+    for count in WORKER_COUNTS:
+        m = next((m for m in rows if m.tier == WORKERS_TIER and m.engine == "rotaplan"
+                  and m.workers == count), None)
+        if m is not None:
+            gap = "–" if m.gap is None else f"{100 * m.gap:.2f}%"
+            out.append(f"- {WORKERS_TIER}, {count} workers: {m.status} {_num(m.objective)}, "
+                       f"proof {_secs(m.proof_seconds)} s, gap {gap}, total "
+                       f"{m.total_seconds:.1f} s, peak RSS {m.peak_rss_mb:.0f} MB")
+        elif count > cores:
+            out.append(f"- {WORKERS_TIER}, {count} workers: not measured (this machine has "
+                       f"{cores} cores)")
+        else:
+            out.append(f"- {WORKERS_TIER}, {count} workers: not measured in this run")
+    return out
+
+
 def write(rows: list[Measurement], command: str, path: Path = RESULTS) -> None:
-    """Write RESULTS.md."""
+    """Write RESULTS.md (rows with other than 2 workers go to its workers section only)."""
     facts = machine()
+    scaling = [m for m in rows if m.workers != 2]
+    rows = [m for m in rows if m.workers == 2]
     lines = [
         "# Benchmark results",
         "",
@@ -203,6 +227,10 @@ def write(rows: list[Measurement], command: str, path: Path = RESULTS) -> None:
         "## Targets",
         "",
         *targets(rows),
+        "",
+        "## Workers (same run)",
+        "",
+        *workers(rows + scaling, int(facts["cores"]) if facts["cores"].isdigit() else 0),
         "",
         "Engines: **rotaplan** (the product: aggregated CP-SAT model, `max_lp` portfolio); "
         "**naive** (a Boolean per learner × block × supervisor × session, CP-SAT defaults, "
