@@ -10,6 +10,7 @@ be explained in the contract's words.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
@@ -228,13 +229,15 @@ class Instance:
         if not self.multi_block:  # every placement is one block: the candidates as they are
             return [(site_id, block) for block in info.blocks
                     for site_id in self.options[(info.index, block, ROTATION)]]
-        own = set(info.blocks)
+        where: dict[str, set[int]] = {}  # site -> the learner's blocks it is a candidate in
+        for block in info.blocks:
+            for site_id in self.options[(info.index, block, ROTATION)]:
+                where.setdefault(site_id, set()).add(block)
         out: list[tuple[str, int]] = []
         for block in info.blocks:
             for site_id in self.options[(info.index, block, ROTATION)]:
-                k = self.length(site_id)
-                if all(block + j in own and site_id in self.options[
-                        (info.index, block + j, ROTATION)] for j in range(1, k)):
+                blocks = where[site_id]
+                if all(block + j in blocks for j in range(1, self.length(site_id))):
                     out.append((site_id, block))
         return out
 
@@ -836,16 +839,18 @@ def _prune(sc: Scenario, info: LearnerInfo, starts: list[tuple[str, int]]
     length = {site.id: sc.placement_length(site) for site in sc.sites}
     kept = list(starts)
     rules = [r for r in sc.tracks.rotation.precedence if r.before not in info.learner.completed]
-    for _ in range(len(rules)):  # earliest starts along precedence chains
-        changed = False
+    while rules:  # earliest starts along precedence chains, to the fixpoint
+        end: dict[str, float] = {}  # setting -> earliest end of a placement in it
+        for s, t in kept:
+            setting = setting_of[s]
+            end[setting] = min(end.get(setting, math.inf), t + length[s])
+        start: dict[str, float] = {}  # setting -> earliest start its precedence allows
         for rule in rules:
-            ends = [t + length[s] for s, t in kept if setting_of[s] == rule.before]
-            earliest = min(ends, default=None)
-            count = len(kept)
-            kept = [(s, t) for s, t in kept if setting_of[s] != rule.after
-                    or (earliest is not None and t >= earliest)]
-            changed |= len(kept) != count
-        if not changed:
+            start[rule.after] = max(start.get(rule.after, -math.inf),
+                                    end.get(rule.before, math.inf))
+        count = len(kept)
+        kept = [(s, t) for s, t in kept if t >= start.get(setting_of[s], -math.inf)]
+        if len(kept) == count:
             break
     if not kept:
         return kept
@@ -858,9 +863,15 @@ def _prune(sc: Scenario, info: LearnerInfo, starts: list[tuple[str, int]]
                 if head[at[t]] and tail[at[t + length[s] - 1] + 1]]
     need = info.learner.placements - 1
     shortest = lengths[0]
-    return [(s, t) for s, t in kept
-            if _fit([b for b in own if b < t], shortest)
-            + _fit([b for b in own if b >= t + length[s]], shortest) >= need]
+    room: dict[tuple[int, int], bool] = {}  # (first block, length) -> the others fit around
+
+    def fits(t: int, k: int) -> bool:
+        if (t, k) not in room:
+            room[(t, k)] = _fit([b for b in own if b < t], shortest) \
+                + _fit([b for b in own if b >= t + k], shortest) >= need
+        return room[(t, k)]
+
+    return [(s, t) for s, t in kept if fits(t, length[s])]
 
 
 def _consecutive(blocks: list[int], first: int, count: int) -> bool:
