@@ -709,7 +709,7 @@ def improve(inst: Instance, incumbent: Incumbent, options: SolveOptions, clock: 
         started = time.perf_counter()
         free, sites, held = chooser.choose(incumbent, size)
         end = clock.deadline if clock.deterministic is not None else \
-            min(clock.deadline, time.perf_counter() + STEP_SECONDS)
+            min(clock.deadline, started + STEP_SECONDS)
         part = solve_part(inst, incumbent, free, options, clock, end, sites=sites,
                           held=held, cap=STEP_DETERMINISTIC)
         log.neighbourhoods += 1
