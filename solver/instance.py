@@ -261,6 +261,32 @@ class Instance:
         return {setting: frozenset(ids) for setting, ids in out.items()}
 
     @cached_property
+    def capacities_only(self) -> bool:
+        """Whether site capacities are the only limits learners share that can bind.
+
+        True when no learner is a fellow and every site has no room limits, has
+        supervisors who work every session (so presence is never below Hall's, see
+        :meth:`always_present`), and in every block a capacity that the supervisors
+        of each learner profession can name on their own (a profession group's
+        supervisors include each of its professions'): then Hall's inequalities
+        and presence hold for any learners within capacities. Minimums are left
+        aside (callers that use this treat them as soft). As on MSS's A&M instances.
+        """
+        sc = self.scenario
+        if any(info.is_fellow for info in self.learners):
+            return False
+        professions = {info.profession for info in self.learners}
+        for site in sc.sites:
+            if site.rooms is not None or not self.always_present(site.id):
+                return False
+            for block in sc.programme.block_numbers:
+                cap = site.capacity_in(block)
+                if cap is None or any(self.named_capacity(site.id, block, frozenset({p})) < cap
+                                      for p in professions):
+                    return False
+        return True
+
+    @cached_property
     def multi_block(self) -> bool:
         """Whether any site's placements last more than one block."""
         return any(k > 1 for k in self._lengths.values())

@@ -486,7 +486,9 @@ def _fits(inst: Instance, own: Incumbent, group: list[int], done: Collection[int
 
     Their model is built with the others' load and solved with its choices
     fixed to their own plans (CP-SAT's ``fix_variables_to_their_hinted_value``):
-    only auxiliary variables (sessions, pathway counts) are left to find.
+    only auxiliary variables (sessions, pathway counts) are left to find. Where
+    capacities are all learners share (:attr:`Instance.capacities_only`), the
+    capacity check alone decides.
     """
     if any(i not in own.cost for i in group):
         return False
@@ -495,6 +497,10 @@ def _fits(inst: Instance, own: Incumbent, group: list[int], done: Collection[int
     wanted = Counter((s, b) for (i, b, _), s in own.site_of.items() if i in mine)
     if not _room_for(inst, wanted, incumbent.site_of, fixed):
         return False  # a full site: no model needed (most of the misfits on MSS)
+    if inst.capacities_only:
+        # own plans keep every rule of their own, and capacities are all they share
+        # (MSS A&M: 0.07 s a learner for the model, 12.6 s of Instance_L80's plan)
+        return True
     load = Load.of(inst, incumbent.site_of, incumbent.working, fixed)
     part, chosen = inst.part(group)
     local = {i: k for k, i in enumerate(chosen)}

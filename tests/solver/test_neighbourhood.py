@@ -15,6 +15,7 @@ from rotaplan.solver.instance import Instance
 from rotaplan.solver.neighbourhood import (
     Incumbent,
     SearchLog,
+    _fits,
     _place,
     first_plan,
     improve,
@@ -24,7 +25,15 @@ from rotaplan.solver.neighbourhood import (
     solve_part,
 )
 from rotaplan.solver.recover import recover_plan
-from tests.helpers import INSTANCES, learner, scenario, scenario_from, site
+from tests.helpers import (
+    INSTANCES,
+    NO_SHARED,
+    SHARED,
+    learner,
+    scenario,
+    scenario_from,
+    site,
+)
 
 
 def _options(det: float = 20.0) -> SolveOptions:
@@ -203,3 +212,50 @@ def test_own_plans_that_collide_are_placed_two_at_a_time_and_keep_every_rule() -
     assert any(n > (sc.site_by_id[s].capacity_in(b) or n) for (s, b), n in crowd.items())
     _assert_complete_and_checked(sc, inst, first_plan(inst, options, clock, batch=1,
                                                       start=optima), optima.bound(inst))
+
+
+def _mss_scenario(path: Path) -> Scenario:
+    """An MSS instance converted to its §9 scenario (as ``rotaplan mss convert`` does)."""
+    from rotaplan.io.dzn import read_instance
+    from rotaplan.models import parse_scenario_text
+    from rotaplan.models.yaml_format import dump_scenario
+    from rotaplan.mss import to_scenario
+
+    text = dump_scenario(to_scenario(read_instance(path)))
+    return parse_scenario_text(text, f"{path.stem}.yaml").scenario
+
+
+@pytest.mark.parametrize("path", [
+    Path(__file__).resolve().parents[1] / "data" / "mss" / "tiny.dzn",
+    pytest.param(SHARED / "mss" / "instances" / "am" / "Instance_10.dzn", marks=pytest.mark.skipif(
+        not (SHARED / "mss").exists(), reason=NO_SHARED)),
+], ids=["tiny", "Instance_10"])
+def test_where_capacities_are_all_learners_share_they_alone_decide_if_own_plans_fit(
+        path: Path) -> None:
+    """On MSS instances (no rooms, one always-present supervisor per ward who can name
+    its capacity) site capacities are the only shared limits: whether each learner's
+    own best plan fits beside those kept before it is then answered by the capacity
+    check alone, exactly as the model with the own plan fixed answers it, learner by
+    learner as the plan is built (Instance_10: some fit, some do not). The demo (rooms,
+    fellows) and the pathway programme are not such scenarios."""
+    sc = _mss_scenario(path)
+    inst = Instance(sc)
+    assert inst.capacities_only
+    options = _options()
+    optima = learner_optima(inst, options, run.Clock.start(options))
+    assert optima is not None
+    modelled = Instance(sc)
+    modelled.__dict__["capacities_only"] = False  # the model decides every case
+    done: list[int] = []
+    answers = []
+    for i in range(len(inst.learners)):
+        fits = _fits(inst, optima.plan, [i], done, optima.plan)
+        assert fits == _fits(modelled, optima.plan, [i], done, optima.plan), i
+        answers.append(fits)
+        if fits:
+            done.append(i)
+    assert any(answers)
+    if path.stem == "Instance_10":
+        assert not all(answers)
+    for other in ("demo.yaml", "pathway.yaml"):
+        assert not Instance(load_scenario(INSTANCES / other)).capacities_only
